@@ -1,0 +1,190 @@
+"""What glmtray knows about an account at one moment: plain, immutable data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import Enum
+
+from glmtray.errors import PlatformError
+from glmtray.regions import Region
+
+CANCEL_NOTICE_DAYS = 3
+"""The platform requires cancelling at least this many days before the next billing date."""
+
+
+class Tier(str, Enum):
+    LITE = "lite"
+    PRO = "pro"
+    MAX = "max"
+
+    @property
+    def display_name(self) -> str:
+        return self.value.capitalize()
+
+    @classmethod
+    def parse(cls, text: object) -> Tier | None:
+        if not isinstance(text, str):
+            return None
+        try:
+            return cls(text.strip().lower())
+        except ValueError:
+            return None
+
+
+FIVE_HOUR = "five_hour"
+WEEKLY = "weekly"
+MONTHLY_TOOLS = "monthly_tools"
+
+WINDOW_LABELS = {
+    FIVE_HOUR: "5-hour",
+    WEEKLY: "Weekly",
+    MONTHLY_TOOLS: "Monthly tool calls",
+}
+
+
+@dataclass(frozen=True)
+class ToolCount:
+    name: str
+    count: int
+
+
+@dataclass(frozen=True)
+class QuotaWindow:
+    id: str
+    """`five_hour`, `weekly`, `monthly_tools`, or a stable id built from type and length."""
+    type: str
+    """The platform's raw type: TOKENS_LIMIT, CREDIT_LIMIT, TIME_LIMIT or a new one."""
+    used_percent: float
+    resets_at: datetime | None
+    """None when the window has not started (an idle 5-hour window), not "resets now"."""
+    used: int | None = None
+    limit: int | None = None
+    remaining: int | None = None
+    unit: int | None = None
+    number: int | None = None
+    tools: tuple[ToolCount, ...] = ()
+
+    @property
+    def label(self) -> str:
+        if self.id in WINDOW_LABELS:
+            return WINDOW_LABELS[self.id]
+        return self.length_label or self.type.replace("_", " ").title()
+
+    @property
+    def length_label(self) -> str | None:
+        names = {3: "hour", 4: "day", 5: "month", 6: "week"}
+        if self.unit not in names or not self.number:
+            return None
+        noun = names[self.unit]
+        return f"{self.number}-{noun}" if self.number > 1 else noun.capitalize() + "ly"
+
+    @property
+    def is_exhausted(self) -> bool:
+        return self.used_percent >= 100
+
+    @property
+    def started(self) -> bool:
+        return self.resets_at is not None
+
+
+@dataclass(frozen=True)
+class Quota:
+    level: str | None
+    """The platform's raw `level`, kept even when it names a tier glmtray does not know."""
+    windows: tuple[QuotaWindow, ...]
+
+    @property
+    def tier(self) -> Tier | None:
+        return Tier.parse(self.level)
+
+    @property
+    def blocking_window(self) -> QuotaWindow | None:
+        """The most used window: it is what stops the user, whatever its length.
+
+        On a tie the one that resets last wins, since waiting for the other does not help.
+        """
+        if not self.windows:
+            return None
+        far = datetime.max.replace(tzinfo=None)
+
+        def key(window: QuotaWindow) -> tuple[float, datetime]:
+            reset = window.resets_at.replace(tzinfo=None) if window.resets_at else far
+            return (window.used_percent, reset)
+
+        return max(self.windows, key=key)
+
+    def window(self, window_id: str) -> QuotaWindow | None:
+        return next((w for w in self.windows if w.id == window_id), None)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    product: str
+    product_id: str | None
+    status: str
+    in_current_period: bool | None
+    auto_renew: bool | None
+    next_renewal: date | None
+    """With auto-renew on, the next charge; off, the day the plan ends (UTC+8 calendar day)."""
+    billing_cycle: str | None
+    price: Decimal | None
+    currency: str | None
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+
+    @property
+    def cancel_by(self) -> date | None:
+        if self.next_renewal is None:
+            return None
+        return self.next_renewal - timedelta(days=CANCEL_NOTICE_DAYS)
+
+    @property
+    def is_active_coding_plan(self) -> bool:
+        return (
+            "coding" in f"{self.product} {self.product_id or ''}".lower()
+            and self.status.upper() == "VALID"
+            and self.in_current_period is not False
+        )
+
+
+class Section(str, Enum):
+    QUOTA = "quota"
+    SUBSCRIPTION = "subscription"
+    RISK = "risk"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    region: Region
+    fetched_at: datetime
+    quota: Quota | None
+    subscription: Subscription | None
+    """The active coding-plan subscription, or None (see `problems` for why, if any)."""
+    risk_restricted: bool | None
+    """True restricted, False checked and fine, None unknown (never "fine")."""
+    problems: dict[Section, PlatformError] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def tier(self) -> Tier | None:
+        return self.quota.tier if self.quota else None
+
+    @property
+    def plan_name(self) -> str | None:
+        if self.subscription is not None:
+            return self.subscription.product
+        tier = self.tier
+        return f"GLM Coding {tier.display_name}" if tier else None
+
+    @property
+    def windows(self) -> tuple[QuotaWindow, ...]:
+        return self.quota.windows if self.quota else ()
+
+    @property
+    def blocking_window(self) -> QuotaWindow | None:
+        return self.quota.blocking_window if self.quota else None
+
+    def is_stale(self, now: datetime, refresh_interval: timedelta) -> bool:
+        return now - self.fetched_at > 2 * refresh_interval
