@@ -1,0 +1,5 @@
+import sys
+
+from glmtray.cli import main
+
+sys.exit(main())

@@ -1,0 +1,216 @@
+"""The `glmtray` command. `status`, `login`, `logout` and `simulate` never import Qt,
+so they start fast and work on machines without a display."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from glmtray import __version__
+from glmtray.credentials import Account, CredentialStore
+from glmtray.errors import AuthenticationFailed, GlmtrayError
+from glmtray.redact import RedactingFilter
+from glmtray.regions import Region
+from glmtray.settings import SettingsStore
+
+EXIT_OK = 0
+EXIT_USAGE = 1
+EXIT_AUTH = 2
+ENV_API_KEY = "GLMTRAY_API_KEY"
+ENV_BASE_URL = "GLMTRAY_BASE_URL"
+
+
+def _setup_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter("glmtray: %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, handlers=[handler])
+    # httpx logs every URL at INFO; URLs carry no key, but keep the CLI quiet.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+def _region(args: argparse.Namespace) -> Region:
+    if args.region:
+        return Region.parse(args.region)
+    return SettingsStore().load().settings.region
+
+
+def _base_url(args: argparse.Namespace) -> str | None:
+    return args.base_url or os.environ.get(ENV_BASE_URL) or SettingsStore().load().settings.base_url
+
+
+def _fail(error: GlmtrayError, as_json: bool = False) -> int:
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "error": {
+                        "type": type(error).__name__,
+                        "title": error.title,
+                        "message": error.message,
+                    }
+                }
+            )
+        )
+    print(f"glmtray: {error.title}: {error.message}", file=sys.stderr)
+    return error.exit_code
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from glmtray.client import PlatformClient
+    from glmtray.models import Section
+    from glmtray.report import snapshot_json, snapshot_text
+    from glmtray.timeutil import utcnow
+
+    region = _region(args)
+    key = os.environ.get(ENV_API_KEY, "").strip()
+    if not key:
+        try:
+            key = CredentialStore().get(Account(region)) or ""
+        except GlmtrayError as error:
+            return _fail(error, args.json)
+    if not key:
+        error = AuthenticationFailed(
+            f"Not signed in for the {region.value} region: run 'glmtray login' "
+            f"or set {ENV_API_KEY}."
+        )
+        return _fail(error, args.json)
+    try:
+        with PlatformClient(key, region, base_url=_base_url(args)) as client:
+            snapshot = client.snapshot()
+    except GlmtrayError as error:
+        return _fail(error, args.json)
+    quota_problem = snapshot.problems.get(Section.QUOTA)
+    if args.json:
+        print(json.dumps(snapshot_json(snapshot), indent=2, ensure_ascii=False))
+    else:
+        print(snapshot_text(snapshot, utcnow()))
+    if quota_problem is not None:
+        print(f"glmtray: {quota_problem.title}: {quota_problem.message}", file=sys.stderr)
+        return quota_problem.exit_code
+    return EXIT_OK
+
+
+def _read_key() -> str:
+    if sys.stdin.isatty():
+        return getpass.getpass("GLM Coding Plan API key (input hidden): ")
+    return sys.stdin.readline()
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    from glmtray.client import PlatformClient
+
+    region = _region(args)
+    key = _read_key().strip()
+    if not key:
+        print("glmtray: no key given", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        with PlatformClient(key, region, base_url=_base_url(args)) as client:
+            quota = client.quota()
+        CredentialStore().set(Account(region), key)
+        store = SettingsStore()
+        settings = store.load().settings
+        if settings.region is not region:
+            from dataclasses import replace
+
+            store.save(replace(settings, region=region))
+    except GlmtrayError as error:
+        return _fail(error)
+    tier = quota.tier.display_name if quota.tier else "unknown tier"
+    print(f"Signed in ({region.value}, {tier}). The key is stored in the system keyring.")
+    return EXIT_OK
+
+
+def cmd_logout(args: argparse.Namespace) -> int:
+    region = _region(args)
+    try:
+        removed = CredentialStore().delete(Account(region))
+    except GlmtrayError as error:
+        return _fail(error)
+    print("Signed out: the key was removed from the keyring." if removed else "No key was stored.")
+    return EXIT_OK
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from glmtray.simulator import serve
+
+    try:
+        serve(args.scenario, args.host, args.port)
+    except ValueError as error:
+        print(f"glmtray: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    from glmtray.ui.application import run_app
+
+    return run_app(demo=args.demo, base_url=args.base_url)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="glmtray",
+        description="Tray monitor for the GLM Coding Plan. Without a command, starts the tray app.",
+    )
+    parser.add_argument("--version", action="version", version=f"glmtray {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    parser.add_argument(
+        "--demo", action="store_true", help="run the app against a built-in demo platform"
+    )
+    parser.add_argument("--base-url", help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def with_region(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--region", choices=[r.value for r in Region], help="default: the saved region"
+        )
+        p.add_argument("--base-url", help="platform address override (https, or http on loopback)")
+
+    status = sub.add_parser("status", help="print plan, quota windows, renewal and risk state")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    with_region(status)
+    status.set_defaults(func=cmd_status)
+
+    login = sub.add_parser(
+        "login", help="check an API key (read from a hidden prompt or stdin) and store it"
+    )
+    with_region(login)
+    login.set_defaults(func=cmd_login)
+
+    logout = sub.add_parser("logout", help="remove the stored API key")
+    with_region(logout)
+    logout.set_defaults(func=cmd_logout)
+
+    simulate = sub.add_parser("simulate", help="serve the platform simulator on loopback")
+    simulate.add_argument("--host", default="127.0.0.1")
+    simulate.add_argument("--port", type=int, default=8899)
+    simulate.add_argument("--scenario", default="demo")
+    simulate.set_defaults(func=cmd_simulate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose)
+    func = getattr(args, "func", cmd_gui)
+    try:
+        result: int = func(args)
+    except ValueError as error:
+        print(f"glmtray: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

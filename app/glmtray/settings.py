@@ -1,0 +1,195 @@
+"""User settings: one schema with defaults, stored as JSON in the platformdirs config folder.
+
+Written atomically (temp file + rename). A corrupt or unreadable file is set aside under
+a `.corrupt-<time>` name and replaced by defaults, and the caller is told so it can say so.
+Runtime state (what was notified, reader offsets) lives elsewhere: this is only choices.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from glmtray import APP_NAME
+from glmtray.errors import SettingsError
+from glmtray.regions import Region
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+MIN_REFRESH_SECONDS = 60
+"""The platform is polled politely: never more than once a minute."""
+DEFAULT_REFRESH_SECONDS = 120
+DEFAULT_THRESHOLDS = (80, 95, 100)
+
+
+def config_dir() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def log_dir() -> Path:
+    return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+
+
+def settings_path() -> Path:
+    return config_dir() / "settings.json"
+
+
+@dataclass(frozen=True)
+class Settings:
+    region: Region = Region.GLOBAL
+    account_label: str = "default"
+    base_url: str | None = None
+    """An override of the platform address; only for the simulator and tests."""
+    refresh_seconds: int = DEFAULT_REFRESH_SECONDS
+    thresholds: tuple[int, ...] = DEFAULT_THRESHOLDS
+    notify_thresholds: bool = True
+    notify_reset: bool = False
+    notify_refresh_failing: bool = True
+    notify_key_rejected: bool = True
+    notify_renewal: bool = True
+    notify_cancel_day: bool = True
+    notify_plan_ending: bool = True
+    notify_risk: bool = True
+    renewal_reminder_days: int = 2
+    manual_renewal_date: str | None = None
+    """YYYY-MM-DD entered by hand when the platform gives nothing usable."""
+    manual_billing_cycle: str | None = None
+    start_at_login: bool = False
+    show_number_in_icon: bool = True
+    icon_style: str = "auto"
+    language: str = "en"
+    transcripts_enabled: bool = True
+    meter_enabled: bool = False
+    meter_port: int = 8765
+    peak_hours: str = "14:00-18:00"
+    """Peak window in UTC+8, when the platform allows less concurrency (published: none)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def normalized(self) -> Settings:
+        """Clamp values into their allowed ranges, so a hand-edited file cannot break the app."""
+        thresholds = tuple(sorted({min(100, max(1, int(t))) for t in self.thresholds})) or (
+            DEFAULT_THRESHOLDS
+        )
+        style = self.icon_style if self.icon_style in ("auto", "light", "dark") else "auto"
+        return replace(
+            self,
+            refresh_seconds=max(MIN_REFRESH_SECONDS, int(self.refresh_seconds)),
+            thresholds=thresholds,
+            icon_style=style,
+            renewal_reminder_days=min(30, max(0, int(self.renewal_reminder_days))),
+            meter_port=min(65535, max(1024, int(self.meter_port))),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["region"] = self.region.value
+        data["thresholds"] = list(self.thresholds)
+        data["schema_version"] = SCHEMA_VERSION
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Settings:
+        """Defaults merged with what the file has; unknown or mistyped entries are dropped."""
+        defaults = cls()
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name not in data:
+                continue
+            raw = data[f.name]
+            default = getattr(defaults, f.name)
+            try:
+                if f.name == "region":
+                    values[f.name] = Region.parse(str(raw))
+                elif f.name == "thresholds":
+                    values[f.name] = tuple(int(x) for x in raw)
+                elif isinstance(default, bool):
+                    if isinstance(raw, bool):
+                        values[f.name] = raw
+                elif isinstance(default, int):
+                    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+                        values[f.name] = int(raw)
+                elif isinstance(default, dict):
+                    if isinstance(raw, dict):
+                        values[f.name] = raw
+                elif raw is None or isinstance(raw, str):
+                    values[f.name] = raw
+            except (TypeError, ValueError):
+                log.warning("settings: ignoring a bad value for %s", f.name)
+        return cls(**values).normalized()
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    settings: Settings
+    notice: str | None = None
+    """Set when the file was unusable and defaults were used instead."""
+
+
+class SettingsStore:
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or settings_path()
+
+    def load(self) -> LoadResult:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return LoadResult(Settings())
+        except OSError as error:
+            return LoadResult(
+                Settings(), f"Settings could not be read ({error.strerror}); using defaults."
+            )
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+            version = data.get("schema_version", SCHEMA_VERSION)
+            if not isinstance(version, int) or version > SCHEMA_VERSION:
+                raise ValueError(f"schema version {version!r} is newer than this glmtray")
+            return LoadResult(Settings.from_json(data))
+        except ValueError as error:
+            aside = self._set_aside()
+            log.warning("settings file unusable (%s); set aside as %s", error, aside)
+            where = f" The old file was kept as {aside.name}." if aside else ""
+            return LoadResult(
+                Settings(), f"The settings file was damaged and has been reset to defaults.{where}"
+            )
+
+    def _set_aside(self) -> Path | None:
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+        try:
+            self.path.replace(aside)
+            return aside
+        except OSError:
+            return None
+
+    def save(self, settings: Settings) -> None:
+        payload = json.dumps(settings.normalized().to_json(), indent=2, sort_keys=True) + "\n"
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".settings-", dir=self.path.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(payload)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(tmp, self.path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as error:
+            raise SettingsError(
+                f"Settings could not be saved to {self.path} ({error.strerror})."
+            ) from None
