@@ -1,0 +1,601 @@
+"""Incremental reader of Claude Code session transcripts.
+
+Claude Code appends one JSON object per line to
+`<config dir>/projects/<encoded project path>/<session id>.jsonl`. glmtray reads these
+files for two things:
+
+- activity: which sessions are talking to a GLM model right now (a GLM Coding Plan
+  allows only one or two concurrent projects, so "3 sessions active" is worth showing);
+- API errors: when a request finally fails, Claude Code writes a synthetic assistant line
+  whose text holds the platform's business code (1302, 1313, ...). That is the only place
+  on the user's machine where a fair-use restriction becomes visible.
+
+How the files are read, and why:
+
+- Only bytes appended since the last scan are read. Per file the reader remembers the
+  offset just past the last complete line, the size, inode and mtime, and a fingerprint
+  of the file's first bytes. A file that shrank, got a new inode, or whose first bytes
+  changed was replaced: it is read again from 0 (re-reading is harmless because every
+  error carries a dedup key made from the line's own uuid).
+- A line without its newline is normally torn (Claude Code is writing it): the offset
+  stays before it and the next scan reads it whole. The exception is a last line that is
+  already a complete JSON object: a JSON object cannot be complete before its final
+  brace, so it is taken now (else an error written last, with no newline, would wait
+  forever); a newline appended later then reads as an empty line.
+- Files are streamed in 1 MiB chunks; memory is bounded by the longest line, and lines
+  longer than `MAX_LINE_BYTES` are skipped.
+- First scan: the whole history is read once, streaming. Skipping to the tail would be
+  faster, but API errors from earlier in the history are exactly the strikes the risk
+  monitor must count; the bench (bench/bench_transcripts.py) shows the cost is
+  acceptable. Later scans read only what was appended.
+- Only lines that can matter are parsed: a byte test keeps assistant lines and error
+  lines; user lines (tool results, often the bulk of a file) are never decoded.
+
+Errors are reported only when they are the platform's: a business code was found in the
+text, or the session has used a GLM model (then a code-less failure such as an HTTP 500
+from the platform is reported with `code=None`). Anthropic errors from a session that
+never used GLM are ignored. Messages go through `redact`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from glmtray.events import Signal
+from glmtray.redact import redact
+
+CHUNK_BYTES = 1 << 20
+MAX_LINE_BYTES = 64 << 20
+HEAD_FINGERPRINT_BYTES = 1024
+DEFAULT_ACTIVITY_WINDOW = timedelta(minutes=5)
+# Activity older than this is dropped from memory; the UI asks for 5 minutes, this
+# leaves room for a longer window without keeping every session ever seen.
+DEFAULT_ACTIVITY_RETENTION = timedelta(hours=6)
+STATE_VERSION = 1
+# How deep below the root transcripts may sit: <project>/<session>.jsonl, and newer
+# Claude Code versions keep sub-agent transcripts in <project>/<session>/subagents/.
+MAX_DEPTH = 3
+
+# Byte-level prefilter: a line is decoded only when it can be an assistant or error line.
+_INTERESTING = (b'"assistant"', b"isApiErrorMessage")
+_BRACKETED = re.compile(r"\[(\d{3,6})\]\[([^\]]*)\](?:\[([^\]\s]*)\])?")
+_HTTP_STATUS_IN_TEXT = re.compile(r"API Error:\s*(\d{3})\b")
+_CODE_IN_TEXT = re.compile(r'"code"\s*:\s*"?(\d{3,6})"?')
+_MESSAGE_IN_TEXT = re.compile(r'"message"\s*:\s*"((?:[^"\\]|\\.)*)"')
+_TRACE_KEYS = ("trace_id", "traceId", "request_id", "requestId")
+
+
+def default_root(environ: dict[str, str] | None = None) -> Path:
+    """`$CLAUDE_CONFIG_DIR/projects`, else `~/.claude/projects`."""
+    env = os.environ if environ is None else environ
+    config_dir = env.get("CLAUDE_CONFIG_DIR", "").strip()
+    base = Path(config_dir).expanduser() if config_dir else Path.home() / ".claude"
+    return base / "projects"
+
+
+def is_glm_model(model: object) -> bool:
+    """A GLM model name: `glm-4.6`, `GLM-4.5-Air`, or with a provider prefix `zai/glm-4.6`."""
+    return isinstance(model, str) and model.rsplit("/", 1)[-1].lower().startswith("glm-")
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """ISO 8601 as Claude Code writes it (`2026-11-27T10:00:00.123Z`), as an aware datetime."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    # Python 3.10 accepts only 3 or 6 fraction digits: normalise to 6.
+    match = re.match(r"^(.*T\d{2}:\d{2}:\d{2})\.(\d+)(.*)$", text)
+    if match:
+        text = f"{match.group(1)}.{match.group(2)[:6].ljust(6, '0')}{match.group(3)}"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
+@dataclass(frozen=True)
+class ActivityRecord:
+    """The latest GLM assistant message seen in one session."""
+
+    session_id: str
+    project: str
+    """The session's working directory (`cwd`), else the encoded project folder name."""
+    timestamp: datetime
+    model: str
+
+
+@dataclass(frozen=True)
+class ApiErrorSignal:
+    """A failed request recorded by Claude Code, with the platform's business code."""
+
+    timestamp: datetime
+    code: int | None
+    message: str
+    trace_id: str | None
+    http_status: int | None
+    session_id: str
+    project: str
+    dedup_key: str
+
+    def to_signal(self) -> Signal:
+        return Signal(
+            time=self.timestamp,
+            source="transcript",
+            code=self.code,
+            message=self.message,
+            trace_id=self.trace_id,
+            dedup_key=self.dedup_key,
+            http_status=self.http_status,
+        )
+
+
+@dataclass(frozen=True)
+class ActivitySummary:
+    sessions: int
+    projects: int
+    session_ids: tuple[str, ...]
+    project_names: tuple[str, ...]
+    """Display names (last path component of each project), sorted."""
+    last_seen: datetime | None
+
+
+@dataclass
+class ScanResult:
+    activity: list[ActivityRecord] = field(default_factory=list)
+    """Latest GLM message per session among the lines read by this scan."""
+    errors: list[ApiErrorSignal] = field(default_factory=list)
+    bytes_read: int = 0
+    files_seen: int = 0
+    files_read: int = 0
+    files_reset: int = 0
+    """Files read again from 0 because they shrank or were replaced."""
+    lines_parsed: int = 0
+    malformed_lines: int = 0
+    glm_messages: int = 0
+
+
+@dataclass
+class _FileState:
+    offset: int = 0
+    size: int = 0
+    inode: int = 0
+    mtime_ns: int = 0
+    head: str = ""
+    uses_glm: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "offset": self.offset,
+            "size": self.size,
+            "inode": self.inode,
+            "mtime_ns": self.mtime_ns,
+            "head": self.head,
+            "uses_glm": self.uses_glm,
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> _FileState | None:
+        if not isinstance(data, dict):
+            return None
+        try:
+            state = cls(
+                offset=int(data["offset"]),
+                size=int(data["size"]),
+                inode=int(data.get("inode", 0)),
+                mtime_ns=int(data.get("mtime_ns", 0)),
+                head=str(data.get("head", "")),
+                uses_glm=bool(data.get("uses_glm", False)),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+        return state if state.offset >= 0 and state.size >= 0 else None
+
+
+def _head_fingerprint(path: Path, length: int) -> str:
+    """Hash of the first `length` bytes: tells a rewritten file from an appended one."""
+    if length <= 0:
+        return ""
+    with path.open("rb") as handle:
+        return hashlib.sha1(handle.read(length), usedforsecurity=False).hexdigest()
+
+
+class TranscriptReader:
+    """Reads Claude Code transcripts under `root` incrementally. Not thread-safe: one
+    worker thread calls `scan`; the UI reads the results it is handed."""
+
+    def __init__(
+        self,
+        root: Path,
+        state: dict[str, Any] | None = None,
+        *,
+        activity_retention: timedelta = DEFAULT_ACTIVITY_RETENTION,
+    ) -> None:
+        self.root = Path(root)
+        self.activity_retention = activity_retention
+        self._files: dict[str, _FileState] = {}
+        self._latest_activity: dict[str, ActivityRecord] = {}
+        if state and state.get("version") == STATE_VERSION and isinstance(state.get("files"), dict):
+            for name, data in state["files"].items():
+                restored = _FileState.from_json(data)
+                if restored is not None:
+                    self._files[str(name)] = restored
+
+    def state(self) -> dict[str, Any]:
+        """JSON-serialisable offsets, to persist (e.g. `EventStore.set_state`)."""
+        return {
+            "version": STATE_VERSION,
+            "files": {name: file.to_json() for name, file in sorted(self._files.items())},
+        }
+
+    def scan(self, now: datetime) -> ScanResult:
+        result = ScanResult()
+        latest_in_scan: dict[str, ActivityRecord] = {}
+        present: set[str] = set()
+        for path in self._transcript_files():
+            name = path.relative_to(self.root).as_posix()
+            present.add(name)
+            result.files_seen += 1
+            try:
+                self._scan_file(path, name, now, result, latest_in_scan)
+            except OSError:
+                # Deleted or unreadable between listing and reading: try again next scan.
+                continue
+        for gone in set(self._files) - present:
+            del self._files[gone]
+        for record in latest_in_scan.values():
+            self._remember_activity(record)
+        result.activity = sorted(latest_in_scan.values(), key=lambda r: r.timestamp)
+        cutoff = now - self.activity_retention
+        self._latest_activity = {
+            sid: record for sid, record in self._latest_activity.items() if record.timestamp >= cutoff
+        }
+        return result
+
+    def active_sessions(
+        self, window: timedelta = DEFAULT_ACTIVITY_WINDOW, now: datetime | None = None
+    ) -> ActivitySummary:
+        """Sessions that used a GLM model within `window` before `now`."""
+        moment = now or datetime.now(timezone.utc)
+        cutoff = moment - window
+        recent = [r for r in self._latest_activity.values() if r.timestamp >= cutoff]
+        projects = {r.project for r in recent}
+        return ActivitySummary(
+            sessions=len(recent),
+            projects=len(projects),
+            session_ids=tuple(sorted(r.session_id for r in recent)),
+            project_names=tuple(sorted({_display_name(p) for p in projects})),
+            last_seen=max((r.timestamp for r in recent), default=None),
+        )
+
+    # --- internals ---------------------------------------------------------------
+
+    def _remember_activity(self, record: ActivityRecord) -> None:
+        known = self._latest_activity.get(record.session_id)
+        if known is None or record.timestamp >= known.timestamp:
+            self._latest_activity[record.session_id] = record
+
+    def _transcript_files(self) -> list[Path]:
+        found: list[Path] = []
+        if not self.root.is_dir():
+            return found
+        pending: list[tuple[Path, int]] = [(self.root, 0)]
+        while pending:
+            folder, depth = pending.pop()
+            try:
+                with os.scandir(folder) as entries:
+                    for entry in entries:
+                        if entry.is_dir(follow_symlinks=False) and depth < MAX_DEPTH:
+                            pending.append((Path(entry.path), depth + 1))
+                        elif depth > 0 and entry.name.endswith(".jsonl") and entry.is_file():
+                            found.append(Path(entry.path))
+            except OSError:
+                continue
+        return sorted(found)
+
+    def _scan_file(
+        self,
+        path: Path,
+        name: str,
+        now: datetime,
+        result: ScanResult,
+        latest_in_scan: dict[str, ActivityRecord],
+    ) -> None:
+        stat = path.stat()
+        known = self._files.get(name)
+        if (
+            known is not None
+            and (known.size, known.mtime_ns, known.inode)
+            == (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+        ):
+            return  # unchanged since the last scan
+        replaced = known is not None and (
+            stat.st_ino != known.inode
+            or stat.st_size < known.offset
+            or _head_fingerprint(path, min(known.offset, HEAD_FINGERPRINT_BYTES)) != known.head
+        )
+        if known is None or replaced:
+            if replaced:
+                result.files_reset += 1
+            known = _FileState(inode=stat.st_ino)
+        file_state = known
+        session_fallback = path.stem
+        project_fallback = path.relative_to(self.root).parts[0]
+
+        def handle(line: bytes) -> None:
+            self._handle_line(
+                line, file_state, session_fallback, project_fallback, now, result, latest_in_scan
+            )
+
+        start = file_state.offset
+        consumed, bytes_read = _read_complete_lines(path, start, handle)
+        result.files_read += 1
+        result.bytes_read += bytes_read
+        file_state.offset = consumed
+        file_state.size = stat.st_size
+        file_state.mtime_ns = stat.st_mtime_ns
+        file_state.inode = stat.st_ino
+        if start < HEAD_FINGERPRINT_BYTES:
+            file_state.head = _head_fingerprint(path, min(consumed, HEAD_FINGERPRINT_BYTES))
+        self._files[name] = file_state
+
+    def _handle_line(
+        self,
+        line: bytes,
+        file_state: _FileState,
+        session_fallback: str,
+        project_fallback: str,
+        now: datetime,
+        result: ScanResult,
+        latest_in_scan: dict[str, ActivityRecord],
+    ) -> None:
+        if not any(marker in line for marker in _INTERESTING):
+            return
+        try:
+            entry = json.loads(line)
+        except ValueError:  # JSONDecodeError and UnicodeDecodeError
+            result.malformed_lines += 1
+            return
+        if not isinstance(entry, dict):
+            result.malformed_lines += 1
+            return
+        result.lines_parsed += 1
+        session_id = _text(entry.get("sessionId")) or session_fallback
+        project = _text(entry.get("cwd")) or project_fallback
+        message = entry.get("message")
+        message = message if isinstance(message, dict) else {}
+        model = message.get("model")
+
+        if entry.get("isApiErrorMessage") is True or (
+            entry.get("error") and model == "<synthetic>"
+        ):
+            error = _api_error(entry, message, session_id, project, now, line)
+            if error is not None and (error.code is not None or file_state.uses_glm):
+                result.errors.append(error)
+            return
+
+        if entry.get("type") == "assistant" and is_glm_model(model):
+            file_state.uses_glm = True
+            result.glm_messages += 1
+            timestamp = parse_timestamp(entry.get("timestamp"))
+            if timestamp is None:
+                return
+            record = ActivityRecord(session_id, project, timestamp, str(model))
+            known = latest_in_scan.get(session_id)
+            if known is None or timestamp >= known.timestamp:
+                latest_in_scan[session_id] = record
+
+
+def _read_complete_lines(
+    path: Path, start: int, handle: Callable[[bytes], None]
+) -> tuple[int, int]:
+    """Feed each complete line from `start` on to `handle`.
+
+    Returns (offset just past the last line consumed, bytes read). Memory stays bounded
+    by the chunk size plus the longest line.
+    """
+    consumed = start
+    bytes_read = 0
+    pieces: list[bytes] = []
+    pending = 0
+    oversized = False
+    with path.open("rb") as source:
+        source.seek(start)
+        while True:
+            chunk = source.read(CHUNK_BYTES)
+            if not chunk:
+                break
+            bytes_read += len(chunk)
+            first_newline = chunk.find(b"\n")
+            if first_newline < 0:
+                if not oversized:
+                    pieces.append(chunk)
+                    pending += len(chunk)
+                    if pending > MAX_LINE_BYTES:
+                        pieces, pending, oversized = [], 0, True
+                continue
+            if not oversized:
+                handle(b"".join([*pieces, chunk[:first_newline]]))
+            oversized = False
+            last_newline = chunk.rfind(b"\n")
+            if last_newline > first_newline:
+                for line in chunk[first_newline + 1 : last_newline].split(b"\n"):
+                    handle(line)
+            tail = chunk[last_newline + 1 :]
+            pieces, pending = ([tail], len(tail)) if tail else ([], 0)
+            consumed = start + bytes_read - len(tail)
+    if pieces and not oversized:
+        remainder = b"".join(pieces)
+        if _is_complete_object(remainder):
+            handle(remainder)
+            consumed += len(remainder)
+    return consumed, bytes_read
+
+
+def _is_complete_object(data: bytes) -> bool:
+    stripped = data.strip()
+    if not stripped.endswith(b"}"):
+        return False
+    try:
+        return isinstance(json.loads(stripped), dict)
+    except ValueError:
+        return False
+
+
+def _text(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _display_name(project: str) -> str:
+    trimmed = project.rstrip("/\\")
+    return re.split(r"[/\\]", trimmed)[-1] if trimmed else project
+
+
+def _api_error(
+    entry: dict[str, Any],
+    message: dict[str, Any],
+    session_id: str,
+    project: str,
+    now: datetime,
+    raw_line: bytes,
+) -> ApiErrorSignal | None:
+    texts = _texts_of(message.get("content"))
+    error_field = entry.get("error")
+    if isinstance(error_field, dict):
+        texts.append(json.dumps(error_field))
+    text = "\n".join(texts)
+    code, platform_message, trace_id = _business_code(text)
+    status = entry.get("apiErrorStatus")
+    http_status = status if isinstance(status, int) and not isinstance(status, bool) else None
+    if http_status is None:
+        match = _HTTP_STATUS_IN_TEXT.search(text)
+        http_status = int(match.group(1)) if match else None
+    if code is None and not text and http_status is None:
+        return None
+    timestamp = parse_timestamp(entry.get("timestamp")) or now
+    # The line's uuid is stable across re-reads of a replaced file; a hash of the raw
+    # line is the fallback for lines without one.
+    line_id = _text(entry.get("uuid")) or hashlib.sha1(
+        raw_line.strip(), usedforsecurity=False
+    ).hexdigest()
+    return ApiErrorSignal(
+        timestamp=timestamp,
+        code=code,
+        message=redact(platform_message or text.strip())[:1000],
+        trace_id=redact(trace_id) if trace_id else None,
+        http_status=http_status,
+        session_id=session_id,
+        project=project,
+        dedup_key=f"transcript:{session_id}:{line_id}",
+    )
+
+
+def _texts_of(content: object) -> list[str]:
+    if isinstance(content, str):
+        return [content]
+    texts: list[str] = []
+    if isinstance(content, list):
+        for part in content:
+            if isinstance(part, dict) and isinstance(part.get("text"), str):
+                texts.append(part["text"])
+            elif isinstance(part, str):
+                texts.append(part)
+    return texts
+
+
+def parse_business_error(text: str) -> tuple[int | None, str, str | None]:
+    """(code, message, trace id) from an API error text, as JSON or `[code][msg][trace]`."""
+    return _business_code(text)
+
+
+def _business_code(text: str) -> tuple[int | None, str, str | None]:
+    found = _from_json(text)
+    if found is None and '\\"' in text:
+        # The JSON body may sit escaped inside the text (`{\"error\":{\"code\":...}}`).
+        found = _from_json(text.replace('\\"', '"'))
+    if found is not None:
+        code, message, trace_id = found
+        bracketed = _BRACKETED.search(message)
+        if bracketed:
+            # The Anthropic-style endpoint nests `[code][message][trace]` in the message.
+            return (
+                code if code is not None else int(bracketed.group(1)),
+                bracketed.group(2),
+                trace_id or bracketed.group(3) or None,
+            )
+        if code is not None:
+            return code, message, trace_id
+    bracketed = _BRACKETED.search(text)
+    if bracketed:
+        return int(bracketed.group(1)), bracketed.group(2), bracketed.group(3) or None
+    unescaped = text.replace('\\"', '"')
+    code_match = _CODE_IN_TEXT.search(unescaped)
+    if code_match:
+        message_match = _MESSAGE_IN_TEXT.search(unescaped)
+        return int(code_match.group(1)), message_match.group(1) if message_match else "", None
+    if found is not None:
+        return found
+    return None, "", None
+
+
+def _from_json(text: str) -> tuple[int | None, str, str | None] | None:
+    """The first JSON object in `text` that looks like an error body."""
+    decoder = json.JSONDecoder()
+    position = text.find("{")
+    while position >= 0:
+        try:
+            value, end = decoder.raw_decode(text, position)
+        except ValueError:
+            position = text.find("{", position + 1)
+            continue
+        if isinstance(value, dict):
+            parsed = _error_body(value)
+            if parsed is not None:
+                return parsed
+        position = text.find("{", end)
+    return None
+
+
+def _error_body(body: dict[str, Any]) -> tuple[int | None, str, str | None] | None:
+    inner = body.get("error")
+    container = inner if isinstance(inner, dict) else body
+    code = _numeric_code(container.get("code"))
+    if code is None and isinstance(inner, dict):
+        # Some gateways put the business code in `type` instead of `code`.
+        code = _numeric_code(inner.get("type"))
+    if code is None and container is not body:
+        code = _numeric_code(body.get("code"))
+    message_value = container.get("message", container.get("msg", body.get("msg", "")))
+    message = message_value if isinstance(message_value, str) else ""
+    trace_id = None
+    for source in (container, body):
+        for key in _TRACE_KEYS:
+            value = source.get(key)
+            if isinstance(value, str) and value:
+                trace_id = value
+                break
+        if trace_id:
+            break
+    if code is None and not message and not isinstance(inner, dict):
+        return None
+    return code, message, trace_id
+
+
+def _numeric_code(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
