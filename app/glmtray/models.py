@@ -74,11 +74,13 @@ class QuotaWindow:
 
     @property
     def length_label(self) -> str | None:
-        names = {3: "hour", 4: "day", 5: "month", 6: "week"}
-        if self.unit not in names or not self.number:
+        nouns = {3: "hour", 4: "day", 5: "month", 6: "week"}
+        singles = {3: "Hourly", 4: "Daily", 5: "Monthly", 6: "Weekly"}
+        if self.unit not in nouns or not self.number:
             return None
-        noun = names[self.unit]
-        return f"{self.number}-{noun}" if self.number > 1 else noun.capitalize() + "ly"
+        if self.number == 1:
+            return singles[self.unit]
+        return f"{self.number}-{nouns[self.unit]}"
 
     @property
     def is_exhausted(self) -> bool:

@@ -109,7 +109,7 @@ def unwrap_envelope(body: object, http_status: int = 200) -> Any:
             to_int(error.get("code")), str(error.get("message") or ""), http_status
         )
     code = to_int(body.get("code"))
-    success = body.get("success")
+    success = to_bool(body.get("success"))
     if success is False or code not in _SUCCESS_CODES:
         raise business_error(code, str(body.get("msg") or body.get("message") or ""), http_status)
     return body.get("data")

@@ -1,0 +1,27 @@
+"""Shared fixtures: an isolated home for every test, recorded bodies, an in-memory keyring."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import MemoryKeyring
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Point every platformdirs folder at a temp dir: tests never touch the real home."""
+    home = tmp_path_factory.mktemp("home")
+    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(var, str(home / var.lower()))
+    monkeypatch.delenv("GLMTRAY_API_KEY", raising=False)
+    monkeypatch.delenv("GLMTRAY_BASE_URL", raising=False)
+    return home
+
+
+@pytest.fixture
+def memory_keyring() -> MemoryKeyring:
+    return MemoryKeyring()

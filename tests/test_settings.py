@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from glmtray.errors import SettingsError
+from glmtray.regions import Region
+from glmtray.settings import MIN_REFRESH_SECONDS, Settings, SettingsStore, settings_path
+
+
+def test_defaults_when_no_file(tmp_path: Path) -> None:
+    result = SettingsStore(tmp_path / "settings.json").load()
+    assert result.settings == Settings() and result.notice is None
+    assert result.settings.refresh_seconds == 120
+    assert result.settings.thresholds == (80, 95, 100)
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path / "sub" / "settings.json")
+    changed = replace(
+        Settings(),
+        region=Region.CHINA,
+        refresh_seconds=300,
+        thresholds=(50, 90, 100),
+        show_number_in_icon=False,
+    )
+    store.save(changed)
+    data = json.loads(store.path.read_text())
+    assert data["schema_version"] == 1 and data["region"] == "china"
+    assert store.load().settings == changed
+    assert [p.name for p in store.path.parent.iterdir()] == ["settings.json"]  # no temp file left
+
+
+def test_values_are_clamped(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(
+        json.dumps(
+            {
+                "refresh_seconds": 5,
+                "thresholds": [120, 10, 10],
+                "icon_style": "neon",
+                "meter_port": 80,
+            }
+        )
+    )
+    settings = SettingsStore(path).load().settings
+    assert settings.refresh_seconds == MIN_REFRESH_SECONDS
+    assert settings.thresholds == (10, 100)
+    assert settings.icon_style == "auto"
+    assert settings.meter_port == 1024
+
+
+def test_mistyped_entries_fall_back_to_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(
+        json.dumps(
+            {"region": "mars", "notify_reset": "yes", "refresh_seconds": "often", "unknown": 1}
+        )
+    )
+    result = SettingsStore(path).load()
+    assert result.settings == Settings() and result.notice is None
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"schema_version": 99}', "\x00\x01"])
+def test_corrupt_file_is_set_aside_with_a_notice(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(content)
+    result = SettingsStore(path).load()
+    assert result.settings == Settings()
+    assert result.notice is not None and "reset to defaults" in result.notice
+    kept = list(tmp_path.glob("settings.json.corrupt-*"))
+    assert len(kept) == 1 and kept[0].read_text() == content
+    assert not path.exists()
+
+
+def test_save_failure_is_a_settings_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(SettingsError):
+        SettingsStore(blocker / "settings.json").save(Settings())
+
+
+def test_default_path_follows_xdg(isolated_dirs: Path) -> None:
+    assert str(settings_path()).startswith(str(isolated_dirs))
