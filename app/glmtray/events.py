@@ -215,8 +215,10 @@ class EventStore:
 
         By default restriction and lock events are kept forever: they are the strikes.
         """
-        keep = keep_classes if keep_classes is not None else frozenset(
-            {CodeClass.RESTRICTED, CodeClass.LOCKED}
+        keep = (
+            keep_classes
+            if keep_classes is not None
+            else frozenset({CodeClass.RESTRICTED, CodeClass.LOCKED})
         )
         marks = ",".join("?" for _ in keep) or "''"
         with self._lock:

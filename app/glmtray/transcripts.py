@@ -258,7 +258,9 @@ class TranscriptReader:
         result.activity = sorted(latest_in_scan.values(), key=lambda r: r.timestamp)
         cutoff = now - self.activity_retention
         self._latest_activity = {
-            sid: record for sid, record in self._latest_activity.items() if record.timestamp >= cutoff
+            sid: record
+            for sid, record in self._latest_activity.items()
+            if record.timestamp >= cutoff
         }
         return result
 
@@ -313,10 +315,10 @@ class TranscriptReader:
     ) -> None:
         stat = path.stat()
         known = self._files.get(name)
-        if (
-            known is not None
-            and (known.size, known.mtime_ns, known.inode)
-            == (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+        if known is not None and (known.size, known.mtime_ns, known.inode) == (
+            stat.st_size,
+            stat.st_mtime_ns,
+            stat.st_ino,
         ):
             return  # unchanged since the last scan
         replaced = known is not None and (
@@ -485,9 +487,10 @@ def _api_error(
     timestamp = parse_timestamp(entry.get("timestamp")) or now
     # The line's uuid is stable across re-reads of a replaced file; a hash of the raw
     # line is the fallback for lines without one.
-    line_id = _text(entry.get("uuid")) or hashlib.sha1(
-        raw_line.strip(), usedforsecurity=False
-    ).hexdigest()
+    line_id = (
+        _text(entry.get("uuid"))
+        or hashlib.sha1(raw_line.strip(), usedforsecurity=False).hexdigest()
+    )
     return ApiErrorSignal(
         timestamp=timestamp,
         code=code,
