@@ -1,0 +1,146 @@
+"""Which desktop notifications a change of state deserves: pure rules, no Qt, no I/O.
+
+The rules see the snapshot before, the snapshot after, the settings and what was already
+sent, and return notifications with stable keys, so one event gives one notification.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from glmtray.errors import AuthenticationFailed, GlmtrayError
+from glmtray.models import QuotaWindow, Snapshot
+from glmtray.settings import Settings
+from glmtray.timeutil import format_duration, format_local_time
+
+REFRESH_FAILING_AFTER = timedelta(minutes=10)
+"""A short outage is normal; say something only once refreshing has failed this long."""
+
+
+@dataclass(frozen=True)
+class Notification:
+    key: str
+    """Stable identity: the same event always gives the same key."""
+    kind: str
+    title: str
+    body: str
+    url: str | None = None
+    """A page to open on click; None opens the panel."""
+    urgent: bool = False
+
+
+def _period(window: QuotaWindow) -> str:
+    return window.resets_at.isoformat() if window.resets_at else "not-started"
+
+
+def threshold_notifications(
+    after: Snapshot, settings: Settings, sent: set[str], now: datetime
+) -> list[Notification]:
+    """The highest threshold each window has reached, once per window period."""
+    if not settings.notify_thresholds:
+        return []
+    result: list[Notification] = []
+    for window in after.windows:
+        reached = [t for t in settings.thresholds if window.used_percent >= t]
+        if not reached:
+            continue
+        top = max(reached)
+        keys = [f"threshold:{window.id}:{t}:{_period(window)}" for t in reached]
+        if keys[reached.index(top)] in sent:
+            continue
+        if window.is_exhausted:
+            back = (
+                f" Back on {format_local_time(window.resets_at, now)}"
+                f" (in {format_duration(window.resets_at - now)})."
+                if window.resets_at
+                else ""
+            )
+            title = f"{window.label} limit reached"
+            body = f"Requests will be refused until the window resets.{back}"
+        else:
+            resets = (
+                f" Resets in {format_duration(window.resets_at - now)}." if window.resets_at else ""
+            )
+            title = f"{window.label} window at {window.used_percent:.0f} %"
+            body = f"You have used {window.used_percent:.0f} % of the {window.label.lower()} quota.{resets}"
+        result.append(
+            Notification(keys[reached.index(top)], "threshold", title, body, urgent=top >= 100)
+        )
+        # Lower thresholds of the same period are implied: never announce them afterwards.
+        sent.update(keys)
+    return result
+
+
+def reset_notifications(
+    before: Snapshot | None, after: Snapshot, settings: Settings, sent: set[str]
+) -> list[Notification]:
+    if not settings.notify_reset or before is None:
+        return []
+    result: list[Notification] = []
+    for window in after.windows:
+        old = next((w for w in before.windows if w.id == window.id), None)
+        if old is None or old.resets_at is None or old.used_percent <= 0:
+            continue
+        moved_on = window.resets_at is None or window.resets_at > old.resets_at
+        if moved_on and window.used_percent < old.used_percent:
+            key = f"reset:{window.id}:{old.resets_at.isoformat()}"
+            if key not in sent:
+                sent.add(key)
+                result.append(
+                    Notification(
+                        key,
+                        "reset",
+                        f"{window.label} window reset",
+                        "Full quota is available again.",
+                    )
+                )
+    return result
+
+
+def failure_notifications(
+    error: GlmtrayError, failing_since: datetime, now: datetime, settings: Settings, sent: set[str]
+) -> list[Notification]:
+    """A rejected key at once; other failures only after they have lasted a while."""
+    episode = failing_since.isoformat()
+    if isinstance(error, AuthenticationFailed):
+        key = f"key_rejected:{episode}"
+        if not settings.notify_key_rejected or key in sent:
+            return []
+        sent.add(key)
+        return [
+            Notification(
+                key, "key_rejected", "API key no longer accepted", error.message, urgent=True
+            )
+        ]
+    key = f"refresh_failing:{episode}"
+    if (
+        not settings.notify_refresh_failing
+        or key in sent
+        or now - failing_since < REFRESH_FAILING_AFTER
+    ):
+        return []
+    sent.add(key)
+    body = f"{error.message} Failing for {format_duration(now - failing_since)}; the last data is kept."
+    return [Notification(key, "refresh_failing", f"glmtray cannot refresh: {error.title}", body)]
+
+
+@dataclass
+class Pause:
+    """Notifications paused until a moment ("1 hour", "until tomorrow")."""
+
+    until: datetime | None = None
+
+    def active(self, now: datetime) -> bool:
+        return self.until is not None and now < self.until
+
+    def for_duration(self, now: datetime, duration: timedelta) -> None:
+        self.until = now + duration
+
+    def until_tomorrow(self, now: datetime) -> None:
+        local = now.astimezone()
+        tomorrow = (local + timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0)
+        self.until = tomorrow
+
+    def clear(self) -> None:
+        self.until = None

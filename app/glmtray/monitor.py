@@ -1,0 +1,140 @@
+"""The refresh cycle's brain, without Qt: what to fetch, when, and what a result changes.
+
+The Qt layer owns timers and threads; it asks `plan()` what to fetch, runs it off the GUI
+thread, hands the result to `succeeded()` or `failed()`, and waits `next_delay()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from glmtray import alerts
+from glmtray.errors import AuthenticationFailed, GlmtrayError
+from glmtray.models import Section, Snapshot
+from glmtray.regions import Region
+from glmtray.settings import Settings
+from glmtray.state import AppState, Phase
+
+SLOW_SECTIONS_EVERY = timedelta(hours=1)
+"""Subscription and risk flag change rarely: hourly, and whenever the user asks."""
+FIRST_RETRY = timedelta(seconds=30)
+MAX_BACKOFF = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class FetchPlan:
+    subscription: bool
+    risk: bool
+
+
+class Monitor:
+    def __init__(self, region: Region, settings: Settings, *, demo: bool = False) -> None:
+        self.state = AppState(Phase.LOADING, region, settings, demo=demo)
+        self.sent: set[str] = set()
+        self.pause = alerts.Pause()
+        self.failures = 0
+        self.failing_since: datetime | None = None
+        self.slow_fetched_at: datetime | None = None
+        self.listeners: list[Callable[[AppState], None]] = []
+
+    # -- state -------------------------------------------------------------------
+    def _set(self, state: AppState) -> AppState:
+        self.state = state
+        for listener in self.listeners:
+            listener(state)
+        return state
+
+    def update_settings(self, settings: Settings) -> None:
+        self._set(replace(self.state, settings=settings))
+
+    def signed_out(self) -> None:
+        self.sent.clear()
+        self.failures, self.failing_since, self.slow_fetched_at = 0, None, None
+        self._set(replace(self.state, phase=Phase.SIGNED_OUT, snapshot=None, error=None))
+
+    def signed_in(self, region: Region, *, session_only: bool = False) -> None:
+        self.sent.clear()
+        self.failures, self.failing_since, self.slow_fetched_at = 0, None, None
+        self._set(
+            replace(
+                self.state,
+                phase=Phase.LOADING,
+                region=region,
+                snapshot=None,
+                error=None,
+                session_only=session_only,
+            )
+        )
+
+    def add_notice(self, notice: str) -> None:
+        self._set(replace(self.state, notices=(*self.state.notices, notice)))
+
+    def set_extra(self, name: str, value: object) -> None:
+        self._set(replace(self.state, extras={**self.state.extras, name: value}))
+
+    # -- planning ----------------------------------------------------------------
+    def plan(self, now: datetime, *, forced: bool = False) -> FetchPlan:
+        slow_due = (
+            forced
+            or self.slow_fetched_at is None
+            or now - self.slow_fetched_at >= SLOW_SECTIONS_EVERY
+        )
+        return FetchPlan(subscription=slow_due, risk=slow_due)
+
+    def next_delay(self) -> timedelta:
+        if self.failures == 0:
+            return self.state.refresh_interval
+        backoff = FIRST_RETRY * (1 << min(self.failures - 1, 10))
+        return min(backoff, MAX_BACKOFF)
+
+    # -- results -----------------------------------------------------------------
+    def succeeded(
+        self, fetched: Snapshot, plan: FetchPlan, now: datetime
+    ) -> list[alerts.Notification]:
+        previous = self.state.snapshot
+        merged = fetched
+        if previous is not None:
+            keep: dict[str, object] = {}
+            problems = dict(fetched.problems)
+            if not plan.subscription or Section.SUBSCRIPTION in fetched.problems:
+                keep["subscription"] = previous.subscription
+            if not plan.risk or Section.RISK in fetched.problems:
+                keep["risk_restricted"] = previous.risk_restricted
+            if Section.QUOTA in fetched.problems and previous.quota is not None:
+                keep["quota"] = previous.quota
+            merged = replace(fetched, problems=problems, **keep)  # type: ignore[arg-type]
+        if plan.subscription and Section.SUBSCRIPTION not in fetched.problems:
+            self.slow_fetched_at = now
+        quota_error = fetched.problems.get(Section.QUOTA)
+        if quota_error is not None:
+            # Quota is the heart of the app: without it this refresh counts as a failure.
+            self._set(replace(self.state, snapshot=merged if previous else fetched))
+            return self.failed(quota_error, now)
+        self.failures, self.failing_since = 0, None
+        notes = alerts.threshold_notifications(merged, self.state.settings, self.sent, now)
+        notes += alerts.reset_notifications(previous, merged, self.state.settings, self.sent)
+        self._set(
+            replace(self.state, phase=Phase.READY, snapshot=merged, error=None, last_attempt=now)
+        )
+        return notes
+
+    def failed(self, error: GlmtrayError, now: datetime) -> list[alerts.Notification]:
+        self.failures += 1
+        if self.failing_since is None:
+            self.failing_since = now
+        self._set(replace(self.state, phase=Phase.ERROR, error=error, last_attempt=now))
+        return alerts.failure_notifications(
+            error, self.failing_since, now, self.state.settings, self.sent
+        )
+
+    def deliverable(
+        self, notes: list[alerts.Notification], now: datetime
+    ) -> list[alerts.Notification]:
+        """Nothing while paused: the icon and panel still show every state."""
+        return [] if self.pause.active(now) else notes
+
+    @property
+    def key_rejected(self) -> bool:
+        return isinstance(self.state.error, AuthenticationFailed)
