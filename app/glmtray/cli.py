@@ -63,7 +63,7 @@ def _fail(error: GlmtrayError, as_json: bool = False) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from glmtray.client import PlatformClient
+    from glmtray.client import PlatformClient, Timeouts
     from glmtray.models import Section
     from glmtray.report import snapshot_json, snapshot_text
     from glmtray.timeutil import utcnow
@@ -82,7 +82,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         )
         return _fail(error, args.json)
     try:
-        with PlatformClient(key, region, base_url=_base_url(args)) as client:
+        timeout = max(0.5, args.timeout)
+        timeouts = Timeouts(connect=min(5.0, timeout), read=timeout)
+        with PlatformClient(key, region, base_url=_base_url(args), timeouts=timeouts) as client:
             snapshot = client.snapshot()
     except GlmtrayError as error:
         return _fail(error, args.json)
@@ -152,7 +154,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_gui(args: argparse.Namespace) -> int:
     from glmtray.ui.application import run_app
 
-    return run_app(demo=args.demo, base_url=args.base_url)
+    code: int = run_app(demo=args.demo, base_url=args.base_url)
+    return code
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -176,6 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="print plan, quota windows, renewal and risk state")
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="give up on the platform after this long",
+    )
     with_region(status)
     status.set_defaults(func=cmd_status)
 

@@ -127,7 +127,9 @@ def snapshot_text(snapshot: Snapshot, now: datetime) -> str:
         )
     elif snapshot.risk_restricted is False:
         lines.append("Risk control: not restricted")
+    elif snapshot.region.value == "china":
+        lines.append("Risk control: unknown (the platform did not answer)")
     else:
-        lines.append("Risk control: unknown (no flag published for this region)")
+        lines.append("Risk control: unknown (the platform publishes no flag for this region)")
     lines.extend(f"Warning: {w}" for w in snapshot.warnings)
     return "\n".join(lines)
