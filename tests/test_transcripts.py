@@ -237,6 +237,23 @@ def test_lines_split_across_read_chunks(tmp_path: Path, monkeypatch: pytest.Monk
     assert result.malformed_lines == 0
 
 
+def test_overlong_line_is_skipped_and_reading_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import glmtray.transcripts as transcripts
+
+    monkeypatch.setattr(transcripts, "CHUNK_BYTES", 64)
+    monkeypatch.setattr(transcripts, "MAX_LINE_BYTES", 256)
+    huge = assistant_line("s1", "2026-11-27T10:00:00Z").replace('"ok"', '"' + "y" * 2000 + '"')
+    write(
+        tmp_path / "-work-a" / "s1.jsonl",
+        huge + "\n" + error_line("s1", "2026-11-27T10:01:00Z", "[1302][busy][t]", "e1") + "\n",
+    )
+    result = TranscriptReader(tmp_path).scan(NOW)
+    assert result.glm_messages == 0  # the overlong line was not decoded
+    assert [e.code for e in result.errors] == [1302]
+
+
 # --- replaced and truncated files -------------------------------------------------------
 
 
@@ -407,6 +424,35 @@ def test_error_messages_are_redacted_and_keys_are_stable_without_uuid(tmp_path: 
     again = TranscriptReader(tmp_path).scan(NOW).errors
     assert key not in first[0].message and MASK in first[0].message
     assert first[0].dedup_key == again[0].dedup_key
+
+
+def test_other_providers_codes_are_ignored_outside_glm_sessions(tmp_path: Path) -> None:
+    write(
+        tmp_path / "-work-a" / "s1.jsonl",
+        assistant_line("s1", "2026-11-27T10:00:00Z", model="gpt-5")
+        + "\n"
+        + error_line("s1", "2026-11-27T10:01:00Z", '{"error":{"code":400,"message":"bad"}}')
+        + "\n"
+        + error_line("s1", "2026-11-27T10:02:00Z", '{"error":{"code":"1113","message":"no"}}')
+        + "\n",
+    )
+    errors = TranscriptReader(tmp_path).scan(NOW).errors
+    assert [e.code for e in errors] == [1113]
+
+
+def test_synthetic_error_line_without_the_error_flag(tmp_path: Path) -> None:
+    entry = {
+        "type": "assistant",
+        "uuid": "e1",
+        "timestamp": "2026-11-27T10:01:00Z",
+        "error": "rate_limit",
+        "message": {
+            "model": "<synthetic>",
+            "content": [{"type": "text", "text": "[1303][slow][t]"}],
+        },
+    }
+    write(tmp_path / "-work-a" / "s1.jsonl", json.dumps(entry) + "\n")
+    assert [e.code for e in TranscriptReader(tmp_path).scan(NOW).errors] == [1303]
 
 
 def test_line_without_timestamp_uses_now(tmp_path: Path) -> None:

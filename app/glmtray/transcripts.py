@@ -31,10 +31,10 @@ How the files are read, and why:
 - Only lines that can matter are parsed: a byte test keeps assistant lines and error
   lines; user lines (tool results, often the bulk of a file) are never decoded.
 
-Errors are reported only when they are the platform's: a business code was found in the
-text, or the session has used a GLM model (then a code-less failure such as an HTTP 500
-from the platform is reported with `code=None`). Anthropic errors from a session that
-never used GLM are ignored. Messages go through `redact`.
+Errors are reported only when they are the platform's: a business code (1000-1999) was
+found in the text, or the session has used a GLM model (then any failure is reported,
+a code-less one such as an HTTP 500 with `code=None`). Errors of other providers in a
+session that never used GLM are ignored. Messages go through `redact`.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -73,7 +73,7 @@ _MESSAGE_IN_TEXT = re.compile(r'"message"\s*:\s*"((?:[^"\\]|\\.)*)"')
 _TRACE_KEYS = ("trace_id", "traceId", "request_id", "requestId")
 
 
-def default_root(environ: dict[str, str] | None = None) -> Path:
+def default_root(environ: Mapping[str, str] | None = None) -> Path:
     """`$CLAUDE_CONFIG_DIR/projects`, else `~/.claude/projects`."""
     env = os.environ if environ is None else environ
     config_dir = env.get("CLAUDE_CONFIG_DIR", "").strip()
@@ -382,7 +382,7 @@ class TranscriptReader:
             entry.get("error") and model == "<synthetic>"
         ):
             error = _api_error(entry, message, session_id, project, now, line)
-            if error is not None and (error.code is not None or file_state.uses_glm):
+            if error is not None and (file_state.uses_glm or _is_platform_code(error.code)):
                 result.errors.append(error)
             return
 
@@ -452,6 +452,12 @@ def _is_complete_object(data: bytes) -> bool:
         return isinstance(json.loads(stripped), dict)
     except ValueError:
         return False
+
+
+def _is_platform_code(code: int | None) -> bool:
+    # The platform's business codes are four digits from 1000; other providers' numeric
+    # codes (HTTP-like 400, 529) in a session that never used GLM are not ours.
+    return code is not None and 1000 <= code <= 1999
 
 
 def _text(value: object) -> str:
