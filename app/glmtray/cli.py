@@ -76,11 +76,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         except GlmtrayError as error:
             return _fail(error, args.json)
     if not key:
-        error = AuthenticationFailed(
+        not_signed_in = AuthenticationFailed(
             f"Not signed in for the {region.value} region: run 'glmtray login' "
             f"or set {ENV_API_KEY}."
         )
-        return _fail(error, args.json)
+        return _fail(not_signed_in, args.json)
     try:
         timeout = max(0.5, args.timeout)
         timeouts = Timeouts(connect=min(5.0, timeout), read=timeout)
@@ -147,6 +147,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         serve(args.scenario, args.host, args.port)
     except ValueError as error:
         print(f"glmtray: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as error:
+        print(
+            f"glmtray: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr
+        )
         return EXIT_USAGE
     return EXIT_OK
 

@@ -71,6 +71,12 @@ class Monitor:
     def add_notice(self, notice: str) -> None:
         self._set(replace(self.state, notices=(*self.state.notices, notice)))
 
+    def remove_notice(self, notice: str) -> None:
+        if notice in self.state.notices:
+            self._set(
+                replace(self.state, notices=tuple(n for n in self.state.notices if n != notice))
+            )
+
     def set_extra(self, name: str, value: object) -> None:
         self._set(replace(self.state, extras={**self.state.extras, name: value}))
 

@@ -1,0 +1,562 @@
+"""The one owner of the running app: tray, panel, dialogs, refresh loop and notifications.
+
+Widgets only render AppState and emit signals; the decisions live in the Qt-free core
+(`Monitor`, `alerts`). This class is the glue between the two.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+import time
+from dataclasses import replace
+from datetime import timedelta
+
+from PySide6.QtCore import QObject, QThread, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QIcon
+from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon
+
+from glmtray import APP_ID, APP_NAME, __version__, autostart
+from glmtray.alerts import Notification
+from glmtray.credentials import Account, CredentialStore
+from glmtray.desktop_notify import DesktopNotifier
+from glmtray.errors import CredentialError, GlmtrayError, SettingsError
+from glmtray.models import Snapshot
+from glmtray.monitor import FetchPlan, Monitor
+from glmtray.redact import RedactingFilter
+from glmtray.regions import Region
+from glmtray.settings import Settings, SettingsStore, log_dir
+from glmtray.state import AppState, Phase
+from glmtray.timeutil import utcnow
+from glmtray.ui.icon import make_qicon, panel_is_dark
+from glmtray.ui.panel import Panel
+from glmtray.ui.settings_dialog import SettingsDialog
+from glmtray.ui.signin import SignInDialog
+from glmtray.ui.single_instance import SingleInstance, server_name, signal_running_instance
+from glmtray.ui.worker import PlatformWorker
+
+log = logging.getLogger(__name__)
+
+TRAY_RETRY_MS = 5_000
+CLOCK_CHECK_MS = 30_000
+"""How often to compare wall clock and monotonic clock, to notice a wake from sleep."""
+NO_TRAY_NOTICE = "No system tray was found: glmtray runs in this window and keeps looking for one."
+FRESHNESS_TICK_MS = 15_000
+"""Re-render "Updated 40 s ago" and the stale look while nothing else changes."""
+
+
+class GlmTrayApp(QObject):
+    # Requests to the worker thread (queued connections: the worker lives elsewhere).
+    _configure = Signal(object, str, object)
+    _fetch = Signal(object)
+    _validate = Signal(object, str, object)
+    _notification_clicked = Signal(int, str)
+    state_changed = Signal(object)
+
+    def __init__(
+        self,
+        app: QApplication,
+        *,
+        demo: bool = False,
+        base_url: str | None = None,
+        settings_store: SettingsStore | None = None,
+        credentials: CredentialStore | None = None,
+        notifier: DesktopNotifier | None = None,
+        instance_name: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.app = app
+        self.demo = demo
+        self.simulator = None
+        self.settings_store = None if demo else (settings_store or SettingsStore())
+        self.credentials = credentials or CredentialStore()
+        notice = None
+        if self.settings_store is not None:
+            loaded = self.settings_store.load()
+            settings, notice = loaded.settings, loaded.notice
+        else:
+            settings = Settings()
+        if demo:
+            from glmtray.simulator import DEMO_API_KEY, PlatformSimulator
+
+            self.simulator = PlatformSimulator("demo")
+            self.simulator.start()
+            base_url = self.simulator.base_url
+            self._demo_key = DEMO_API_KEY
+        self.base_url = base_url or settings.base_url
+        self.monitor = Monitor(settings.region, settings, demo=demo)
+        self.monitor.listeners.append(self.state_changed.emit)
+        if notice:
+            self.monitor.add_notice(notice)
+        self.busy = False
+        self.pending_forced = False
+        self.sent_ids: dict[int, Notification] = {}
+
+        self.instance = SingleInstance(instance_name or server_name("-demo" if demo else ""), self)
+        self.instance.show_requested.connect(self.show_panel)
+
+        self.worker_thread = QThread()
+        self.worker_thread.setObjectName("glmtray-platform")
+        self.worker = PlatformWorker()
+        self.worker.moveToThread(self.worker_thread)
+        self._configure.connect(self.worker.configure)
+        self._fetch.connect(self.worker.fetch)
+        self._validate.connect(self.worker.validate)
+        self.worker.fetched.connect(self._on_fetched)
+        self.worker.fetch_failed.connect(self._on_fetch_failed)
+        self.worker.validated.connect(self._on_validated)
+        self.worker.validation_failed.connect(self._on_validation_failed)
+        self.worker_thread.start()
+
+        self.panel = Panel()
+        self.panel.setWindowTitle(f"{APP_NAME}" + (" (demo)" if demo else ""))
+        self.panel.refresh_requested.connect(lambda: self.refresh(forced=True))
+        self.panel.settings_requested.connect(self.open_settings)
+        self.panel.open_url_requested.connect(self.open_url)
+        self.panel.sign_in_requested.connect(self.show_sign_in)
+        self.panel.quit_requested.connect(self.quit)
+        self.panel.review_requested.connect(self.request_review)
+        self.signin: SignInDialog | None = None
+        self.settings_dialog: SettingsDialog | None = None
+
+        self.tray = QSystemTrayIcon(self)
+        self.menu = QMenu()
+        self.menu.aboutToShow.connect(self._rebuild_menu)
+        self.tray.setContextMenu(self.menu)
+        self.tray.activated.connect(self._on_tray_activated)
+        self.tray.messageClicked.connect(self.show_panel)
+        self._icon_key: object = None
+        self._rebuild_menu()
+
+        self.notifier = notifier
+        if self.notifier is None and DesktopNotifier.available():
+            self.notifier = DesktopNotifier(APP_NAME, on_click=self._notification_clicked.emit)
+        self._notification_clicked.connect(self._on_notification_clicked)
+
+        self.refresh_timer = QTimer(self)
+        self.refresh_timer.setSingleShot(True)
+        self.refresh_timer.timeout.connect(self.refresh)
+        self.tray_retry = QTimer(self)
+        self.tray_retry.setInterval(TRAY_RETRY_MS)
+        self.tray_retry.timeout.connect(self._try_tray)
+        self.freshness = QTimer(self)
+        self.freshness.setInterval(FRESHNESS_TICK_MS)
+        self.freshness.timeout.connect(lambda: self._render(self.monitor.state))
+        self.freshness.start()
+        self._wall, self._mono = time.time(), time.monotonic()
+        self.clock_check = QTimer(self)
+        self.clock_check.setInterval(CLOCK_CHECK_MS)
+        self.clock_check.timeout.connect(self._check_clock)
+        self.clock_check.start()
+        self._watch_network()
+        self.state_changed.connect(self._render)
+        scheme = self.app.styleHints()
+        scheme.colorSchemeChanged.connect(
+            lambda *_: self._render(self.monitor.state, force_icon=True)
+        )
+
+    # -- start-up ----------------------------------------------------------------
+    def start(self) -> bool:
+        """False when another instance already runs (it was asked to show itself)."""
+        if signal_running_instance(self.instance.name):
+            log.info("another glmtray is running; asked it to show its panel")
+            return False
+        self.instance.listen()
+        self._try_tray()
+        if self.demo:
+            self._begin(self.monitor.state.region, self._demo_key, session_only=True)
+            return True
+        region = self.monitor.state.settings.region
+        try:
+            key = self.credentials.get(Account(region, self.monitor.state.settings.account_label))
+        except CredentialError as error:
+            self.monitor.signed_out()
+            self.show_sign_in()
+            if self.signin is not None:
+                self.signin.show_error(error.title, error.message, offer_session_only=True)
+            return True
+        if key:
+            self._begin(region, key)
+        else:
+            self.monitor.signed_out()
+            self.show_sign_in()
+        return True
+
+    def _begin(self, region: Region, key: str, *, session_only: bool = False) -> None:
+        self.monitor.signed_in(region, session_only=session_only)
+        self._configure.emit(region, key, self.base_url)
+        self.refresh(forced=True)
+
+    # -- tray ---------------------------------------------------------------------
+    def _try_tray(self) -> None:
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            self.tray_retry.stop()
+            self._render(self.monitor.state, force_icon=True)
+            self.tray.show()
+            if self.monitor.state.notices and any("tray" in n for n in self.monitor.state.notices):
+                self.monitor._set(
+                    replace(
+                        self.monitor.state,
+                        notices=tuple(n for n in self.monitor.state.notices if "tray" not in n),
+                    )
+                )
+            return
+        if not self.tray_retry.isActive():
+            self.monitor.add_notice(
+                "No system tray was found: glmtray runs in this window and keeps looking for one."
+            )
+            self.tray_retry.start()
+            self.panel.set_popup_mode(False)
+            self.panel.show()
+
+    def _on_tray_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason in (
+            QSystemTrayIcon.ActivationReason.Trigger,
+            QSystemTrayIcon.ActivationReason.DoubleClick,
+        ):
+            if self.panel.isVisible():
+                self.panel.hide()
+            else:
+                self.show_panel()
+
+    def show_panel(self) -> None:
+        self._render(self.monitor.state)
+        geometry = self.tray.geometry() if self.tray.isVisible() else None
+        screen = QGuiApplication.primaryScreen()
+        if (
+            geometry is not None
+            and geometry.isValid()
+            and not geometry.isEmpty()
+            and screen is not None
+        ):
+            screen = QGuiApplication.screenAt(geometry.center()) or screen
+            self.panel.set_popup_mode(True)
+            self.panel.place_near(geometry, screen)
+        else:
+            self.panel.set_popup_mode(False)
+        self.panel.show()
+        self.panel.raise_()
+        self.panel.activateWindow()
+
+    def _rebuild_menu(self) -> None:
+        state, now = self.monitor.state, utcnow()
+        self.menu.clear()
+        status = QAction(state.tooltip(now).split("\n")[0], self.menu)
+        status.setEnabled(False)
+        self.menu.addAction(status)
+        self.menu.addSeparator()
+        signed_in = state.phase is not Phase.SIGNED_OUT
+        refresh = self.menu.addAction("Refresh now", lambda: self.refresh(forced=True))
+        refresh.setEnabled(signed_in and not self.busy)
+        self.menu.addAction("Open panel", self.show_panel)
+        self.menu.addAction("Settings…", self.open_settings)
+        pause = self.menu.addMenu("Pause notifications")
+        if self.monitor.pause.active(now):
+            until = (
+                self.monitor.pause.until.astimezone().strftime("%a %H:%M")
+                if self.monitor.pause.until
+                else ""
+            )
+            pause.setTitle(f"Notifications paused until {until}")
+            pause.addAction("Resume notifications", self.monitor.pause.clear)
+        pause.addAction(
+            "For 1 hour", lambda: self.monitor.pause.for_duration(utcnow(), timedelta(hours=1))
+        )
+        pause.addAction("Until tomorrow", lambda: self.monitor.pause.until_tomorrow(utcnow()))
+        self.menu.addSeparator()
+        if signed_in and not self.demo:
+            self.menu.addAction("Sign out", self.sign_out)
+        elif not signed_in:
+            self.menu.addAction("Sign in…", self.show_sign_in)
+        self.menu.addAction("Quit", self.quit)
+
+    # -- rendering ----------------------------------------------------------------
+    def _render(self, state: AppState, force_icon: bool = False) -> None:
+        now = utcnow()
+        dark = self._dark_panel(state)
+        spec = state.icon_spec(now, dark_panel=dark)
+        if force_icon or spec != self._icon_key:
+            self._icon_key = spec
+            self.tray.setIcon(make_qicon(spec))
+        self.tray.setToolTip(state.tooltip(now))
+        # The panel is cheap to update and may be shown at any moment: keep it current.
+        self.panel.show_state(state, now)
+
+    @staticmethod
+    def _dark_panel(state: AppState) -> bool:
+        style = state.settings.icon_style
+        if style == "light":
+            return False
+        if style == "dark":
+            return True
+        return panel_is_dark()
+
+    # -- refresh ------------------------------------------------------------------
+    def refresh(self, forced: bool = False) -> None:
+        state = self.monitor.state
+        if state.phase is Phase.SIGNED_OUT:
+            return
+        if self.busy:
+            self.pending_forced = self.pending_forced or forced
+            return
+        self.busy = True
+        self.refresh_timer.stop()
+        plan = self.monitor.plan(utcnow(), forced=forced)
+        self._fetch.emit(plan)
+
+    def _after_result(self, notes: list[Notification]) -> None:
+        self.busy = False
+        self.deliver(notes)
+        if self.pending_forced:
+            self.pending_forced = False
+            self.refresh(forced=True)
+            return
+        delay = self.monitor.next_delay()
+        self.refresh_timer.start(int(delay.total_seconds() * 1000))
+
+    def _on_fetched(self, snapshot: Snapshot, plan: FetchPlan) -> None:
+        if self.monitor.state.phase is Phase.SIGNED_OUT:
+            self.busy = False
+            return
+        self._after_result(self.monitor.succeeded(snapshot, plan, utcnow()))
+
+    def _on_fetch_failed(self, error: GlmtrayError) -> None:
+        if self.monitor.state.phase is Phase.SIGNED_OUT:
+            self.busy = False
+            return
+        log.warning("refresh failed: %s: %s", type(error).__name__, error.message)
+        self._after_result(self.monitor.failed(error, utcnow()))
+
+    def _check_clock(self) -> None:
+        wall, mono = time.time(), time.monotonic()
+        jumped = (wall - self._wall) - (mono - self._mono) > 60
+        self._wall, self._mono = wall, mono
+        if jumped:  # the machine slept: whatever we show is old
+            log.info("wake from sleep detected; refreshing")
+            self.refresh(forced=True)
+
+    def _watch_network(self) -> None:
+        try:
+            from PySide6.QtNetwork import QNetworkInformation
+
+            if not QNetworkInformation.loadDefaultBackend():
+                return
+            info = QNetworkInformation.instance()
+            if info is None:
+                return
+
+            def changed(reachability: QNetworkInformation.Reachability) -> None:
+                if (
+                    reachability == QNetworkInformation.Reachability.Online
+                    and self.monitor.failures
+                ):
+                    log.info("network is back; refreshing")
+                    self.refresh(forced=True)
+
+            info.reachabilityChanged.connect(changed)
+        except Exception as error:  # no backend on this platform: wake detection still works
+            log.info("network monitoring unavailable: %s", type(error).__name__)
+
+    # -- notifications ------------------------------------------------------------
+    def deliver(self, notes: list[Notification]) -> None:
+        for note in self.monitor.deliverable(notes, utcnow()):
+            log.info("notify: %s", note.title)
+            notification_id = None
+            if self.notifier is not None:
+                notification_id = self.notifier.notify(note.title, note.body, urgent=note.urgent)
+            if notification_id is not None:
+                self.sent_ids[notification_id] = note
+            elif self.tray.isVisible():
+                icon = (
+                    QSystemTrayIcon.MessageIcon.Warning
+                    if note.urgent
+                    else QSystemTrayIcon.MessageIcon.Information
+                )
+                self.tray.showMessage(note.title, note.body, icon, 10_000)
+
+    def _on_notification_clicked(self, notification_id: int, action: str) -> None:
+        note = self.sent_ids.get(notification_id)
+        if note is None:
+            return
+        if note.url:
+            self.open_url(note.url)
+        else:
+            self.show_panel()
+
+    # -- sign-in and sign-out -----------------------------------------------------
+    def show_sign_in(self) -> None:
+        if self.demo:
+            return
+        if self.signin is None:
+            self.signin = SignInDialog(self.monitor.state.region)
+            self.signin.sign_in_requested.connect(self._sign_in)
+            self.signin.session_only_requested.connect(self._sign_in_session_only)
+            self.signin.demo_requested.connect(self._start_demo_process)
+            self.signin.open_url_requested.connect(self.open_url)
+        self.signin.show()
+        self.signin.raise_()
+        self.signin.activateWindow()
+
+    def _sign_in(self, region: Region, key: str) -> None:
+        if self.signin is not None:
+            self.signin.set_busy(True)
+        self._validate.emit(region, key, self.base_url)
+
+    def _on_validated(self, region: Region, key: str, _quota: object) -> None:
+        try:
+            self.credentials.set(Account(region, self.monitor.state.settings.account_label), key)
+        except CredentialError as error:
+            if self.signin is not None:
+                self.signin.set_busy(False)
+                self.signin.show_error(error.title, error.message, offer_session_only=True)
+            return
+        self._finish_sign_in(region, key, session_only=False)
+
+    def _sign_in_session_only(self, region: Region, key: str) -> None:
+        self.credentials.set(
+            Account(region, self.monitor.state.settings.account_label), key, session_only=True
+        )
+        self._finish_sign_in(region, key, session_only=True)
+
+    def _finish_sign_in(self, region: Region, key: str, *, session_only: bool) -> None:
+        settings = self.monitor.state.settings
+        if settings.region is not region:
+            settings = replace(settings, region=region)
+            self._save_settings(settings)
+            self.monitor.update_settings(settings)
+        if self.signin is not None:
+            self.signin.set_busy(False)
+            self.signin.hide()
+        self._begin(region, key, session_only=session_only)
+
+    def _on_validation_failed(self, region: Region, key: str, error: GlmtrayError) -> None:
+        if self.signin is not None:
+            self.signin.set_busy(False)
+            self.signin.show_error(error.title, error.message)
+
+    def sign_out(self) -> None:
+        state = self.monitor.state
+        try:
+            self.credentials.delete(Account(state.region, state.settings.account_label))
+        except CredentialError as error:
+            self.monitor.add_notice(f"{error.title}: {error.message}")
+        self.refresh_timer.stop()
+        self.worker.close()
+        self.monitor.signed_out()
+        self.show_sign_in()
+
+    def _start_demo_process(self) -> None:
+        from PySide6.QtCore import QProcess
+
+        from glmtray.autostart import launch_command
+
+        command = launch_command()
+        QProcess.startDetached(command[0], [*command[1:], "--demo"])
+
+    # -- settings -----------------------------------------------------------------
+    def open_settings(self) -> None:
+        state = self.monitor.state
+        if self.settings_dialog is None:
+            self.settings_dialog = SettingsDialog(
+                state.settings,
+                signed_in=state.phase is not Phase.SIGNED_OUT,
+                backend_name="demo (memory only)" if self.demo else self.credentials.backend_name,
+            )
+            self.settings_dialog.settings_changed.connect(self.apply_settings)
+            self.settings_dialog.sign_out_requested.connect(self.sign_out)
+            self.settings_dialog.replace_key_requested.connect(self.show_sign_in)
+        else:
+            self.settings_dialog.set_settings(state.settings)
+        self.settings_dialog.show()
+        self.settings_dialog.raise_()
+        self.settings_dialog.activateWindow()
+
+    def apply_settings(self, settings: Settings) -> None:
+        settings = settings.normalized()
+        old = self.monitor.state.settings
+        self._save_settings(settings)
+        if settings.start_at_login != old.start_at_login and not self.demo:
+            try:
+                autostart.set_enabled(settings.start_at_login)
+            except OSError as error:
+                self.monitor.add_notice(f"Start at login could not be changed: {error.strerror}")
+        self.monitor.update_settings(settings)
+        self._render(self.monitor.state, force_icon=True)
+        if (
+            settings.refresh_seconds != old.refresh_seconds
+            and not self.busy
+            and self.monitor.failures == 0
+        ):
+            self.refresh_timer.start(settings.refresh_seconds * 1000)
+
+    def _save_settings(self, settings: Settings) -> None:
+        if self.settings_store is None:
+            return
+        try:
+            self.settings_store.save(settings)
+        except SettingsError as error:
+            self.monitor.add_notice(error.message)
+
+    # -- actions ------------------------------------------------------------------
+    def open_url(self, url: str) -> None:
+        QDesktopServices.openUrl(QUrl(url))
+
+    def request_review(self) -> None:
+        from glmtray.regions import info
+
+        region = info(self.monitor.state.region)
+        self.open_url(f"mailto:{region.support_email}")
+
+    def quit(self) -> None:
+        self.shutdown()
+        self.app.quit()
+
+    def shutdown(self) -> None:
+        self.refresh_timer.stop()
+        self.tray.hide()
+        self.instance.close()
+        self.worker_thread.quit()
+        self.worker_thread.wait(3000)
+        if self.notifier is not None:
+            self.notifier.close()
+        if self.simulator is not None:
+            self.simulator.stop()
+
+
+def setup_file_logging() -> None:
+    """A rotating log in the platformdirs log folder, with keys masked."""
+    try:
+        folder = log_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.RotatingFileHandler(
+            folder / "glmtray.log", maxBytes=1_000_000, backupCount=3
+        )
+    except OSError:
+        return
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(min(root.level, logging.INFO) if root.level else logging.INFO)
+
+
+def run_app(*, demo: bool = False, base_url: str | None = None) -> int:
+    if not demo:
+        setup_file_logging()
+    QApplication.setApplicationName(APP_NAME)
+    QApplication.setApplicationVersion(__version__)
+    QApplication.setOrganizationDomain("glmtray.github.io")
+    QGuiApplication.setDesktopFileName(APP_ID)
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    app.setQuitOnLastWindowClosed(False)
+    app.setWindowIcon(QIcon.fromTheme(APP_ID))
+    tray_app = GlmTrayApp(app, demo=demo, base_url=base_url)
+    if not tray_app.start():
+        tray_app.shutdown()
+        return 0
+    try:
+        return app.exec()
+    finally:
+        tray_app.shutdown()

@@ -1,0 +1,80 @@
+"""Network work off the GUI thread: one worker object living in a QThread.
+
+Results come back as signals; no widget is touched here. One fetch at a time: the
+application does not ask again while `busy` is set.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from glmtray.client import AuthScheme, PlatformClient
+from glmtray.errors import GlmtrayError, UnexpectedResponse
+from glmtray.monitor import FetchPlan
+from glmtray.regions import Region
+
+log = logging.getLogger(__name__)
+
+
+class PlatformWorker(QObject):
+    fetched = Signal(object, object)  # Snapshot, FetchPlan
+    fetch_failed = Signal(object)  # GlmtrayError
+    validated = Signal(object, str, object)  # Region, key, Quota
+    validation_failed = Signal(object, str, object)  # Region, key, GlmtrayError
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._client: PlatformClient | None = None
+        self._auth_scheme: AuthScheme | None = None
+
+    @Slot(object, str, object)
+    def configure(self, region: Region, key: str, base_url: str | None) -> None:
+        self.close()
+        try:
+            self._client = PlatformClient(
+                key, region, base_url=base_url, auth_scheme=self._auth_scheme
+            )
+        except GlmtrayError as error:
+            self._client = None
+            self.fetch_failed.emit(error)
+
+    @Slot(object)
+    def fetch(self, plan: FetchPlan) -> None:
+        if self._client is None:
+            return
+        try:
+            snapshot = self._client.snapshot(
+                include_subscription=plan.subscription, include_risk=plan.risk
+            )
+        except GlmtrayError as error:
+            self.fetch_failed.emit(error)
+            return
+        except Exception as error:  # a bug must not kill the refresh loop; log it without data
+            log.exception("refresh failed unexpectedly")
+            self.fetch_failed.emit(UnexpectedResponse(detail=type(error).__name__))
+            return
+        self.fetched.emit(snapshot, plan)
+
+    @Slot(object, str, object)
+    def validate(self, region: Region, key: str, base_url: str | None) -> None:
+        try:
+            with PlatformClient(key, region, base_url=base_url) as client:
+                quota = client.quota()
+        except GlmtrayError as error:
+            self.validation_failed.emit(region, key, error)
+            return
+        except Exception as error:
+            log.exception("key check failed unexpectedly")
+            self.validation_failed.emit(
+                region, key, UnexpectedResponse(detail=type(error).__name__)
+            )
+            return
+        self.validated.emit(region, key, quota)
+
+    @Slot()
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
