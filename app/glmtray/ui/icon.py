@@ -1,0 +1,269 @@
+"""The tray icon, painted at runtime from an IconSpec.
+
+Every measure is a fraction of the logical size, and the image is rendered at
+size x device-pixel-ratio, so the icon stays sharp from 16 px to 64 px and on HiDPI.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QGuiApplication,
+    QIcon,
+    QImage,
+    QPainter,
+    QPainterPath,
+    QPalette,
+    QPen,
+    QPixmap,
+)
+
+from glmtray.state import IconLook, IconSpec
+from glmtray.ui import style
+
+ICON_SIZES = (16, 22, 24, 32, 48, 64)
+
+
+def panel_is_dark(palette: QPalette | None = None) -> bool:
+    """Whether icons should be drawn for a dark panel.
+
+    An explicit palette wins; otherwise the platform's colour scheme, and when the platform
+    does not say, the lightness of the application palette's window colour.
+    """
+    if palette is None:
+        app = QGuiApplication.instance()
+        if isinstance(app, QGuiApplication):
+            scheme = QGuiApplication.styleHints().colorScheme()
+            if scheme == Qt.ColorScheme.Dark:
+                return True
+            if scheme == Qt.ColorScheme.Light:
+                return False
+            palette = QGuiApplication.palette()
+        else:
+            return True
+    return palette.color(QPalette.ColorRole.Window).lightnessF() < 0.5
+
+
+def render_icon(spec: IconSpec, size: int, device_pixel_ratio: float = 1.0) -> QImage:
+    pixels = max(1, round(size * device_pixel_ratio))
+    image = QImage(pixels, pixels, QImage.Format.Format_ARGB32_Premultiplied)
+    image.fill(Qt.GlobalColor.transparent)
+    image.setDevicePixelRatio(device_pixel_ratio)
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+    try:
+        _Painter(painter, float(size), spec).paint()
+    finally:
+        painter.end()
+    return image
+
+
+def make_qicon(spec: IconSpec) -> QIcon:
+    icon = QIcon()
+    for size in ICON_SIZES:
+        icon.addPixmap(QPixmap.fromImage(render_icon(spec, size)))
+    for size in ICON_SIZES:
+        icon.addPixmap(QPixmap.fromImage(render_icon(spec, size, 2.0)))
+    return icon
+
+
+def number_text(percent: float) -> str:
+    """Two characters at most, so the number stays legible at 16 px; '!' once full."""
+    if percent >= 100:
+        return "!"
+    return str(min(99, max(0, math.floor(percent + 0.5))))
+
+
+class _Painter:
+    def __init__(self, painter: QPainter, size: float, spec: IconSpec) -> None:
+        self.p = painter
+        self.s = size
+        self.spec = spec
+        self.dark = spec.dark_panel
+        self.number = spec.show_number and spec.percent is not None
+        # A thinner ring leaves room for the digits or the mark inside; a bare gauge reads
+        # better with a bolder ring.
+        bare = spec.look in (IconLook.GAUGE, IconLook.STALE) and not self.number
+        if not bare:
+            self.stroke = max(1.5, size * (0.1 if size < 32 else 0.11))
+            self.margin = max(0.25, size * 0.02)
+        else:
+            self.stroke = max(2.0, size * 0.17)
+            self.margin = max(0.5, size * 0.05)
+        inset = self.margin + self.stroke / 2
+        self.ring = QRectF(inset, inset, size - 2 * inset, size - 2 * inset)
+        self.inner = size - 2 * (self.margin + self.stroke)
+        self.centre = QPointF(size / 2, size / 2)
+
+    def paint(self) -> None:
+        look = self.spec.look
+        if look is IconLook.GAUGE:
+            self.gauge(style.level_colour(self.spec.level, self.dark), style.foreground(self.dark))
+        elif look is IconLook.STALE:
+            self.gauge(style.grey(self.dark), style.grey(self.dark))
+            self.clock_badge()
+        elif look is IconLook.LOADING:
+            self.dots()
+        elif look is IconLook.SIGNED_OUT:
+            self.full_ring(style.grey(self.dark))
+            self.key_mark()
+        else:
+            self.full_ring(style.grey(self.dark))
+            self.cross()
+        if self.spec.restricted:
+            self.restricted_badge()
+
+    # The pieces.
+    def pen(self, colour: QColor, width: float | None = None) -> QPen:
+        pen = QPen(colour, width if width is not None else self.stroke)
+        pen.setCapStyle(Qt.PenCapStyle.FlatCap)
+        return pen
+
+    def full_ring(self, colour: QColor) -> None:
+        self.p.setPen(self.pen(colour))
+        self.p.setBrush(Qt.BrushStyle.NoBrush)
+        self.p.drawEllipse(self.ring)
+
+    def gauge(self, arc_colour: QColor, text_colour: QColor) -> None:
+        percent = max(0.0, min(100.0, self.spec.percent or 0.0))
+        self.full_ring(style.track(self.dark))
+        if percent > 0:
+            # At least a visible sliver, so 1 % does not look like 0 %.
+            span = max(percent * 3.6, 14.0)
+            self.p.setPen(self.pen(arc_colour))
+            self.p.drawArc(self.ring, 90 * 16, -round(span * 16))
+        if self.number and self.spec.percent is not None:
+            self.text(number_text(self.spec.percent), text_colour)
+
+    def text(self, text: str, colour: QColor) -> None:
+        font = QFont()
+        font.setBold(True)
+        font.setWeight(QFont.Weight.Black if self.s < 24 else QFont.Weight.Bold)
+        font.setStyleHint(QFont.StyleHint.SansSerif)
+        # Below 32 px two digits may reach into the ring: legibility beats a clean ring
+        # there, and a cleared halo keeps the digits apart from it.
+        small = self.s < 32
+        box_w = self.inner * (1.12 if small and len(text) > 1 else 0.86)
+        box_h = self.inner * (0.8 if small else 0.66)
+        pixel = max(5, round(self.inner))
+        path = QPainterPath()
+        while pixel > 5:
+            font.setPixelSize(pixel)
+            path = QPainterPath()
+            path.addText(0, 0, font, text)
+            rect = path.boundingRect()
+            if rect.width() <= box_w and rect.height() <= box_h:
+                break
+            pixel -= 1
+        else:
+            font.setPixelSize(pixel)
+            path = QPainterPath()
+            path.addText(0, 0, font, text)
+        rect = path.boundingRect()
+        path.translate(self.centre - rect.center())
+        if small:
+            self.p.save()
+            self.p.setCompositionMode(QPainter.CompositionMode.CompositionMode_Clear)
+            self.p.setPen(QPen(Qt.GlobalColor.black, max(1.0, self.s * 0.07)))
+            self.p.setBrush(Qt.BrushStyle.NoBrush)
+            self.p.drawPath(path)
+            self.p.restore()
+        self.p.setPen(Qt.PenStyle.NoPen)
+        self.p.setBrush(colour)
+        self.p.drawPath(path)
+
+    def dots(self) -> None:
+        colour = style.grey(self.dark)
+        self.p.setPen(Qt.PenStyle.NoPen)
+        self.p.setBrush(colour)
+        radius = self.ring.width() / 2
+        dot = max(1.1, self.stroke * 0.6)
+        count = 8 if self.s < 32 else 12
+        for i in range(count):
+            angle = 2 * math.pi * i / count
+            point = QPointF(
+                self.centre.x() + radius * math.sin(angle),
+                self.centre.y() - radius * math.cos(angle),
+            )
+            self.p.drawEllipse(point, dot, dot)
+
+    def key_mark(self) -> None:
+        """A small key across the middle: 'no key yet'."""
+        colour = style.foreground(self.dark)
+        w = self.inner
+        line = max(1.2, self.s * 0.08)
+        pen = QPen(colour, line)
+        pen.setCapStyle(Qt.PenCapStyle.FlatCap)
+        self.p.setPen(pen)
+        self.p.setBrush(Qt.BrushStyle.NoBrush)
+        cx, cy = self.centre.x(), self.centre.y()
+        bow_r = w * 0.17
+        bow = QPointF(cx - w * 0.22, cy)
+        self.p.drawEllipse(bow, bow_r, bow_r)
+        end = cx + w * 0.36
+        self.p.drawLine(QPointF(bow.x() + bow_r, cy), QPointF(end, cy))
+        tooth = w * 0.16
+        self.p.drawLine(QPointF(end - line / 2, cy), QPointF(end - line / 2, cy + tooth))
+        mid = cx + w * 0.14
+        self.p.drawLine(QPointF(mid, cy), QPointF(mid, cy + tooth * 0.8))
+
+    def cross(self) -> None:
+        colour = style.foreground(self.dark)
+        half = self.inner * 0.26
+        pen = QPen(colour, max(1.4, self.s * 0.1))
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        self.p.setPen(pen)
+        cx, cy = self.centre.x(), self.centre.y()
+        self.p.drawLine(QPointF(cx - half, cy - half), QPointF(cx + half, cy + half))
+        self.p.drawLine(QPointF(cx - half, cy + half), QPointF(cx + half, cy - half))
+
+    def cutout(self, centre: QPointF, radius: float) -> None:
+        """Clear a gap around a badge so it stands apart from the ring on any panel."""
+        self.p.save()
+        self.p.setCompositionMode(QPainter.CompositionMode.CompositionMode_Clear)
+        self.p.setPen(Qt.PenStyle.NoPen)
+        self.p.setBrush(QBrush(Qt.GlobalColor.black))
+        self.p.drawEllipse(centre, radius, radius)
+        self.p.restore()
+
+    def badge_geometry(self, top: bool) -> tuple[QPointF, float, float]:
+        radius = max(2.5, self.s * 0.155)
+        gap = max(1.0, self.s * 0.045)
+        # Pushed into the corner, outside the ring where possible, to spare the digits.
+        x = self.s - radius
+        y = radius if top else self.s - radius
+        return QPointF(x, y), radius, gap
+
+    def restricted_badge(self) -> None:
+        centre, radius, gap = self.badge_geometry(top=True)
+        self.cutout(centre, radius + gap)
+        self.p.setPen(Qt.PenStyle.NoPen)
+        self.p.setBrush(QColor(style.BADGE_RED))
+        self.p.drawEllipse(centre, radius, radius)
+        if self.s >= 32:
+            # A white bar: reads as "stop" rather than as a notification count.
+            bar = QRectF(0, 0, radius * 1.15, max(1.5, radius * 0.34))
+            bar.moveCenter(centre)
+            self.p.setBrush(QColor("white"))
+            self.p.drawRect(bar)
+
+    def clock_badge(self) -> None:
+        centre, radius, gap = self.badge_geometry(top=False)
+        self.cutout(centre, radius + gap)
+        colour = style.foreground(self.dark)
+        line = max(1.0, radius * 0.28)
+        self.p.setPen(QPen(colour, line))
+        self.p.setBrush(Qt.BrushStyle.NoBrush)
+        face = radius - line / 2
+        self.p.drawEllipse(centre, face, face)
+        hand = QPen(colour, line)
+        hand.setCapStyle(Qt.PenCapStyle.RoundCap)
+        self.p.setPen(hand)
+        self.p.drawLine(centre, QPointF(centre.x(), centre.y() - face * 0.62))
+        self.p.drawLine(centre, QPointF(centre.x() + face * 0.5, centre.y()))

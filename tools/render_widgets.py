@@ -1,0 +1,232 @@
+"""Render glmtray's widgets in several states to PNGs, to look at them without a desktop.
+
+    .venv/bin/python tools/render_widgets.py [--out artifacts/widgets] [--dark]
+
+Runs offscreen; the states come from the same factories the widget tests use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from PySide6.QtCore import QPoint  # noqa: E402
+from PySide6.QtGui import QColor, QImage, QPainter, QPalette  # noqa: E402
+from PySide6.QtWidgets import QApplication, QStyleFactory, QWidget  # noqa: E402
+from tests.ui.conftest import (  # noqa: E402
+    NOW,
+    healthy_state,
+    make_snapshot,
+    make_state,
+    make_subscription,
+    make_windows,
+    restricted_state,
+    stale_state,
+    weekly_exhausted_state,
+)
+
+from glmtray.errors import (  # noqa: E402
+    AccountRestricted,
+    AuthenticationFailed,
+    NoCodingPlan,
+    PlatformUnavailable,
+    UnexpectedResponse,
+)
+from glmtray.regions import Region  # noqa: E402
+from glmtray.settings import Settings  # noqa: E402
+from glmtray.state import AppState, IconLook, IconSpec, Level, Phase  # noqa: E402
+from glmtray.ui.icon import render_icon  # noqa: E402
+from glmtray.ui.panel import Panel  # noqa: E402
+from glmtray.ui.settings_dialog import SettingsDialog  # noqa: E402
+from glmtray.ui.signin import SignInDialog  # noqa: E402
+
+
+def dark_palette() -> QPalette:
+    palette = QPalette()
+    roles = {
+        QPalette.ColorRole.Window: "#2b2d31",
+        QPalette.ColorRole.WindowText: "#eceef1",
+        QPalette.ColorRole.Base: "#1f2125",
+        QPalette.ColorRole.AlternateBase: "#2b2d31",
+        QPalette.ColorRole.Text: "#eceef1",
+        QPalette.ColorRole.Button: "#3a3d43",
+        QPalette.ColorRole.ButtonText: "#eceef1",
+        QPalette.ColorRole.Highlight: "#3d7bd9",
+        QPalette.ColorRole.HighlightedText: "#ffffff",
+        QPalette.ColorRole.Link: "#7ab0ff",
+        QPalette.ColorRole.Mid: "#55585f",
+        QPalette.ColorRole.PlaceholderText: "#8d9199",
+        QPalette.ColorRole.ToolTipBase: "#3a3d43",
+        QPalette.ColorRole.ToolTipText: "#eceef1",
+    }
+    for role, colour in roles.items():
+        palette.setColor(role, QColor(colour))
+    return palette
+
+
+def panel_states() -> dict[str, AppState]:
+    healthy = healthy_state()
+    return {
+        "healthy": replace(healthy, demo=True),
+        "weekly_limit": weekly_exhausted_state(),
+        "restricted": restricted_state(),
+        "stale": stale_state(),
+        "cancel_soon": make_state(make_snapshot(subscription=make_subscription(renew_in_days=5))),
+        "auto_renew_off_idle": make_state(
+            make_snapshot(
+                windows=make_windows(five=0, five_started=False, weekly=88),
+                subscription=make_subscription(auto_renew=False),
+                warnings=("Unknown window type CREDIT_LIMIT ignored",),
+            ),
+            notices=("The settings file was damaged and has been reset to defaults.",),
+        ),
+        "error_auth": make_state(None, phase=Phase.ERROR, error=AuthenticationFailed()),
+        "error_no_plan": make_state(None, phase=Phase.ERROR, error=NoCodingPlan()),
+        "error_unreachable": make_state(
+            make_snapshot(fetched_ago=timedelta(minutes=12)),
+            phase=Phase.ERROR,
+            error=PlatformUnavailable(),
+        ),
+        "error_unexpected": make_state(None, phase=Phase.ERROR, error=UnexpectedResponse()),
+        "error_restricted": make_state(
+            make_snapshot(risk=None), phase=Phase.ERROR, error=AccountRestricted()
+        ),
+        "signed_out": make_state(None, phase=Phase.SIGNED_OUT),
+        "loading": make_state(None, phase=Phase.LOADING),
+    }
+
+
+def save(widget: QWidget, path: Path) -> None:
+    widget.show()
+    QApplication.processEvents()
+    widget.grab().save(str(path))
+    widget.hide()
+    print(path)
+
+
+def icon_sheet(path: Path, scale: int = 3) -> None:
+    specs = [
+        IconSpec(IconLook.GAUGE, 17, Level.NORMAL),
+        IconSpec(IconLook.GAUGE, 83, Level.WARNING),
+        IconSpec(IconLook.GAUGE, 96, Level.CRITICAL),
+        IconSpec(IconLook.GAUGE, 100, Level.FULL),
+        IconSpec(IconLook.GAUGE, 42, Level.NORMAL, show_number=False),
+        IconSpec(IconLook.GAUGE, 42, Level.NORMAL, restricted=True),
+        IconSpec(IconLook.STALE, 64, Level.NORMAL),
+        IconSpec(IconLook.LOADING),
+        IconSpec(IconLook.SIGNED_OUT),
+        IconSpec(IconLook.ERROR),
+    ]
+    sizes = (16, 22, 24, 32, 48)
+    cell = max(sizes) + 10
+    backgrounds = (("#2b2d31", True), ("#202020", True), ("#f2f2f2", False), ("#ffffff", False))
+    width = sum(s + 10 for s in sizes) * 2 * scale
+    height = len(specs) * cell * len(backgrounds) * scale // 2
+    sheet = QImage(width, height, QImage.Format.Format_ARGB32)
+    sheet.fill(QColor("white"))
+    painter = QPainter(sheet)
+    for b, (background, dark) in enumerate(backgrounds):
+        x0 = (b % 2) * width // 2
+        y0 = (b // 2) * len(specs) * cell * scale
+        painter.fillRect(x0, y0, width // 2, len(specs) * cell * scale, QColor(background))
+        for r, spec in enumerate(specs):
+            x = x0
+            for size in sizes:
+                image = render_icon(replace(spec, dark_panel=dark), size)
+                # Nearest-neighbour upscaling shows the real pixels.
+                big = image.scaled(size * scale, size * scale)
+                painter.drawImage(QPoint(x + 5 * scale, y0 + (r * cell + 5) * scale), big)
+                x += (size + 10) * scale
+    painter.end()
+    sheet.save(str(path))
+    print(path)
+    # And at their real size, 1x and 2x, as a tray would show them.
+    for dpr in (1.0, 2.0):
+        strip = QImage(
+            round(len(specs) * 28 * dpr), round(2 * 28 * dpr), QImage.Format.Format_ARGB32
+        )
+        strip.fill(QColor("#2b2d31"))
+        p = QPainter(strip)
+        p.fillRect(0, round(28 * dpr), strip.width(), round(28 * dpr), QColor("#f2f2f2"))
+        for i, spec in enumerate(specs):
+            for row, dark in enumerate((True, False)):
+                image = render_icon(replace(spec, dark_panel=dark), 22, dpr)
+                p.drawImage(QPoint(round((i * 28 + 3) * dpr), round((row * 28 + 3) * dpr)), image)
+        p.end()
+        name = path.with_name(f"icons_actual_{int(dpr)}x.png")
+        strip.save(str(name))
+        print(name)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "artifacts" / "widgets")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    app = QApplication(sys.argv[:1])
+    app.setStyle(QStyleFactory.create("Fusion"))
+    light = app.palette()
+    themes: list[tuple[str, QPalette]] = [("light", light), ("dark", dark_palette())]
+    jobs: list[tuple[str, Callable[[], QWidget]]] = []
+
+    for theme, palette in themes:
+        app.setPalette(palette)
+        for name, state in panel_states().items():
+            if theme == "dark" and name not in (
+                "healthy",
+                "weekly_limit",
+                "restricted",
+                "error_auth",
+            ):
+                continue
+            panel = Panel()
+            panel.show_state(state, NOW)
+            save(panel, args.out / f"panel_{name}_{theme}.png")
+            panel.deleteLater()
+
+        dialog = SignInDialog(Region.GLOBAL)
+        save(dialog, args.out / f"signin_{theme}.png")
+        dialog.key_edit.setText("5f1e0c3a9b7d4e2f8a6c1b0d3e5f7a9c.WrongKey123")
+        dialog.show_error(
+            "The key was not accepted",
+            "The platform rejected this key. Check that it belongs to the selected region "
+            "and has not been deleted.",
+        )
+        save(dialog, args.out / f"signin_error_{theme}.png")
+        dialog.show_error(
+            "The system keyring is locked",
+            "The key works, but it could not be stored in the system keyring.",
+            offer_session_only=True,
+        )
+        save(dialog, args.out / f"signin_keyring_{theme}.png")
+        dialog.set_busy(True)
+        save(dialog, args.out / f"signin_busy_{theme}.png")
+        dialog.deleteLater()
+
+        settings_dialog = SettingsDialog(
+            Settings(manual_renewal_date="2026-04-12"),
+            signed_in=True,
+            backend_name="SecretService Keyring",
+        )
+        for index in range(settings_dialog.tabs.count()):
+            settings_dialog.tabs.setCurrentIndex(index)
+            save(settings_dialog, args.out / f"settings_{index}_{theme}.png")
+        settings_dialog.deleteLater()
+    del jobs
+
+    icon_sheet(args.out / "icons.png")
+    app.processEvents()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
