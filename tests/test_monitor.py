@@ -1,0 +1,182 @@
+"""The refresh cycle's rules with a controllable clock: backoff, stale marking, merging."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+from glmtray.errors import AuthenticationFailed, PlatformUnavailable
+from glmtray.models import Quota, QuotaWindow, Section, Snapshot, Subscription
+from glmtray.monitor import MAX_BACKOFF, FetchPlan, Monitor
+from glmtray.regions import Region
+from glmtray.settings import Settings
+from glmtray.state import IconLook, Level, Phase
+
+T0 = datetime(2026, 11, 27, 8, 0, tzinfo=timezone.utc)
+FULL = FetchPlan(subscription=True, risk=True)
+QUOTA_ONLY = FetchPlan(subscription=False, risk=False)
+
+
+def snapshot(
+    percent: float, at: datetime, *, sub: bool = True, risk: bool | None = False
+) -> Snapshot:
+    window = QuotaWindow(
+        "five_hour", "TOKENS_LIMIT", percent, at + timedelta(hours=2), unit=3, number=5
+    )
+    subscription = (
+        Subscription(
+            "GLM Coding Pro",
+            "p",
+            "VALID",
+            True,
+            True,
+            at.date() + timedelta(days=20),
+            "monthly",
+            None,
+            "USD",
+        )
+        if sub
+        else None
+    )
+    return Snapshot(Region.CHINA, at, Quota("pro", (window,)), subscription, risk)
+
+
+def test_backoff_doubles_up_to_fifteen_minutes_then_resets() -> None:
+    monitor = Monitor(Region.GLOBAL, Settings())
+    assert monitor.next_delay() == timedelta(minutes=2)
+    delays = []
+    for i in range(8):
+        monitor.failed(PlatformUnavailable(), T0 + timedelta(minutes=i))
+        delays.append(monitor.next_delay())
+    assert delays[:4] == [
+        timedelta(seconds=30),
+        timedelta(seconds=60),
+        timedelta(seconds=120),
+        timedelta(seconds=240),
+    ]
+    assert delays[-1] == MAX_BACKOFF and max(delays) == MAX_BACKOFF
+    monitor.succeeded(snapshot(10, T0), FULL, T0 + timedelta(minutes=20))
+    assert monitor.next_delay() == timedelta(minutes=2) and monitor.failures == 0
+
+
+def test_last_good_data_is_kept_and_marked_stale() -> None:
+    monitor = Monitor(Region.CHINA, Settings())
+    monitor.succeeded(snapshot(40, T0), FULL, T0)
+    assert monitor.state.phase is Phase.READY
+    assert monitor.state.icon_spec(T0 + timedelta(minutes=1)).look is IconLook.GAUGE
+    later = T0 + timedelta(minutes=3)
+    monitor.failed(PlatformUnavailable(), later)
+    state = monitor.state
+    assert state.phase is Phase.ERROR and state.snapshot is not None
+    spec = state.icon_spec(later)
+    assert spec.look is IconLook.STALE and spec.percent == 40
+    # stale by age alone: more than two refresh periods old
+    fresh = Monitor(Region.CHINA, Settings())
+    fresh.succeeded(snapshot(40, T0), FULL, T0)
+    assert not fresh.state.is_stale(T0 + timedelta(minutes=4))
+    assert fresh.state.is_stale(T0 + timedelta(minutes=4, seconds=1))
+    assert fresh.state.icon_spec(T0 + timedelta(minutes=5)).look is IconLook.STALE
+
+
+def test_quota_only_refresh_keeps_subscription_and_risk() -> None:
+    monitor = Monitor(Region.CHINA, Settings())
+    monitor.succeeded(snapshot(10, T0, risk=True), FULL, T0)
+    monitor.succeeded(
+        snapshot(20, T0 + timedelta(minutes=2), sub=False, risk=None),
+        QUOTA_ONLY,
+        T0 + timedelta(minutes=2),
+    )
+    state = monitor.state
+    assert state.snapshot is not None and state.snapshot.subscription is not None
+    assert state.snapshot.risk_restricted is True and state.restricted
+    assert (
+        state.snapshot.blocking_window is not None
+        and state.snapshot.blocking_window.used_percent == 20
+    )
+
+
+def test_failed_subscription_section_keeps_previous_value() -> None:
+    monitor = Monitor(Region.CHINA, Settings())
+    monitor.succeeded(snapshot(10, T0), FULL, T0)
+    broken = replace(
+        snapshot(15, T0, sub=False), problems={Section.SUBSCRIPTION: PlatformUnavailable()}
+    )
+    monitor.succeeded(broken, FULL, T0 + timedelta(minutes=2))
+    assert monitor.state.snapshot is not None and monitor.state.snapshot.subscription is not None
+
+
+def test_slow_sections_hourly_or_on_demand() -> None:
+    monitor = Monitor(Region.CHINA, Settings())
+    assert monitor.plan(T0) == FULL
+    monitor.succeeded(snapshot(10, T0), FULL, T0)
+    assert monitor.plan(T0 + timedelta(minutes=30)) == QUOTA_ONLY
+    assert monitor.plan(T0 + timedelta(minutes=30), forced=True) == FULL
+    assert monitor.plan(T0 + timedelta(hours=1)) == FULL
+
+
+def test_threshold_notifications_once_per_window_period() -> None:
+    monitor = Monitor(Region.GLOBAL, Settings())
+    assert monitor.succeeded(snapshot(50, T0), FULL, T0) == []
+    notes = monitor.succeeded(snapshot(85, T0), QUOTA_ONLY, T0 + timedelta(minutes=2))
+    assert [n.kind for n in notes] == ["threshold"] and "85 %" in notes[0].title
+    assert monitor.succeeded(snapshot(90, T0), QUOTA_ONLY, T0 + timedelta(minutes=4)) == []
+    notes = monitor.succeeded(snapshot(100, T0), QUOTA_ONLY, T0 + timedelta(minutes=6))
+    assert len(notes) == 1 and notes[0].urgent and "limit reached" in notes[0].title
+    # a new period (new reset time) may notify again
+    next_period = T0 + timedelta(hours=5)
+    assert len(monitor.succeeded(snapshot(81, next_period), QUOTA_ONLY, next_period)) == 1
+
+
+def test_pause_silences_everything() -> None:
+    monitor = Monitor(Region.GLOBAL, Settings())
+    monitor.pause.for_duration(T0, timedelta(hours=1))
+    notes = monitor.succeeded(snapshot(96, T0), FULL, T0)
+    assert notes and monitor.deliverable(notes, T0 + timedelta(minutes=59)) == []
+    assert monitor.deliverable(notes, T0 + timedelta(minutes=61)) == notes
+
+
+def test_key_rejected_at_once_and_other_failures_after_a_while() -> None:
+    monitor = Monitor(Region.GLOBAL, Settings())
+    notes = monitor.failed(PlatformUnavailable(), T0)
+    assert notes == []
+    assert monitor.failed(PlatformUnavailable(), T0 + timedelta(minutes=5)) == []
+    notes = monitor.failed(PlatformUnavailable(), T0 + timedelta(minutes=11))
+    assert [n.kind for n in notes] == ["refresh_failing"]
+    assert monitor.failed(PlatformUnavailable(), T0 + timedelta(minutes=20)) == []
+    other = Monitor(Region.GLOBAL, Settings())
+    notes = other.failed(AuthenticationFailed(), T0)
+    assert [n.kind for n in notes] == ["key_rejected"] and other.key_rejected
+    assert other.state.icon_spec(T0).look is IconLook.ERROR
+
+
+def test_levels_follow_thresholds() -> None:
+    monitor = Monitor(Region.GLOBAL, replace(Settings(), thresholds=(50, 70, 100)))
+    for percent, level in [
+        (10, Level.NORMAL),
+        (55, Level.WARNING),
+        (75, Level.CRITICAL),
+        (100, Level.FULL),
+    ]:
+        monitor.succeeded(snapshot(percent, T0), FULL, T0)
+        assert monitor.state.icon_spec(T0).level is level
+
+
+def test_signed_out_look_and_tooltip() -> None:
+    monitor = Monitor(Region.GLOBAL, Settings())
+    monitor.signed_out()
+    assert monitor.state.icon_spec(T0).look is IconLook.SIGNED_OUT
+    assert "signed out" in monitor.state.tooltip(T0)
+    monitor.signed_in(Region.GLOBAL)
+    assert monitor.state.icon_spec(T0).look is IconLook.LOADING
+
+
+def test_tooltip_names_tier_blocking_window_and_renewal() -> None:
+    monitor = Monitor(Region.CHINA, Settings())
+    monitor.succeeded(snapshot(42, T0), FULL, T0)
+    tip = monitor.state.tooltip(T0)
+    assert (
+        "GLM Coding Pro (Pro)" in tip
+        and "5-hour: 42 %" in tip
+        and "resets in 2 h" in tip
+        and "Renews" in tip
+    )
