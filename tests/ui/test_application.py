@@ -1,0 +1,246 @@
+"""The whole tray app, offscreen, against the simulator: sign-in, sign-out, scenarios,
+single instance and demo mode. The keyring is an in-memory double."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from glmtray.credentials import Account, CredentialStore
+from glmtray.errors import AuthenticationFailed
+from glmtray.regions import Region
+from glmtray.settings import SettingsStore
+from glmtray.simulator import SIMULATOR_API_KEY, PlatformSimulator, scenario_names
+from glmtray.state import IconLook, Phase
+from glmtray.ui.application import GlmTrayApp
+from tests.helpers import MemoryKeyring
+from tests.test_credentials import LockedKeyring
+
+WAIT_MS = 8000
+
+
+class RecordingNotifier:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def notify(self, summary: str, body: str, *, urgent: bool = False, timeout_ms: int = -1) -> int:
+        self.sent.append((summary, body))
+        return len(self.sent)
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[PlatformSimulator]:
+    with PlatformSimulator("pro", slow_seconds=2.0) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def make_app(qapp: Any, sim: PlatformSimulator, tmp_path: Path) -> Iterator[Any]:
+    apps: list[GlmTrayApp] = []
+
+    def make(keyring: Any = None, *, demo: bool = False, name: str | None = None) -> GlmTrayApp:
+        app = GlmTrayApp(
+            qapp,
+            demo=demo,
+            base_url=None if demo else sim.base_url,
+            credentials=CredentialStore(keyring if keyring is not None else MemoryKeyring()),
+            notifier=RecordingNotifier(),  # type: ignore[arg-type]
+            instance_name=name or f"glmtray-test-{os.getpid()}-{len(apps)}-{tmp_path.name}",
+        )
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.shutdown()
+        for widget in (app.panel, app.signin, app.settings_dialog):
+            if widget is not None:
+                widget.close()
+
+
+def wait_phase(qtbot: QtBot, app: GlmTrayApp, phase: Phase) -> None:
+    qtbot.waitUntil(lambda: app.monitor.state.phase is phase and not app.busy, timeout=WAIT_MS)
+
+
+def test_first_run_asks_to_sign_in_and_a_good_key_is_stored(
+    qtbot: QtBot, make_app: Any, sim: PlatformSimulator
+) -> None:
+    sim.set_scenario("pro")
+    keyring = MemoryKeyring()
+    app = make_app(keyring)
+    assert app.start()
+    assert app.monitor.state.phase is Phase.SIGNED_OUT
+    assert app.signin is not None and app.signin.isVisible()
+    app.signin.sign_in_requested.emit(Region.CHINA, SIMULATOR_API_KEY)
+    wait_phase(qtbot, app, Phase.READY)
+    assert keyring.items == {("glmtray", "china:default"): SIMULATOR_API_KEY}
+    assert not app.signin.isVisible()
+    assert SettingsStore().load().settings.region is Region.CHINA
+    assert app.monitor.state.icon_spec(app.monitor.state.snapshot.fetched_at).look is IconLook.GAUGE  # type: ignore[union-attr]
+
+
+def test_wrong_key_is_said_inline_and_nothing_is_stored(
+    qtbot: QtBot, make_app: Any, sim: PlatformSimulator
+) -> None:
+    sim.set_scenario("wrong_key")
+    keyring = MemoryKeyring()
+    app = make_app(keyring)
+    app.start()
+    assert app.signin is not None
+    app.signin.sign_in_requested.emit(Region.GLOBAL, "bad" * 12)
+    qtbot.waitUntil(
+        lambda: app.signin is not None and app.signin.isEnabled() and not app.busy, timeout=WAIT_MS
+    )
+    qtbot.wait(200)
+    assert keyring.items == {}
+    assert app.signin.isVisible()
+    assert app.monitor.state.phase is Phase.SIGNED_OUT
+    text = _visible_text(app.signin)
+    assert AuthenticationFailed.title in text or "rejected" in text
+
+
+def test_locked_keyring_offers_this_session_only(
+    qtbot: QtBot, make_app: Any, sim: PlatformSimulator
+) -> None:
+    sim.set_scenario("pro")
+    keyring = LockedKeyring()
+    app = make_app(keyring)
+    app.start()
+    assert app.signin is not None
+    app.signin.sign_in_requested.emit(Region.GLOBAL, SIMULATOR_API_KEY)
+    qtbot.waitUntil(lambda: _visible_button(app.signin, "session"), timeout=WAIT_MS)
+    assert app.monitor.state.phase is Phase.SIGNED_OUT
+    app.signin.session_only_requested.emit(Region.GLOBAL, SIMULATOR_API_KEY)
+    wait_phase(qtbot, app, Phase.READY)
+    assert app.monitor.state.session_only
+    assert app.credentials.is_session_only(Account(Region.GLOBAL))
+
+
+def test_sign_out_removes_the_key_and_returns_to_sign_in(
+    qtbot: QtBot, make_app: Any, sim: PlatformSimulator
+) -> None:
+    sim.set_scenario("pro")
+    keyring = MemoryKeyring()
+    keyring.set_password("glmtray", "global:default", SIMULATOR_API_KEY)
+    app = make_app(keyring)
+    app.start()
+    wait_phase(qtbot, app, Phase.READY)
+    app.sign_out()
+    assert keyring.items == {}
+    assert app.monitor.state.phase is Phase.SIGNED_OUT and app.monitor.state.snapshot is None
+    assert app.signin is not None and app.signin.isVisible()
+
+
+def test_every_scenario_reaches_a_clear_state(
+    qtbot: QtBot, make_app: Any, sim: PlatformSimulator
+) -> None:
+    keyring = MemoryKeyring()
+    keyring.set_password("glmtray", "global:default", SIMULATOR_API_KEY)
+    sim.set_scenario("pro")
+    app = make_app(keyring)
+    app.start()
+    wait_phase(qtbot, app, Phase.READY)
+    for name in scenario_names():
+        if name == "slow":
+            continue
+        sim.set_scenario(name)
+        before = app.monitor.state.last_attempt
+        app.refresh(forced=True)
+        qtbot.waitUntil(
+            lambda: not app.busy and app.monitor.state.last_attempt != before, timeout=WAIT_MS
+        )
+        state = app.monitor.state
+        assert state.phase in (Phase.READY, Phase.ERROR), name
+        if state.phase is Phase.ERROR:
+            assert state.error is not None and state.error.title and state.error.message
+        tooltip = state.tooltip(state.last_attempt)  # type: ignore[arg-type]
+        assert tooltip and SIMULATOR_API_KEY not in tooltip
+        assert app.panel.isVisible()  # offscreen has no tray: the panel is a window
+    sim.set_scenario("weekly_exhausted")
+    app.refresh(forced=True)
+    wait_phase(qtbot, app, Phase.READY)
+    assert app.monitor.state.snapshot is not None
+    assert app.monitor.state.snapshot.blocking_window.id == "weekly"  # type: ignore[union-attr]
+    notifier = app.notifier
+    assert any("Weekly limit reached" in summary for summary, _ in notifier.sent)
+
+
+def test_no_tray_shows_the_panel_as_a_window_with_a_notice(
+    qtbot: QtBot, make_app: Any, sim: PlatformSimulator
+) -> None:
+    sim.set_scenario("pro")
+    app = make_app()
+    app.start()
+    assert app.panel.isVisible() and not app.panel.is_popup()
+    assert any("No system tray" in n for n in app.monitor.state.notices)
+    assert app.tray_retry.isActive()
+
+
+def test_second_start_shows_the_first_ones_panel(
+    qtbot: QtBot, make_app: Any, sim: PlatformSimulator, tmp_path: Path
+) -> None:
+    name = f"glmtray-single-{os.getpid()}-{tmp_path.name}"
+    first = make_app(name=name)
+    assert first.start()
+    first.panel.hide()
+    second = make_app(name=name)
+    with qtbot.waitSignal(first.instance.show_requested, timeout=WAIT_MS):
+        assert second.start() is False
+    qtbot.waitUntil(first.panel.isVisible, timeout=WAIT_MS)
+
+
+def test_demo_mode_leaves_keyring_and_settings_untouched(
+    qtbot: QtBot, make_app: Any, isolated_dirs: Path
+) -> None:
+    keyring = MemoryKeyring()
+    app = make_app(keyring, demo=True)
+    assert app.start()
+    wait_phase(qtbot, app, Phase.READY)
+    state = app.monitor.state
+    assert state.demo and state.snapshot is not None and state.snapshot.windows
+    app.apply_settings(state.settings)
+    app.sign_out()  # demo has nothing to remove; must not touch the real keyring
+    assert keyring.items == {}
+    assert not any(isolated_dirs.rglob("settings.json"))
+
+
+def test_settings_apply_without_restart(
+    qtbot: QtBot, make_app: Any, sim: PlatformSimulator
+) -> None:
+    from dataclasses import replace
+
+    sim.set_scenario("pro")
+    keyring = MemoryKeyring()
+    keyring.set_password("glmtray", "global:default", SIMULATOR_API_KEY)
+    app = make_app(keyring)
+    app.start()
+    wait_phase(qtbot, app, Phase.READY)
+    new = replace(app.monitor.state.settings, show_number_in_icon=False, refresh_seconds=300)
+    app.apply_settings(new)
+    assert app.monitor.state.settings.refresh_seconds == 300
+    assert app._icon_key.show_number is False  # type: ignore[attr-defined]
+    assert SettingsStore().load().settings.refresh_seconds == 300
+    assert app.refresh_timer.remainingTime() > 200_000
+
+
+def _visible_button(widget: Any, word: str) -> bool:
+    from PySide6.QtWidgets import QAbstractButton
+
+    return any(
+        word in button.text().lower() and button.isVisible()
+        for button in widget.findChildren(QAbstractButton)
+    )
+
+
+def _visible_text(widget: Any) -> str:
+    from PySide6.QtWidgets import QLabel
+
+    return " ".join(label.text() for label in widget.findChildren(QLabel) if label.isVisible())
