@@ -155,7 +155,7 @@ def test_every_scenario_reaches_a_clear_state(
         before = app.monitor.state.last_attempt
         app.refresh(forced=True)
         qtbot.waitUntil(
-            lambda: not app.busy and app.monitor.state.last_attempt != before, timeout=WAIT_MS
+            lambda b=before: not app.busy and app.monitor.state.last_attempt != b, timeout=WAIT_MS
         )
         state = app.monitor.state
         assert state.phase in (Phase.READY, Phase.ERROR), name
