@@ -6,6 +6,7 @@ ones the parser produces, so the widgets are tested against what they will be gi
 
 from __future__ import annotations
 
+import gc
 import os
 
 # Before anything imports Qt: widget tests never need a display.
@@ -168,3 +169,10 @@ __all__ = [
     "stale_state",
     "weekly_exhausted_state",
 ]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # Collect Qt wrappers left in failed-test frames and caches while QApplication still
+    # exists: PySide6 6.12 can abort with "none_dealloc" when the interpreter collects
+    # them during finalisation instead.
+    gc.collect()

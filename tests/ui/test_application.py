@@ -244,3 +244,75 @@ def _visible_text(widget: Any) -> str:
     from PySide6.QtWidgets import QLabel
 
     return " ".join(label.text() for label in widget.findChildren(QLabel) if label.isVisible())
+
+
+def _write_transcript(claude_dir: Path, lines: list[dict[str, Any]]) -> None:
+    import json
+
+    folder = claude_dir / "projects" / "-home-dev-shop"
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "session-1.jsonl").open("a", encoding="utf-8") as handle:
+        for line in lines:
+            handle.write(json.dumps(line) + "\n")
+
+
+def test_restriction_seen_in_transcripts_gives_banner_badge_notice_and_review(
+    qtbot: QtBot, make_app: Any, sim: PlatformSimulator, isolated_dirs: Path
+) -> None:
+    from datetime import datetime, timezone
+
+    from PySide6.QtGui import QGuiApplication
+
+    now = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    error_text = (
+        'API Error: 429 {"error":{"code":"1313","message":"[1313][fair use][trace-abc123]"}}'
+    )
+    _write_transcript(
+        isolated_dirs / "claude",
+        [
+            {"type": "assistant", "timestamp": now, "sessionId": "s1", "cwd": "/home/dev/shop",
+             "message": {"model": "glm-4.6", "usage": {"input_tokens": 10}}},
+            {"type": "assistant", "isApiErrorMessage": True, "apiErrorStatus": 429, "error": "rate_limit",
+             "timestamp": now, "sessionId": "s1", "cwd": "/home/dev/shop",
+             "message": {"model": "<synthetic>", "content": [{"type": "text", "text": "API Error: 400 [1313][Fair use restriction][trace-abc123]"}]}},
+        ],
+    )  # fmt: skip
+    assert "1313" in error_text
+    sim.set_scenario("pro")
+    keyring = MemoryKeyring()
+    keyring.set_password("glmtray", "global:default", SIMULATOR_API_KEY)
+    app = make_app(keyring)
+    app.start()
+    qtbot.waitUntil(lambda: "risk" in app.monitor.state.extras, timeout=WAIT_MS)
+    state = app.monitor.state
+    assert state.restricted
+    assert state.icon_spec(datetime.now(timezone.utc)).restricted
+    assert app.risk_section.isVisible() or app.risk_section.body.text()
+    text = app.risk_section.body.text()
+    assert "Restricted by risk control" in text and "1313" in text and "1 of 3" in text
+    assert any("restrict" in title.lower() for title, _ in app.notifier.sent)
+    request = app.review_text()
+    assert request is not None and "1313" in request.body and "trace-abc123" in request.body
+    assert SIMULATOR_API_KEY not in request.body + request.mailto_url
+    app.request_review()
+    clip = QGuiApplication.clipboard().text()
+    assert "trace-abc123" in clip and SIMULATOR_API_KEY not in clip
+
+
+def test_china_risk_flag_restricted_shows_badge(
+    qtbot: QtBot, make_app: Any, sim: PlatformSimulator
+) -> None:
+    from datetime import datetime, timezone
+
+    sim.set_scenario("restricted")
+    keyring = MemoryKeyring()
+    keyring.set_password("glmtray", "china:default", SIMULATOR_API_KEY)
+    from glmtray.settings import Settings
+
+    SettingsStore().save(Settings(region=Region.CHINA))
+    app = make_app(keyring)
+    app.start()
+    qtbot.waitUntil(lambda: "risk" in app.monitor.state.extras, timeout=WAIT_MS)
+    assert app.monitor.state.restricted
+    assert app.monitor.state.icon_spec(datetime.now(timezone.utc)).restricted
+    assert "Restricted" in app.risk_section.body.text()

@@ -22,15 +22,20 @@ from glmtray.alerts import Notification
 from glmtray.credentials import Account, CredentialStore
 from glmtray.desktop_notify import DesktopNotifier
 from glmtray.errors import CredentialError, GlmtrayError, SettingsError
+from glmtray.events import EventStore
 from glmtray.models import Snapshot
 from glmtray.monitor import FetchPlan, Monitor
 from glmtray.redact import RedactingFilter
-from glmtray.regions import Region
-from glmtray.settings import Settings, SettingsStore, log_dir
+from glmtray.regions import Region, info
+from glmtray.risk import ReviewRequest, review_request
+from glmtray.risk_watch import RiskReport, RiskWatcher
+from glmtray.settings import Settings, SettingsStore, data_dir, log_dir
 from glmtray.state import AppState, Phase
 from glmtray.timeutil import utcnow
+from glmtray.transcripts import default_root
 from glmtray.ui.icon import make_qicon, panel_is_dark
 from glmtray.ui.panel import Panel
+from glmtray.ui.risk_section import RiskSection
 from glmtray.ui.settings_dialog import SettingsDialog
 from glmtray.ui.signin import SignInDialog
 from glmtray.ui.single_instance import SingleInstance, server_name, signal_running_instance
@@ -107,6 +112,8 @@ class GlmTrayApp(QObject):
         self.worker.fetch_failed.connect(self._on_fetch_failed)
         self.worker.validated.connect(self._on_validated)
         self.worker.validation_failed.connect(self._on_validation_failed)
+        self.worker.risk_updated.connect(self._on_risk_updated)
+        self.worker.risk_watcher = self._make_risk_watcher(settings)
         self.worker_thread.start()
 
         self.panel = Panel()
@@ -117,6 +124,9 @@ class GlmTrayApp(QObject):
         self.panel.sign_in_requested.connect(self.show_sign_in)
         self.panel.quit_requested.connect(self.quit)
         self.panel.review_requested.connect(self.request_review)
+        self.risk_section = RiskSection()
+        self.risk_section.review_requested.connect(self.request_review)
+        self.panel.add_section(self.risk_section)
         self.signin: SignInDialog | None = None
         self.settings_dialog: SettingsDialog | None = None
 
@@ -155,6 +165,19 @@ class GlmTrayApp(QObject):
         scheme.colorSchemeChanged.connect(
             lambda *_: self._render(self.monitor.state, force_icon=True)
         )
+
+    def _make_risk_watcher(self, settings: Settings) -> RiskWatcher | None:
+        """Demo mode keeps its events in memory; a broken data folder disables the monitor."""
+        try:
+            store = EventStore(":memory:" if self.demo else data_dir() / "events.sqlite3")
+        except Exception as error:
+            log.warning("risk monitor disabled: event store unavailable (%s)", type(error).__name__)
+            self.monitor.add_notice(
+                "The risk-control history could not be opened; risk notices are off."
+            )
+            return None
+        root = default_root() if settings.transcripts_enabled and not self.demo else None
+        return RiskWatcher(store, root)
 
     # -- start-up ----------------------------------------------------------------
     def start(self) -> bool:
@@ -282,6 +305,8 @@ class GlmTrayApp(QObject):
         self.tray.setToolTip(state.tooltip(now))
         # The panel is cheap to update and may be shown at any moment: keep it current.
         self.panel.show_state(state, now)
+        risk = state.extras.get("risk")
+        self.risk_section.show_report(risk if isinstance(risk, RiskReport) else None, now)
 
     @staticmethod
     def _dark_panel(state: AppState) -> bool:
@@ -327,6 +352,24 @@ class GlmTrayApp(QObject):
             return
         log.warning("refresh failed: %s: %s", type(error).__name__, error.message)
         self._after_result(self.monitor.failed(error, utcnow()))
+
+    def _on_risk_updated(self, report: RiskReport) -> None:
+        self.monitor.set_extra("risk", report)
+        if not self.monitor.state.settings.notify_risk:
+            return
+        support = f"mailto:{info(self.monitor.state.region).support_email}"
+        notes = [
+            Notification(
+                key=n.dedup_key,
+                kind=n.kind,
+                title=n.title,
+                body=n.body,
+                url=support if n.opens == "support" else None,
+                urgent=n.kind in ("restriction_started", "locked"),
+            )
+            for n in report.notices
+        ]
+        self.deliver(notes)
 
     def _check_clock(self) -> None:
         wall, mono = time.time(), time.monotonic()
@@ -502,11 +545,26 @@ class GlmTrayApp(QObject):
     def open_url(self, url: str) -> None:
         QDesktopServices.openUrl(QUrl(url))
 
-    def request_review(self) -> None:
-        from glmtray.regions import info
+    def review_text(self) -> ReviewRequest | None:
+        state = self.monitor.state
+        report = state.extras.get("risk")
+        if not isinstance(report, RiskReport):
+            return None
+        region = info(state.region)
+        plan = state.snapshot.plan_name if state.snapshot else None
+        return review_request(region.support_email, region.display_name, plan, report.state)
 
-        region = info(self.monitor.state.region)
-        self.open_url(f"mailto:{region.support_email}")
+    def request_review(self) -> None:
+        """A pre-filled e-mail to support, also put on the clipboard: many people have no
+        mail client set up, and the text must not be lost."""
+        request = self.review_text()
+        if request is None:
+            self.open_url(f"mailto:{info(self.monitor.state.region).support_email}")
+            return
+        clipboard = QGuiApplication.clipboard()
+        if clipboard is not None:
+            clipboard.setText(f"To: {request.to}\nSubject: {request.subject}\n\n{request.body}")
+        self.open_url(request.mailto_url)
 
     def quit(self) -> None:
         self.shutdown()

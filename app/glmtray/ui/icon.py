@@ -183,7 +183,7 @@ class _Painter:
         self.p.setPen(Qt.PenStyle.NoPen)
         self.p.setBrush(colour)
         radius = self.ring.width() / 2
-        dot = max(1.1, self.stroke * 0.6)
+        dot = max(1.3, self.stroke * 0.65)
         count = 8 if self.s < 32 else 12
         for i in range(count):
             angle = 2 * math.pi * i / count

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QLayout,
     QPushButton,
     QSizePolicy,
     QVBoxLayout,
@@ -27,7 +26,6 @@ from PySide6.QtWidgets import (
 from glmtray.errors import (
     AccountRestricted,
     AuthenticationFailed,
-    GlmtrayError,
     NoCodingPlan,
     PlatformUnavailable,
     RateLimited,
@@ -195,7 +193,7 @@ class Card(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("card")
-        self._kind = INFO
+        self._kind: _CardKind | None = None
         self._dark = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 10, 12, 10)
@@ -259,8 +257,18 @@ def _separator(parent: QWidget) -> QFrame:
     return line
 
 
+JUST_NOW = timedelta(seconds=5)
+
+
 def _age(now: datetime, then: datetime) -> str:
     return format_duration(max(timedelta(0), now - then))
+
+
+def _ago(now: datetime, then: datetime, template: str, just_now: str) -> str:
+    """'Updated 40 s ago', or 'Updated just now' rather than a jittery '0 s ago'."""
+    if now - then < JUST_NOW:
+        return just_now
+    return template.format(age=_age(now, then))
 
 
 class Panel(QWidget):
@@ -284,9 +292,6 @@ class Panel(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(style.MARGIN, style.MARGIN, style.MARGIN, style.MARGIN - 4)
         outer.setSpacing(style.SECTION_SPACING)
-        # The height is set from heightForWidth in fit_height(): the default constraint would
-        # impose the wrapped labels' narrow-and-tall minimum and open gaps everywhere.
-        outer.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
 
         # Header: plan name, tier and tags, with the region just under the name.
         header_box = QVBoxLayout()
@@ -422,19 +427,7 @@ class Panel(QWidget):
         self.sections.addWidget(widget)
 
     def fit_height(self) -> None:
-        """Resize to exactly the height the content needs at the panel's fixed width.
-
-        Word-wrapped labels make the plain size hint guess a width; asking the layout for
-        the height at the real width gives no clipped lines and no stray gaps.
-        """
-        layout = self.layout()
-        if layout is None:
-            return
-        layout.activate()
-        height = layout.totalHeightForWidth(self.width())
-        if height <= 0:
-            height = layout.totalSizeHint().height()
-        self.setFixedHeight(height)
+        style.fit_height(self)
 
     def set_popup_mode(self, popup: bool) -> None:
         visible = self.isVisible()
@@ -701,21 +694,29 @@ class Panel(QWidget):
         if state.phase is Phase.SIGNED_OUT:
             text = ""
         elif snap is not None:
-            age = _age(now, snap.fetched_at)
             if state.is_stale(now):
-                text = self.tr("Stale: updated {age} ago").format(age=age)
+                text = self.tr("Stale: updated {age} ago").format(age=_age(now, snap.fetched_at))
                 colour = style.level_colour(Level.WARNING, dark)
             else:
-                text = self.tr("Updated {age} ago").format(age=age)
+                text = _ago(
+                    now, snap.fetched_at, self.tr("Updated {age} ago"), self.tr("Updated just now")
+                )
             if state.phase is Phase.LOADING:
                 text += " · " + self.tr("refreshing…")
         elif state.phase is Phase.LOADING:
             text = self.tr("Refreshing…")
         elif state.last_attempt is not None:
-            text = self.tr("Last attempt {age} ago").format(age=_age(now, state.last_attempt))
+            text = _ago(
+                now,
+                state.last_attempt,
+                self.tr("Last attempt {age} ago"),
+                self.tr("Last attempt just now"),
+            )
         else:
             text = ""
-        if isinstance(state.error, GlmtrayError) and snap is not None and state.error.title:
+        # The status card already names the error; say it here only when the card does not.
+        card_shown = self.status_card.isVisibleTo(self)
+        if state.error is not None and snap is not None and not card_shown:
             text += " · " + self.tr("last refresh failed: {title}").format(title=state.error.title)
         self.updated_label.setText(text)
         self.updated_label.setVisible(bool(text))
@@ -723,6 +724,7 @@ class Panel(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
+        self.fit_height()
         # Otherwise the first link takes the focus and looks hovered when the panel opens.
         self.refresh_button.setFocus(Qt.FocusReason.PopupFocusReason)
 

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QAbstractButton,
     QCheckBox,
@@ -33,6 +34,8 @@ from PySide6.QtWidgets import (
 
 from glmtray.regions import REGIONS
 from glmtray.settings import DEFAULT_THRESHOLDS, MIN_REFRESH_SECONDS, Settings
+from glmtray.ui import style
+from glmtray.ui.icon import panel_is_dark
 
 MAX_REFRESH_MINUTES = 60
 BILLING_CYCLES = ("monthly", "quarterly", "yearly")
@@ -48,8 +51,9 @@ def _note(text: str) -> QLabel:
     if font.pointSizeF() > 0:
         font.setPointSizeF(max(7.0, font.pointSizeF() - 1))
     label.setFont(font)
-    label.setForegroundRole(label.foregroundRole())
-    label.setEnabled(False)  # the disabled colour is the palette's own "secondary text"
+    palette = label.palette()
+    palette.setColor(QPalette.ColorRole.WindowText, style.grey(panel_is_dark(palette)))
+    label.setPalette(palette)
     return label
 
 
@@ -123,6 +127,7 @@ class SettingsDialog(QDialog):
 
         refresh = QGroupBox(self.tr("Refresh"))
         form = QFormLayout(refresh)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
         self.refresh_spin = QSpinBox()
         self.refresh_spin.setRange(MIN_REFRESH_SECONDS // 60, MAX_REFRESH_MINUTES)
         self.refresh_spin.setSuffix(self.tr(" min"))
@@ -155,6 +160,7 @@ class SettingsDialog(QDialog):
 
         icon = QGroupBox(self.tr("Tray icon"))
         icon_form = QFormLayout(icon)
+        icon_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
         self.show_number_check = QCheckBox(self.tr("Show the percentage in the icon"))
         icon_form.addRow(self.show_number_check)
         self.icon_style_combo = QComboBox()

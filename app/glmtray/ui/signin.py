@@ -7,7 +7,7 @@ application answers with `set_busy`, `show_error` or by closing it.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QFont, QPalette
+from PySide6.QtGui import QAction, QFont, QPalette, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -166,6 +166,7 @@ class SignInDialog(QDialog):
         if busy:
             self.error_box.hide()
         self._update_buttons()
+        style.fit_height(self)
 
     def show_error(self, title: str, message: str, *, offer_session_only: bool = False) -> None:
         self.set_busy(False)
@@ -181,7 +182,7 @@ class SignInDialog(QDialog):
             " border-radius: 6px; }"
         )
         self.error_box.show()
-        self.adjustSize()
+        style.fit_height(self)
 
     def is_revealed(self) -> bool:
         return self.key_edit.echoMode() == QLineEdit.EchoMode.Normal
@@ -199,13 +200,22 @@ class SignInDialog(QDialog):
 
     def _region_changed(self) -> None:
         self.key_link.set_url(REGIONS[self.region()].api_keys_page)
-        self.error_box.hide()
+        self._hide_error()
 
     def _key_changed(self) -> None:
         # A changed key makes the last error stale; hiding it avoids blaming the new key.
         if not self._busy:
-            self.error_box.hide()
+            self._hide_error()
         self._update_buttons()
+
+    def _hide_error(self) -> None:
+        if not self.error_box.isHidden():
+            self.error_box.hide()
+            style.fit_height(self)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        style.fit_height(self)
 
     def _update_buttons(self) -> None:
         self.sign_in_button.setEnabled(bool(self.key()) and not self._busy)

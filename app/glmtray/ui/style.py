@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QCursor, QIcon, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import QPushButton, QSizePolicy, QWidget
+from PySide6.QtWidgets import QLayout, QPushButton, QSizePolicy, QWidget
 
 from glmtray.state import Level
 
@@ -117,3 +117,25 @@ class LinkButton(QPushButton):
     def _emit(self) -> None:
         if self._url:
             self.url_clicked.emit(self._url)
+
+
+def fit_height(widget: QWidget) -> None:
+    """Give a fixed-width widget exactly the height its content needs at that width.
+
+    Word-wrapped labels make the plain size hint guess a narrow width; asking the layout
+    for the height at the real width gives no clipped lines and no stray gaps. Style
+    sheets change margins and fonts when applied, so everything is polished first.
+    """
+    layout = widget.layout()
+    if layout is None:
+        return
+    layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+    widget.ensurePolished()
+    for child in widget.findChildren(QWidget):
+        child.ensurePolished()
+    layout.invalidate()
+    layout.activate()
+    height = layout.totalHeightForWidth(widget.width())
+    if height <= 0:
+        height = layout.totalSizeHint().height()
+    widget.setFixedHeight(height)

@@ -11,9 +11,12 @@ import logging
 from PySide6.QtCore import QObject, Signal, Slot
 
 from glmtray.client import AuthScheme, PlatformClient
-from glmtray.errors import GlmtrayError, UnexpectedResponse
+from glmtray.errors import GlmtrayError, PlatformError, UnexpectedResponse
+from glmtray.models import Section
 from glmtray.monitor import FetchPlan
 from glmtray.regions import Region
+from glmtray.risk_watch import RiskWatcher
+from glmtray.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -23,11 +26,13 @@ class PlatformWorker(QObject):
     fetch_failed = Signal(object)  # GlmtrayError
     validated = Signal(object, str, object)  # Region, key, Quota
     validation_failed = Signal(object, str, object)  # Region, key, GlmtrayError
+    risk_updated = Signal(object)  # RiskReport
 
     def __init__(self) -> None:
         super().__init__()
         self._client: PlatformClient | None = None
         self._auth_scheme: AuthScheme | None = None
+        self.risk_watcher: RiskWatcher | None = None
 
     @Slot(object, str, object)
     def configure(self, region: Region, key: str, base_url: str | None) -> None:
@@ -44,18 +49,38 @@ class PlatformWorker(QObject):
     def fetch(self, plan: FetchPlan) -> None:
         if self._client is None:
             return
+        region = self._client.region
         try:
             snapshot = self._client.snapshot(
                 include_subscription=plan.subscription, include_risk=plan.risk
             )
         except GlmtrayError as error:
             self.fetch_failed.emit(error)
+            self._watch_risk(None, [error] if isinstance(error, PlatformError) else [])
             return
         except Exception as error:  # a bug must not kill the refresh loop; log it without data
             log.exception("refresh failed unexpectedly")
             self.fetch_failed.emit(UnexpectedResponse(detail=type(error).__name__))
             return
         self.fetched.emit(snapshot, plan)
+        checked = plan.risk and region is Region.CHINA and Section.RISK not in snapshot.problems
+        self._watch_risk(
+            snapshot.risk_restricted if checked else None, list(snapshot.problems.values()), checked
+        )
+
+    def _watch_risk(
+        self, flag: bool | None, errors: list[PlatformError], checked: bool = False
+    ) -> None:
+        if self.risk_watcher is None:
+            return
+        try:
+            report = self.risk_watcher.update(
+                utcnow(), risk_flag=flag, flag_checked=checked, account_errors=errors
+            )
+        except Exception:  # the risk monitor is an extra: never let it stop quota refreshes
+            log.exception("risk monitor update failed")
+            return
+        self.risk_updated.emit(report)
 
     @Slot(object, str, object)
     def validate(self, region: Region, key: str, base_url: str | None) -> None:
