@@ -17,6 +17,7 @@ def isolated_dirs(
     home = tmp_path_factory.mktemp("home")
     for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
         monkeypatch.setenv(var, str(home / var.lower()))
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(home / "claude"))
     monkeypatch.delenv("GLMTRAY_API_KEY", raising=False)
     monkeypatch.delenv("GLMTRAY_BASE_URL", raising=False)
     return home

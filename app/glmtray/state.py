@@ -89,6 +89,8 @@ class AppState:
     def restricted(self) -> bool:
         if isinstance(self.error, AccountRestricted):
             return True
+        if getattr(self.extras.get("risk"), "restricted", False):
+            return True
         return self.snapshot is not None and self.snapshot.risk_restricted is True
 
     @property

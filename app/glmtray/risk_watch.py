@@ -1,0 +1,123 @@
+"""One refresh of the risk monitor: read new transcript lines, record signals, evaluate.
+
+Runs on the worker thread after each platform refresh. It joins the sources (the china
+risk flag, business errors from the account endpoints, errors coding tools met) into the
+event store and returns what the UI shows and which notices are new.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from glmtray.errors import PlatformError
+from glmtray.events import EventStore, Signal
+from glmtray.risk import (
+    Notice,
+    NoticeLedger,
+    RiskMonitor,
+    RiskState,
+    RiskStatus,
+    load_risk_flag,
+    record_risk_flag,
+    risk_notices,
+)
+from glmtray.timeutil import format_duration
+from glmtray.transcripts import ActivitySummary, TranscriptReader
+
+log = logging.getLogger(__name__)
+
+OFFSETS_STATE_KEY = "transcripts.offsets"
+ACTIVITY_WINDOW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class RiskReport:
+    state: RiskState
+    activity: ActivitySummary | None
+    notices: tuple[Notice, ...] = ()
+
+    @property
+    def restricted(self) -> bool:
+        return self.state.status in (RiskStatus.RESTRICTED, RiskStatus.LOCKED)
+
+    @property
+    def tooltip_line(self) -> str:
+        status = self.state.status
+        if status is RiskStatus.LOCKED:
+            return "Account locked (risk control)"
+        if status is RiskStatus.RESTRICTED:
+            return f"Restricted by risk control (strike {self.state.strikes} of {self.state.strike_limit})"
+        throttle = self.state.throttle
+        if throttle is not None and throttle.active:
+            until = f", eases in {format_duration(throttle.until - self.state.evaluated_at)}"
+            return f"Throttled ({throttle.code or '?'}){until}"
+        if self.activity is not None and self.activity.sessions:
+            return f"{self.activity.sessions} coding session(s) active in {self.activity.projects} project(s)"
+        return ""
+
+
+class RiskWatcher:
+    def __init__(
+        self, store: EventStore, transcripts_root: Path | None, monitor: RiskMonitor | None = None
+    ) -> None:
+        self.store = store
+        self.monitor = monitor or RiskMonitor()
+        self.ledger = NoticeLedger(store)
+        self.previous: RiskState | None = None
+        self.reader: TranscriptReader | None = None
+        if transcripts_root is not None:
+            saved = store.get_state(OFFSETS_STATE_KEY)
+            try:
+                offsets = json.loads(saved) if saved else None
+            except ValueError:
+                offsets = None
+            self.reader = TranscriptReader(
+                transcripts_root, offsets if isinstance(offsets, dict) else None
+            )
+
+    def update(
+        self,
+        now: datetime,
+        *,
+        risk_flag: bool | None,
+        flag_checked: bool,
+        account_errors: Iterable[PlatformError] = (),
+    ) -> RiskReport:
+        if flag_checked:
+            record_risk_flag(self.store, risk_flag, now)
+        for error in account_errors:
+            if error.code is not None:
+                self.store.add(
+                    Signal(
+                        time=now,
+                        source="account_endpoint",
+                        code=error.code,
+                        message=error.platform_message or error.message,
+                        # One event per code per hour: the same error is met at every poll.
+                        dedup_key=f"account:{error.code}:{now.strftime('%Y%m%d%H')}",
+                        http_status=error.http_status,
+                    )
+                )
+        activity: ActivitySummary | None = None
+        if self.reader is not None:
+            try:
+                result = self.reader.scan(now)
+                self.store.add_many([e.to_signal() for e in result.errors])
+                self.store.set_state(OFFSETS_STATE_KEY, json.dumps(self.reader.state()))
+                activity = self.reader.active_sessions(ACTIVITY_WINDOW, now)
+            except OSError as error:  # an unreadable transcript folder must not stop refreshing
+                log.warning("transcripts could not be read: %s", type(error).__name__)
+        state = self.monitor.evaluate(
+            self.store.all_events(),
+            load_risk_flag(self.store),
+            now,
+            last_activity=activity.last_seen if activity else None,
+        )
+        fresh = self.ledger.take_unsent(risk_notices(self.previous, state))
+        self.previous = state
+        return RiskReport(state, activity, tuple(fresh))
