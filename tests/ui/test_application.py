@@ -264,8 +264,6 @@ def test_restriction_seen_in_transcripts_gives_banner_badge_notice_and_review(
     from PySide6.QtGui import QGuiApplication
 
     now = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
-        'API Error: 429 {"error":{"code":"1313","message":"[1313][fair use][trace-abc123]"}}'
-    )
     _write_transcript(
         isolated_dirs / "claude",
         [
