@@ -1,3 +1,4 @@
+# mypy: disable-error-code="no-untyped-call"
 """The tray icon, checked pixel by pixel on rendered QImages."""
 
 from __future__ import annotations

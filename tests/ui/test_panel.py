@@ -1,3 +1,4 @@
+# mypy: disable-error-code="no-untyped-call"
 """The panel, driven with AppStates built from real Snapshot objects."""
 
 from __future__ import annotations
@@ -314,7 +315,9 @@ def test_add_section(panel: Panel) -> None:
 def test_width_and_height_fit_the_content(panel: Panel) -> None:
     show(panel, restricted_state())
     assert 360 <= panel.width() <= 400
-    assert panel.height() == panel.layout().totalHeightForWidth(panel.width())
+    layout = panel.layout()
+    assert layout is not None
+    assert panel.height() == layout.totalHeightForWidth(panel.width())
 
 
 def test_popup_mode(panel: Panel) -> None:

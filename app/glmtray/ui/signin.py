@@ -73,8 +73,8 @@ class SignInDialog(QDialog):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.region_combo = QComboBox()
         for info in REGIONS.values():
-            self.region_combo.addItem(info.display_name, info.region)
-        self.region_combo.setCurrentIndex(max(0, self.region_combo.findData(region)))
+            self.region_combo.addItem(info.display_name, info.region.value)
+        self.set_region(region)
         form.addRow(self.tr("&Region:"), self.region_combo)
 
         self.key_edit = QLineEdit()
@@ -152,8 +152,15 @@ class SignInDialog(QDialog):
         return self.key_edit.text().strip()
 
     def region(self) -> Region:
+        # Stored as the plain value: Qt hands a str-based enum back as a bare str.
         data = self.region_combo.currentData()
-        return data if isinstance(data, Region) else Region.GLOBAL
+        try:
+            return Region(str(data))
+        except ValueError:
+            return Region.GLOBAL
+
+    def set_region(self, region: Region) -> None:
+        self.region_combo.setCurrentIndex(max(0, self.region_combo.findData(region.value)))
 
     def set_busy(self, busy: bool) -> None:
         self._busy = busy
