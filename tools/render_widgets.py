@@ -8,9 +8,9 @@ Runs offscreen; the states come from the same factories the widget tests use.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -176,7 +176,6 @@ def main() -> int:
     app.setStyle(QStyleFactory.create("Fusion"))
     light = app.palette()
     themes: list[tuple[str, QPalette]] = [("light", light), ("dark", dark_palette())]
-    jobs: list[tuple[str, Callable[[], QWidget]]] = []
 
     for theme, palette in themes:
         app.setPalette(palette)
@@ -221,10 +220,11 @@ def main() -> int:
             settings_dialog.tabs.setCurrentIndex(index)
             save(settings_dialog, args.out / f"settings_{index}_{theme}.png")
         settings_dialog.deleteLater()
-    del jobs
 
     icon_sheet(args.out / "icons.png")
     app.processEvents()
+    # Collect Qt wrappers while the application still exists (PySide6 can abort otherwise).
+    gc.collect()
     return 0
 
 

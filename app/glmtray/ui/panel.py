@@ -661,7 +661,9 @@ class Panel(QWidget):
                 label.setFont(_scaled_font(self, 0, bold=urgent))
                 _set_colour(label, style.level_colour(Level.WARNING, dark) if urgent else None)
         _set_colour(self.policy_note, style.grey(dark))
-        self.policy_note.setVisible(sub is not None or urgent_line >= 0)
+        # The cancel rule matters only while the plan would renew.
+        renews = sub is not None and sub.auto_renew is not False
+        self.policy_note.setVisible(renews or urgent_line >= 0)
 
     @staticmethod
     def _urgent_cancel_line(sub: Subscription, today: date) -> int:
