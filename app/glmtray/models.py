@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from enum import Enum
 
 from glmtray.errors import PlatformError
 from glmtray.regions import Region
+from glmtray.timeutil import PLATFORM_TZ
 
 CANCEL_NOTICE_DAYS = 3
 """The platform requires cancelling at least this many days before the next billing date."""
@@ -135,6 +136,36 @@ class Subscription:
     currency: str | None
     valid_from: datetime | None = None
     valid_until: datetime | None = None
+    entered_by_hand: bool = False
+    """True when the user typed the renewal date because the platform gave none."""
+
+    @property
+    def renews_at(self) -> datetime | None:
+        """The moment of the next charge (or of the end, with auto-renew off).
+
+        The `valid` range carries the time of day; a bare date means the start of that
+        day in the platform's zone (UTC+8).
+        """
+        if self.next_renewal is None:
+            return None
+        if (
+            self.valid_until is not None
+            and self.valid_until.astimezone(PLATFORM_TZ).date() == self.next_renewal
+        ):
+            return self.valid_until
+        return datetime.combine(self.next_renewal, time(0), PLATFORM_TZ)
+
+    def local_renewal_day(self, tz: tzinfo | None = None) -> date | None:
+        """The renewal day in the user's zone: west of UTC+8 it can be the day before."""
+        moment = self.renews_at
+        return moment.astimezone(tz).date() if moment else None
+
+    def local_cancel_by(self, tz: tzinfo | None = None) -> date | None:
+        """The last local day on which cancelling still stops the renewal."""
+        moment = self.renews_at
+        if moment is None:
+            return None
+        return (moment - timedelta(days=CANCEL_NOTICE_DAYS)).astimezone(tz).date()
 
     @property
     def cancel_by(self) -> date | None:

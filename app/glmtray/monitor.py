@@ -14,6 +14,7 @@ from glmtray import alerts
 from glmtray.errors import AuthenticationFailed, GlmtrayError
 from glmtray.models import Section, Snapshot
 from glmtray.regions import Region
+from glmtray.renewal import manual_subscription, renewal_notifications
 from glmtray.settings import Settings
 from glmtray.state import AppState, Phase
 
@@ -119,8 +120,16 @@ class Monitor:
             self._set(replace(self.state, snapshot=merged if previous else fetched))
             return self.failed(quota_error, now)
         self.failures, self.failing_since = 0, None
-        notes = alerts.threshold_notifications(merged, self.state.settings, self.sent, now)
-        notes += alerts.reset_notifications(previous, merged, self.state.settings, self.sent)
+        settings = self.state.settings
+        if merged.subscription is None or merged.subscription.entered_by_hand:
+            # The platform's value wins whenever it has one; the hand-entered date fills in.
+            merged = replace(merged, subscription=manual_subscription(settings, merged.plan_name))
+        notes = alerts.threshold_notifications(merged, settings, self.sent, now)
+        notes += alerts.reset_notifications(previous, merged, settings, self.sent)
+        if merged.subscription is not None:
+            notes += renewal_notifications(
+                merged.subscription, settings, self.state.region, now, self.sent
+            )
         self._set(
             replace(self.state, phase=Phase.READY, snapshot=merged, error=None, last_attempt=now)
         )
