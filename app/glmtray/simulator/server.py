@@ -20,6 +20,7 @@ from typing import Any, Literal, cast
 from urllib.parse import parse_qsl, urlsplit
 
 from glmtray.regions import is_loopback_host
+from glmtray.simulator.coding import CODING_PATHS, SLOW_STREAM, CodingEndpoints, CodingSettings
 from glmtray.simulator.scenarios import (
     NOT_FOUND,
     PLATFORM_PATHS,
@@ -30,7 +31,7 @@ from glmtray.simulator.scenarios import (
     Scenario,
 )
 
-AuthForm = Literal["raw", "bearer", "none", "wrong"]
+AuthForm = Literal["raw", "bearer", "x-api-key", "none", "wrong"]
 CONTROL_PREFIX = "/_simulator/"
 _POLL_SECONDS = 0.05  # how often serve_forever looks for shutdown: keeps stop() prompt
 
@@ -39,7 +40,8 @@ _POLL_SECONDS = 0.05  # how often serve_forever looks for shutdown: keeps stop()
 class RecordedRequest:
     """One platform request as the simulator saw it. The key itself is never kept.
 
-    `auth_form` says how a known key was sent ("raw"/"bearer"), or that none ("none") or
+    `auth_form` says how a known key was sent ("raw"/"bearer"; "x-api-key" on the coding
+    endpoints, as Anthropic clients send it), or that none ("none") or
     an unknown one ("wrong") was sent. `status` is the HTTP status answered, 0 when the
     simulator stopped before answering; `code` is the business code in the body, if any.
     """
@@ -119,6 +121,14 @@ class _Handler(BaseHTTPRequestHandler):
             return
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         scenario = sim._current()
+        if method == "POST" and parts.path in CODING_PATHS:
+            outcome = sim.coding.serve(self, parts.path, body, scenario.keys, sim._stopping)
+            known = outcome.key in scenario.keys or outcome.auth_form == "none"
+            form = cast(AuthForm, outcome.auth_form if known else "wrong")
+            sim._record(
+                RecordedRequest(method, parts.path, query, form, outcome.status, outcome.code)
+            )
+            return
         form, key = _auth_form(self.headers.get("Authorization"), scenario.keys)
         if method != "GET" or parts.path not in PLATFORM_PATHS:
             reply = NOT_FOUND  # includes the quota-reset write: refused, and recorded
@@ -170,7 +180,11 @@ class PlatformSimulator:
         port: int = 0,
         clock: Callable[[], float] = time.time,
         slow_seconds: float = 12.0,
+        coding: CodingSettings | None = None,
+        coding_limit: int | None = None,
     ) -> None:
+        """`coding` sets how the coding endpoints answer; `coding_limit` is a shortcut for
+        its concurrency limit (1302 above that many requests in flight)."""
         _check_host(host)
         self._check_scenario(scenario)
         self._scenario = scenario
@@ -178,6 +192,10 @@ class PlatformSimulator:
         self.clock = clock
         self.slow_seconds = slow_seconds
         self.requests: list[RecordedRequest] = []
+        base = coding or CodingSettings()
+        self.coding = CodingEndpoints(
+            base if coding_limit is None else base.changed({"limit": coding_limit})
+        )
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: _Server | None = None
@@ -247,6 +265,11 @@ class PlatformSimulator:
         if name not in SCENARIOS:
             raise ValueError(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
 
+    def set_coding(self, settings: CodingSettings | None = None, **changes: Any) -> None:
+        """Change the coding endpoints: a whole `CodingSettings`, or some of its fields
+        (`set_coding(limit=2)`, `set_coding(fair_use=True)`, `set_coding(chunk_delay=2.0)`)."""
+        self.coding.set((settings or self.coding.settings).changed(changes))
+
     def _current(self) -> Scenario:
         return SCENARIOS[self.scenario]
 
@@ -267,7 +290,31 @@ class PlatformSimulator:
             except (ValueError, AttributeError) as exc:
                 return Reply(400, {"error": str(exc), "scenarios": list(SCENARIOS)})
             return Reply(200, {"scenario": name})
+        if path == CONTROL_PREFIX + "coding" and method in ("GET", "POST"):
+            return self._control_coding(method, body)
         return Reply(404, {"error": f"no control endpoint {method} {path}"})
+
+    def _control_coding(self, method: str, body: bytes) -> Reply:
+        """GET: the coding settings and counters. POST: JSON changes, e.g. {"limit": 2};
+        {"preset": "default" | "slow_stream"} starts from a preset."""
+        if method == "POST":
+            try:
+                changes = json.loads(body or b"{}")
+                if not isinstance(changes, dict):
+                    raise ValueError("send a JSON object of coding settings")
+                preset = changes.pop("preset", None)
+                start = self.coding.settings if preset is None else _coding_preset(str(preset))
+                self.coding.set(start.changed(changes))
+            except ValueError as exc:
+                return Reply(400, {"error": str(exc)})
+        return Reply(200, self.coding.state())
+
+
+def _coding_preset(name: str) -> CodingSettings:
+    presets = {"default": CodingSettings(), "slow_stream": SLOW_STREAM}
+    if name not in presets:
+        raise ValueError(f"unknown coding preset {name!r}; known: {', '.join(presets)}")
+    return presets[name]
 
 
 def _block_until_interrupted() -> None:
