@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from glmtray.models import QuotaWindow, Snapshot, Subscription
+from glmtray.renewal import money
 from glmtray.timeutil import format_day, format_duration, format_local_time, iso_utc
 
 
@@ -79,15 +80,20 @@ def blocking_phrase(window: QuotaWindow, now: datetime) -> str:
 
 
 def renewal_lines(sub: Subscription, today: date) -> list[str]:
-    lines: list[str] = []
-    if sub.next_renewal is None:
+    """Renewal and cancel-by lines in the user's local calendar (`today` is local too)."""
+    renewal_day = sub.local_renewal_day()
+    if renewal_day is None:
         return ["Renewal: unknown"]
-    if sub.auto_renew is False:
-        lines.append(f"Plan ends: {format_day(sub.next_renewal)} (auto-renew off)")
-        return lines
-    price = f" for {sub.price} {sub.currency}" if sub.price is not None and sub.currency else ""
-    lines.append(f"Renews: {format_day(sub.next_renewal)}{price} (auto-renew on)")
-    cancel_by = sub.cancel_by
+    if sub.entered_by_hand:
+        lines = [f"Renews: {format_day(renewal_day)} (set by hand in Settings)"]
+    elif sub.auto_renew is False:
+        return [f"Plan ends: {format_day(renewal_day)} (auto-renew off)"]
+    else:
+        price = money(sub.price, sub.currency)
+        for_price = f" for {price}" if price else ""
+        state = "auto-renew on" if sub.auto_renew else "auto-renew unknown"
+        lines = [f"Renews: {format_day(renewal_day)}{for_price} ({state})"]
+    cancel_by = sub.local_cancel_by()
     if cancel_by is not None:
         days = (cancel_by - today).days
         if days > 1:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import os
+from collections.abc import Iterator
 
 # Before anything imports Qt: widget tests never need a display.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -176,3 +177,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # exists: PySide6 6.12 can abort with "none_dealloc" when the interpreter collects
     # them during finalisation instead.
     gc.collect()
+
+
+@pytest.fixture(autouse=True)
+def platform_local_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Widget tests read dates as the platform writes them (UTC+8), whatever the machine's
+    zone; converting between zones is tested on its own in tests/test_renewal.py."""
+    import time
+
+    monkeypatch.setenv("TZ", "Etc/GMT-8")  # POSIX sign: GMT-8 is UTC+8
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()

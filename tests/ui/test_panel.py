@@ -100,7 +100,7 @@ def test_healthy(panel: Panel) -> None:
     assert "resets in 2 h 14 min" in text
     assert "search-prime: 25" in text and "zread: 3" in text
     assert "37 of 1,000 used" in text
-    assert "Renews: 23 Mar 2026 for 30 USD (auto-renew on)" in text
+    assert "Renews: 23 Mar 2026 for $30 (auto-renew on)" in text
     assert "Cancel by: 20 Mar 2026 (17 days left)" in text
     assert "Updated 40 s ago" in text
     assert "DEMO" not in text

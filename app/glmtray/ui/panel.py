@@ -32,6 +32,7 @@ from glmtray.errors import (
 )
 from glmtray.models import CANCEL_NOTICE_DAYS, QuotaWindow, Section, Snapshot, Subscription
 from glmtray.regions import REGIONS, Region
+from glmtray.renewal import manual_subscription
 from glmtray.report import blocking_phrase, renewal_lines, reset_phrase
 from glmtray.state import AppState, Level, Phase, level_for
 from glmtray.timeutil import format_duration
@@ -519,7 +520,9 @@ class Panel(QWidget):
         self.stale_badge.setVisible(stale)
         self.stale_badge.set_badge(self.tr("STALE"), style.grey(dark), QColor("white"))
         region = REGIONS[state.region].display_name
-        if state.session_only:
+        if state.demo:
+            text = self.tr("{region} · demo data from a simulated platform").format(region=region)
+        elif state.session_only:
             text = self.tr("{region} · key kept for this session only").format(region=region)
         else:
             text = region
@@ -632,12 +635,9 @@ class Panel(QWidget):
                 lines.append(self.tr("Billing cycle: {cycle}").format(cycle=sub.billing_cycle))
             urgent_line = self._urgent_cancel_line(sub, today)
         elif snap is not None and state.phase is not Phase.SIGNED_OUT:
-            manual = _manual_subscription(state)
+            manual = manual_subscription(state.settings, snap.plan_name)
             if manual is not None:
                 lines = renewal_lines(manual, today)
-                lines[0] = self.tr("Renews: {day} (set by hand in Settings)").format(
-                    day=lines[0].split(": ", 1)[-1].replace(" (auto-renew on)", "")
-                )
                 urgent_line = self._urgent_cancel_line(manual, today)
             else:
                 problem = snap.problems.get(Section.SUBSCRIPTION)
@@ -740,23 +740,3 @@ class Panel(QWidget):
             painter.end()
 
 
-def _manual_subscription(state: AppState) -> Subscription | None:
-    """A stand-in subscription from the renewal date the user entered in Settings."""
-    text = state.settings.manual_renewal_date
-    if not text:
-        return None
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        return None
-    return Subscription(
-        product="",
-        product_id=None,
-        status="VALID",
-        in_current_period=True,
-        auto_renew=None,
-        next_renewal=day,
-        billing_cycle=state.settings.manual_billing_cycle,
-        price=None,
-        currency=None,
-    )
