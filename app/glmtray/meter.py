@@ -1,0 +1,730 @@
+"""The local concurrency meter: a forwarding endpoint on loopback for the coding endpoints.
+
+Coding tools (Claude Code, OpenCode, Cline) point their base URL at it instead of the
+region's host; it forwards `/api/anthropic/...` and `/api/coding/paas/v4/...` there and
+measures what passes: requests in flight, recent peaks, requests per minute, time to first
+byte, and every business error in the answers (into the risk monitor's event store, and
+the in-flight count at each 1302 into the "limit seen" book).
+
+It is transparent by design. Request and response bodies pass through byte for byte (no
+decompression either way), headers pass through except the hop-by-hop ones, and
+server-sent events are relayed chunk by chunk as they arrive, never buffered whole. The
+tool's own `Authorization` / `x-api-key` goes upstream untouched: the meter never adds,
+stores or logs a key, so no other local program can spend the quota through it. It binds
+loopback only and refuses any non-loopback peer; when it stops, its listening socket is
+closed, so tools get an immediate connection error rather than a hang.
+
+Built on aiohttp's low-level server (in its own asyncio loop on a background thread, so it
+needs no Qt and no event loop from the caller) and httpx upstream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import ipaddress
+import json
+import os
+import socket
+import statistics
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Any
+
+import httpx
+from aiohttp import web
+
+from glmtray.concurrency import (
+    DEFAULT_PEAK_HOURS,
+    METER_STATS_PATH,
+    LimitHit,
+    LimitSeenBook,
+    MeterStats,
+)
+from glmtray.errors import GlmtrayError
+from glmtray.events import EventStore, Signal
+from glmtray.regions import is_loopback_host, validate_base_url
+from glmtray.transcripts import parse_business_error
+
+FORWARDED_PREFIXES: tuple[str, ...] = ("/api/anthropic/", "/api/coding/paas/v4/")
+FORWARDED_ROOTS: frozenset[str] = frozenset({"/api/anthropic", "/api/coding/paas/v4"})
+
+# RFC 9110 section 7.6.1: these describe one connection, not the message, so a proxy must
+# not forward them. Host is replaced by the upstream's; Expect is answered by aiohttp itself.
+HOP_BY_HOP: frozenset[str] = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+_REQUEST_ONLY_DROPPED = frozenset({"host", "expect"})
+
+ERROR_SNIFF_LIMIT = 64 * 1024
+"""Bytes of an error answer (or of one server-sent event) kept to find its business code:
+error bodies are small, and a runaway one must not grow the meter."""
+TTFB_SAMPLES = 200
+LIMIT_HITS_KEPT = 50
+BUCKET_SECONDS_KEPT = 3600
+SHUTDOWN_GRACE_SECONDS = 0.5
+"""How long stop() lets running answers finish before cutting them."""
+START_TIMEOUT_SECONDS = 10.0
+
+
+class MeterPortInUse(GlmtrayError):
+    """The meter's port is taken (another program, or a meter already running)."""
+
+    title = "Meter port in use"
+
+    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
+        self.port = port
+        super().__init__(
+            f"Port {port} on {host} is already in use: choose another port for the local "
+            "meter in the settings, or stop the program that holds it."
+        )
+
+
+def peer_allowed(peername: object) -> bool:
+    """Whether a connection's peer address (asyncio's `peername`) is a loopback one.
+
+    The meter binds loopback only, so this never refuses a real client; it is the second
+    lock, against a misconfigured bind or a forwarded port.
+    """
+    if not isinstance(peername, (tuple, list)) or not peername:
+        return False
+    host = str(peername[0]).split("%", 1)[0]
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
+
+
+def _host_header_allowed(value: str | None) -> bool:
+    """A Host naming something other than loopback means a browser was led here by a
+    rebound DNS name: refuse it (the page could not spend the quota, as it has no key,
+    but it has no business here either)."""
+    if not value:
+        return True
+    host = value.strip()
+    if host.startswith("["):
+        host = host[1 : host.find("]")] if "]" in host else host
+    else:
+        host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    return is_loopback_host(host)
+
+
+def _forwarded(path: str) -> bool:
+    return path in FORWARDED_ROOTS or path.startswith(FORWARDED_PREFIXES)
+
+
+def _connection_tokens(headers: Iterable[tuple[str, str]]) -> set[str]:
+    """Header names listed in Connection: also hop-by-hop for this message."""
+    named: set[str] = set()
+    for name, value in headers:
+        if name.lower() == "connection":
+            named.update(t.strip().lower() for t in value.split(",") if t.strip())
+    return named
+
+
+def _end_to_end(
+    headers: list[tuple[str, str]], extra_dropped: frozenset[str]
+) -> list[tuple[str, str]]:
+    dropped = HOP_BY_HOP | extra_dropped | _connection_tokens(headers)
+    return [(name, value) for name, value in headers if name.lower() not in dropped]
+
+
+# --- measurements ----------------------------------------------------------------------------
+
+
+class _Buckets:
+    """Per-second peaks and request starts for the last hour: O(1) per request, and
+    peaks over 1, 5 and 60 minutes without keeping every request."""
+
+    def __init__(self) -> None:
+        self._buckets: deque[list[int]] = deque()  # [second, peak in flight, requests started]
+
+    def note(self, now: float, in_flight: int, started: int) -> None:
+        second = int(now)
+        if self._buckets and self._buckets[-1][0] == second:
+            bucket = self._buckets[-1]
+            bucket[1] = max(bucket[1], in_flight)
+            bucket[2] += started
+        else:
+            self._buckets.append([second, in_flight, started])
+            cutoff = second - BUCKET_SECONDS_KEPT
+            while self._buckets and self._buckets[0][0] <= cutoff:
+                self._buckets.popleft()
+
+    def peak(self, now: float, seconds: int) -> int:
+        cutoff = int(now) - seconds
+        return max((b[1] for b in self._buckets if b[0] > cutoff), default=0)
+
+    def started(self, now: float, seconds: int) -> int:
+        cutoff = int(now) - seconds
+        return sum(b[2] for b in self._buckets if b[0] > cutoff)
+
+
+class _Measurements:
+    """Everything the meter counts. Written from the meter's loop, read by snapshot() from
+    any thread, hence the lock (held for microseconds)."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.total = 0
+        self.sequence = 0
+        self.active: dict[int, bool] = {}  # request number -> answered with an error status
+        self.buckets = _Buckets()
+        self.ttfb: deque[float] = deque(maxlen=TTFB_SAMPLES)
+        self.errors_total = 0
+        self.errors_by_code: dict[int, int] = {}
+        self.upstream_failures = 0
+        self.limit_hits: deque[LimitHit] = deque(maxlen=LIMIT_HITS_KEPT)
+        self.last_error: tuple[int, datetime] | None = None
+
+    def begin(self) -> int:
+        """Count a request in; returns its number (arrival order)."""
+        with self.lock:
+            self.in_flight += 1
+            self.total += 1
+            self.sequence += 1
+            self.active[self.sequence] = False
+            self.buckets.note(self.clock(), self.in_flight, 1)
+            return self.sequence
+
+    def refused(self, number: int) -> None:
+        with self.lock:
+            if number in self.active:
+                self.active[number] = True
+
+    def end(self, number: int) -> None:
+        with self.lock:
+            self.in_flight -= 1
+            self.active.pop(number, None)
+            self.buckets.note(self.clock(), self.in_flight, 0)
+
+    def first_byte(self, seconds: float) -> None:
+        with self.lock:
+            self.ttfb.append(seconds)
+
+    def upstream_failed(self) -> None:
+        with self.lock:
+            self.upstream_failures += 1
+
+    def business_error(self, code: int, when: datetime, number: int) -> int:
+        """Count an error of request `number`; returns the concurrency it met.
+
+        That is the requests the platform was holding when it refused this one: those in
+        flight that arrived earlier and were not refused themselves, plus this one. A burst
+        of simultaneous requests is still counting itself in flight while the platform
+        refuses part of it; counting all of them would overstate the limit.
+        """
+        with self.lock:
+            self.errors_total += 1
+            self.errors_by_code[code] = self.errors_by_code.get(code, 0) + 1
+            self.last_error = (code, when)
+            held = 1 + sum(1 for n, bad in self.active.items() if n < number and not bad)
+            if code == 1302:
+                self.limit_hits.append(LimitHit(when, held))
+            return held
+
+    def snapshot(self) -> MeterStats:
+        with self.lock:
+            now = self.clock()
+            # The current count belongs in every peak, even if no bucket was touched lately.
+            current = self.in_flight
+            return MeterStats(
+                in_flight=current,
+                peak_1m=max(current, self.buckets.peak(now, 60)),
+                peak_5m=max(current, self.buckets.peak(now, 300)),
+                peak_60m=max(current, self.buckets.peak(now, 3600)),
+                requests_per_minute=self.buckets.started(now, 60),
+                requests_total=self.total,
+                ttfb_median_ms=(
+                    round(statistics.median(self.ttfb) * 1000, 2) if self.ttfb else None
+                ),
+                errors_total=self.errors_total,
+                errors_by_code=dict(self.errors_by_code),
+                upstream_failures=self.upstream_failures,
+                limit_hits=tuple(self.limit_hits),
+                last_error_code=self.last_error[0] if self.last_error else None,
+                last_error_at=self.last_error[1] if self.last_error else None,
+            )
+
+
+# --- finding business errors in answers ------------------------------------------------------
+
+
+class _ErrorSniffer:
+    """Finds business errors in an answer while it is relayed, without holding it back.
+
+    Non-2xx answers: the first 64 KiB, parsed at the end (JSON or `[code][msg][trace]`).
+    Event streams: each complete event that mentions "error" (an Anthropic `error` event,
+    or an OpenAI chunk carrying `error`). 2xx JSON: only a top-level `error` object or
+    `success: false`, so that a completion merely talking about errors is never one.
+    """
+
+    def __init__(self, status: int, content_type: str) -> None:
+        self.status = status
+        self.stream = status < 400 and "text/event-stream" in content_type.lower()
+        self._buffer = bytearray()
+        self._overflow = False
+        self.found: list[tuple[int, str, str | None]] = []
+
+    def feed(self, chunk: bytes) -> None:
+        if self.stream:
+            self._feed_stream(chunk)
+        elif not self._overflow:
+            self._buffer += chunk
+            if len(self._buffer) > ERROR_SNIFF_LIMIT:
+                self._overflow = self.status < 400  # a big 2xx body is an answer, not an error
+                del self._buffer[ERROR_SNIFF_LIMIT:]
+
+    def _feed_stream(self, chunk: bytes) -> None:
+        if not self._buffer and b"error" not in chunk:
+            # The common case, one whole event per chunk and no error: no copying at all,
+            # unless the chunk leaves an event unfinished.
+            cut = max(chunk.rfind(b"\n\n"), chunk.rfind(b"\r\n\r\n"))
+            tail = chunk[cut + 2 :] if cut >= 0 else chunk
+            if tail.strip(b"\r\n"):
+                self._buffer += tail[-ERROR_SNIFF_LIMIT:]
+            return
+        self._buffer += chunk
+        data = bytes(self._buffer).replace(b"\r\n", b"\n")
+        cut = data.rfind(b"\n\n")
+        if cut < 0:
+            if len(data) > ERROR_SNIFF_LIMIT:
+                self._buffer.clear()  # an endless event: give up on it rather than grow
+            return
+        complete, rest = data[: cut + 2], data[cut + 2 :]
+        self._buffer = bytearray(rest[-ERROR_SNIFF_LIMIT:])
+        if b"error" in complete:
+            for event in complete.split(b"\n\n"):
+                if b"error" in event:
+                    self._event(event)
+
+    def _event(self, event: bytes) -> None:
+        name, data_lines = "", []
+        for line in event.decode("utf-8", "replace").split("\n"):
+            if line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                data_lines.append(line[5:].lstrip())
+        text = "\n".join(data_lines)
+        try:
+            payload = json.loads(text)
+        except ValueError:
+            payload = None
+        is_error = name == "error" or (
+            isinstance(payload, dict)
+            and (payload.get("type") == "error" or isinstance(payload.get("error"), dict))
+        )
+        if is_error:
+            self._parsed(text)
+
+    def finish(self) -> None:
+        if self.stream or not self._buffer:
+            return
+        text = bytes(self._buffer).decode("utf-8", "replace")
+        if self.status >= 400:
+            self._parsed(text)
+            return
+        if self._overflow:
+            return
+        try:
+            payload = json.loads(text)
+        except ValueError:
+            return
+        if isinstance(payload, dict) and (
+            isinstance(payload.get("error"), dict) or payload.get("success") is False
+        ):
+            self._parsed(text)
+
+    def _parsed(self, text: str) -> None:
+        code, message, trace_id = parse_business_error(text)
+        if code is not None and code >= 1000:  # platform business codes, not HTTP statuses
+            self.found.append((code, message, trace_id))
+
+
+# --- the server ------------------------------------------------------------------------------
+
+
+def _json_response(status: int, payload: dict[str, Any]) -> web.Response:
+    return web.Response(
+        status=status,
+        body=json.dumps(payload).encode(),
+        content_type="application/json",
+    )
+
+
+def _meter_error(status: int, code: str, message: str) -> web.Response:
+    """The meter's own errors, in the OpenAI-style shape every coding tool shows."""
+    return _json_response(
+        status, {"error": {"code": code, "message": message, "type": "glmtray_meter"}}
+    )
+
+
+class LocalMeter:
+    """The meter. `start()` binds and serves on a background thread; `stop()` ends it.
+
+    `region_base` is the region's API host (`https://api.z.ai`) or the simulator's base URL.
+    `events`, when given, receives a `Signal(source="meter")` per business error, and the
+    in-flight count at each 1302 goes to the limit-seen book in its state table.
+    """
+
+    def __init__(
+        self,
+        region_base: str,
+        *,
+        host: str = "127.0.0.1",
+        port: int,
+        events: EventStore | None = None,
+        clock: Callable[[], float] = time.time,
+        peak_hours: str = DEFAULT_PEAK_HOURS,
+        shutdown_grace: float = SHUTDOWN_GRACE_SECONDS,
+    ) -> None:
+        if host == "localhost":
+            host = "127.0.0.1"
+        if not is_loopback_host(host) or host.strip("[]").lower() == "localhost":
+            raise ValueError(
+                f"the meter listens on loopback only (127.0.0.1 or ::1), not {host!r}: "
+                "anyone who can reach it can use the keys that pass through it"
+            )
+        self._base = validate_base_url(region_base)
+        self._host = host.strip("[]")
+        self._port = port
+        self._events = events
+        self._clock = clock
+        self._book = LimitSeenBook(events, peak_hours) if events is not None else None
+        self._grace = shutdown_grace
+        self._measure = _Measurements(clock)
+        self._state_lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.ServerRunner | None = None
+        self._client: httpx.AsyncClient | None = None
+        self._bound_port: int | None = None
+        # One writer thread for the event store: SQLite calls never block the relay loop,
+        # and errors are stored in the order they were seen.
+        self._writer: ThreadPoolExecutor | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    @property
+    def port(self) -> int:
+        """The bound port (the actual one when constructed with port 0)."""
+        return self._bound_port if self._bound_port is not None else self._port
+
+    @property
+    def url(self) -> str:
+        """The base URL coding tools are pointed at (the Anthropic-style endpoint is
+        `{url}/api/anthropic`, the OpenAI-style one `{url}/api/coding/paas/v4`)."""
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def peak_hours(self) -> str:
+        return self._book.peak_hours if self._book is not None else DEFAULT_PEAK_HOURS
+
+    @peak_hours.setter
+    def peak_hours(self, value: str) -> None:
+        if self._book is not None:
+            self._book.peak_hours = value
+
+    def start(self) -> None:
+        """Bind and serve. Raises MeterPortInUse when the port is taken."""
+        with self._state_lock:
+            if self._thread is not None:
+                raise RuntimeError("the meter is already running")
+            sock = self._bind()
+            self._bound_port = int(sock.getsockname()[1])
+            self._writer = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="glmtray-meter-store"
+            )
+            loop = asyncio.new_event_loop()
+            ready = threading.Event()
+            failure: list[BaseException] = []
+            thread = threading.Thread(
+                target=self._run,
+                args=(loop, sock, ready, failure),
+                name="glmtray-meter",
+                daemon=True,
+            )
+            thread.start()
+            if not ready.wait(START_TIMEOUT_SECONDS) or failure:
+                loop.call_soon_threadsafe(loop.stop)
+                thread.join(timeout=5)
+                sock.close()
+                self._writer.shutdown(wait=False)
+                self._writer = None
+                raise failure[0] if failure else RuntimeError("the meter did not start in time")
+            self._loop, self._thread = loop, thread
+
+    def stop(self) -> None:
+        """Stop listening at once (new connections are refused), give running answers a
+        short grace, then cut them and close the upstream connections."""
+        with self._state_lock:
+            loop, thread = self._loop, self._thread
+            self._loop = self._thread = None
+            if loop is None or thread is None:
+                return
+            done = asyncio.run_coroutine_threadsafe(self._teardown(), loop)
+            try:
+                done.result(timeout=self._grace + 10)
+            finally:
+                loop.call_soon_threadsafe(loop.stop)
+                thread.join(timeout=10)
+                if self._writer is not None:
+                    self._writer.shutdown(wait=True)
+                    self._writer = None
+
+    def __enter__(self) -> LocalMeter:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def snapshot(self) -> MeterStats:
+        return self._measure.snapshot()
+
+    def _bind(self) -> socket.socket:
+        family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            if os.name == "nt":
+                # On Windows SO_REUSEADDR would let two programs share the port; this
+                # option makes a taken port fail the bind, as it does elsewhere.
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)  # type: ignore[attr-defined]
+            else:
+                # POSIX: rebind at once after a stop despite sockets in TIME_WAIT; a port
+                # with a live listener still fails.
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self._host, self._port))
+            sock.listen(128)
+            sock.setblocking(False)
+        except OSError as exc:
+            sock.close()
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES, 10048, 10013):
+                raise MeterPortInUse(self._port, self._host) from None
+            raise
+        return sock
+
+    def _run(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        sock: socket.socket,
+        ready: threading.Event,
+        failure: list[BaseException],
+    ) -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._setup(sock))
+        except BaseException as exc:  # reported to start(), which raises it
+            failure.append(exc)
+            ready.set()
+            loop.close()
+            return
+        ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _setup(self, sock: socket.socket) -> None:
+        self._client = httpx.AsyncClient(
+            # Coding answers stream for minutes with long gaps: no read timeout of our own
+            # (the tool has one, and its hang-up cancels ours). Connecting is bounded.
+            timeout=httpx.Timeout(connect=10.0, read=None, write=60.0, pool=None),
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=32),
+            follow_redirects=False,
+            # The tools keep their own cookies; a jar that refuses all keeps the meter from
+            # holding any state between tools.
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
+            trust_env=True,  # honour a system proxy, as the account client does
+        )
+        server = web.Server(
+            self._handle,
+            # A tool hanging up mid-stream cancels the handler, which closes the upstream
+            # stream at once instead of at its next chunk (slow streams have long gaps).
+            handler_cancellation=True,
+            access_log=None,  # an access log is where keys and prompts leak; none at all
+            auto_decompress=False,  # bodies pass through byte for byte, compressed or not
+        )
+        self._runner = web.ServerRunner(server, shutdown_timeout=self._grace)
+        await self._runner.setup()
+        await web.SockSite(self._runner, sock).start()
+
+    async def _teardown(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()  # closes the listening socket first
+            self._runner = None
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    # --- requests ----------------------------------------------------------------------------
+
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        transport = request.transport
+        peer = transport.get_extra_info("peername") if transport is not None else None
+        if not peer_allowed(peer):
+            return _meter_error(
+                403, "meter_forbidden", "the glmtray meter serves this computer only"
+            )
+        if not _host_header_allowed(request.headers.get("Host")):
+            return _meter_error(
+                403, "meter_forbidden", "the glmtray meter answers loopback names only"
+            )
+        path = request.rel_url.path
+        if path == METER_STATS_PATH and request.method == "GET":
+            stats = self.snapshot().to_json()
+            return _json_response(200, {"service": "glmtray-meter", "version": 1, "stats": stats})
+        if not _forwarded(path):
+            return _meter_error(
+                404,
+                "meter_not_forwarded",
+                "the glmtray meter forwards only /api/anthropic/... and /api/coding/paas/v4/...",
+            )
+        return await self._forward(request)
+
+    async def _forward(self, request: web.BaseRequest) -> web.StreamResponse:
+        assert self._client is not None
+        received = time.perf_counter()
+        number = self._measure.begin()
+        upstream: httpx.Response | None = None
+        try:
+            raw = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers]
+            headers = _end_to_end(raw, _REQUEST_ONLY_DROPPED)
+            has_body = request.body_exists
+            outgoing = httpx.Request(
+                request.method,
+                self._base + request.rel_url.raw_path_qs,
+                headers=headers,
+                # Streamed up as it arrives: Claude Code sends contexts of several MB, and
+                # the Content-Length the tool sent goes up with it unchanged.
+                content=_body(request) if has_body else None,
+            )
+            try:
+                upstream = await self._client.send(outgoing, stream=True)
+            except httpx.HTTPError as exc:
+                self._measure.upstream_failed()
+                return _meter_error(
+                    502,
+                    "meter_upstream_unreachable",
+                    f"the glmtray meter could not reach {self._base}: {type(exc).__name__}",
+                )
+            if upstream.status_code >= 400:
+                self._measure.refused(number)
+            return await self._relay(request, upstream, received, number)
+        finally:
+            if upstream is not None:
+                await upstream.aclose()
+            self._measure.end(number)
+
+    async def _relay(
+        self, request: web.BaseRequest, upstream: httpx.Response, received: float, number: int
+    ) -> web.StreamResponse:
+        response = web.StreamResponse(status=upstream.status_code, reason=upstream.reason_phrase)
+        for name, value in _end_to_end(
+            [(k.decode("latin-1"), v.decode("latin-1")) for k, v in upstream.headers.raw],
+            frozenset(),
+        ):
+            response.headers.add(name, value)
+        sniffer = _ErrorSniffer(upstream.status_code, upstream.headers.get("content-type", ""))
+        await response.prepare(request)
+        first = True
+        try:
+            # aiter_raw: the bytes as they came, still compressed if they were, one chunk
+            # at a time, written out before the next is read.
+            async for chunk in upstream.aiter_raw():
+                if first:
+                    self._measure.first_byte(time.perf_counter() - received)
+                    first = False
+                sniffer.feed(chunk)
+                await response.write(chunk)
+        except httpx.HTTPError:
+            # The platform broke the stream: end ours the same way (no clean end-of-body),
+            # so the tool sees a cut stream and not a complete answer.
+            if request.transport is not None:
+                request.transport.close()
+            self._record_errors(sniffer, upstream.status_code, number)
+            return response
+        except ConnectionError:
+            self._record_errors(sniffer, upstream.status_code, number)
+            return response  # the tool hung up; the finally in _forward closes upstream
+        if first:
+            self._measure.first_byte(time.perf_counter() - received)
+        sniffer.finish()
+        self._record_errors(sniffer, upstream.status_code, number)
+        await response.write_eof()
+        return response
+
+    def _record_errors(self, sniffer: _ErrorSniffer, status: int, number: int) -> None:
+        for code, message, trace_id in sniffer.found:
+            now = datetime.fromtimestamp(self._clock(), timezone.utc)
+            in_flight = self._measure.business_error(code, now, number)
+            signal = Signal(
+                time=now,
+                source="meter",
+                code=code,
+                message=message,
+                trace_id=trace_id,
+                http_status=status,
+                # Every answer is its own observation, even two alike in one microsecond.
+                dedup_key=f"meter:{uuid.uuid4().hex}",
+            )
+            if self._events is not None and self._writer is not None:
+                self._writer.submit(self._store, signal, in_flight if code == 1302 else None)
+
+    def _store(self, signal: Signal, in_flight: int | None) -> None:
+        """On the writer thread: the signal, and a limit-seen sample for a 1302."""
+        assert self._events is not None
+        try:
+            self._events.add(signal)
+            if in_flight is not None and self._book is not None:
+                self._book.record(signal.time, in_flight)
+        except Exception:  # a full disk must not take the relay down; the count is kept
+            pass
+
+
+async def _body(request: web.BaseRequest) -> AsyncIterator[bytes]:
+    async for chunk in request.content.iter_any():
+        yield chunk
+
+
+def serve(region_base: str, port: int, events: EventStore | None = None) -> None:
+    """Run the meter in the foreground until Ctrl-C (for a `glmtray meter` command)."""
+    meter = LocalMeter(region_base, port=port, events=events)
+    meter.start()
+    print(f"glmtray meter on {meter.url}, forwarding to {region_base}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        meter.stop()
+        print("meter stopped", flush=True)
