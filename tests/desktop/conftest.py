@@ -1,0 +1,99 @@
+"""Fixtures and gating for the real-desktop tier (tests marked ``@pytest.mark.desktop``).
+
+These tests need the session that ``.ci/desktop-session`` builds. Outside it they are skipped
+on a developer machine, and fail in CI (CI=true) so that a CI script which forgot the wrapper
+cannot go green by skipping the whole tier.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from . import harness
+
+SAMPLE_TRAY = Path(__file__).with_name("sample_tray.py")
+HERE = Path(__file__).parent.resolve()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Everything in tests/desktop is desktop-tier, marked or not: a forgotten marker must not
+    # let a test run (and hang or fail oddly) outside the session.
+    for item in items:
+        if HERE in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.desktop)
+
+
+def _missing_pieces() -> list[str]:
+    missing = []
+    if os.environ.get("GLMTRAY_DESKTOP") != "1":
+        missing.append("GLMTRAY_DESKTOP=1")
+    if not os.environ.get("DISPLAY"):
+        missing.append("an X display (DISPLAY)")
+    if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
+        missing.append("a session bus (DBUS_SESSION_BUS_ADDRESS)")
+    return missing
+
+
+@pytest.fixture(autouse=True)
+def _desktop_session_required(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("desktop") is None:
+        return
+    missing = _missing_pieces()
+    if not missing:
+        return
+    message = (
+        f"desktop tier needs {', '.join(missing)}: run it under .ci/desktop-session, e.g. "
+        "`.ci/desktop-session .venv/bin/pytest tests/desktop`"
+    )
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    return harness.artifacts_dir()
+
+
+@pytest.fixture
+def sample_tray(request: pytest.FixtureRequest) -> Iterator[Callable[..., harness.LaunchedApp]]:
+    """Factory: ``sample_tray(color=..., notify=...)`` starts sample_tray.py and waits for it.
+
+    Every started copy is stopped at teardown, and the test fails if any process of it is left.
+    """
+    started: list[harness.LaunchedApp] = []
+
+    def start(*args: str, wait_ready: bool = True) -> harness.LaunchedApp:
+        app = harness.launch(
+            [sys.executable, str(SAMPLE_TRAY), *args],
+            log_name=f"{request.node.name}-sample-{len(started)}.log",
+        )
+        started.append(app)
+        if wait_ready:
+            app.wait_event("ready", timeout=15)
+        return app
+
+    yield start
+    for app in started:
+        app.stop()
+    harness.wait_for(
+        lambda: harness.no_leftover_processes(SAMPLE_TRAY.name),
+        timeout=5,
+        message="sample tray processes to end",
+    )
+
+
+@pytest.fixture
+def locked_keyring() -> Iterator[str]:
+    """The default collection, locked for the test and unlocked again afterwards."""
+    collection = harness.default_collection()
+    harness.lock_keyring(collection)
+    try:
+        yield collection
+    finally:
+        harness.unlock_keyring(collection=collection)
