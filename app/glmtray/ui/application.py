@@ -304,9 +304,12 @@ class GlmTrayApp(QObject):
             self.tray.setIcon(make_qicon(spec))
         self.tray.setToolTip(state.tooltip(now))
         # The panel is cheap to update and may be shown at any moment: keep it current.
-        self.panel.show_state(state, now)
+        # Sections first, so the panel sizes itself with their final text.
         risk = state.extras.get("risk")
-        self.risk_section.show_report(risk if isinstance(risk, RiskReport) else None, now)
+        self.risk_section.show_report(
+            risk if isinstance(risk, RiskReport) else None, now, banner_shown=state.restricted
+        )
+        self.panel.show_state(state, now)
 
     @staticmethod
     def _dark_panel(state: AppState) -> bool:

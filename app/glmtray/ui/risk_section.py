@@ -22,7 +22,7 @@ def _day(moment: datetime) -> str:
     return f"{local.day} {local.strftime('%b')}"
 
 
-def report_lines(report: RiskReport, now: datetime) -> list[str]:
+def report_lines(report: RiskReport, now: datetime, *, with_policy: bool = True) -> list[str]:
     """The section's text, plain so it can be tested without looking at widgets."""
     state = report.state
     lines: list[str] = []
@@ -36,7 +36,8 @@ def report_lines(report: RiskReport, now: datetime) -> list[str]:
             f"{what} since {format_local_time(episode.since, now)}"
             + (f" (codes {codes})" if codes else "")
         )
-        lines.append(POLICY)
+        if with_policy:
+            lines.append(POLICY)
     elif state.appears_lifted and state.episodes:
         ended = state.episodes[-1].end
         lines.append(
@@ -84,10 +85,16 @@ class RiskSection(QFrame):
         layout.addWidget(self.review)
         self.hide()
 
-    def show_report(self, report: RiskReport | None, now: datetime) -> None:
-        lines = report_lines(report, now) if report is not None else []
+    def show_report(
+        self, report: RiskReport | None, now: datetime, *, banner_shown: bool = False
+    ) -> None:
+        """`banner_shown`: the panel's restriction banner already states the policy and
+        offers the review, so this section keeps to the details."""
+        lines = (
+            report_lines(report, now, with_policy=not banner_shown) if report is not None else []
+        )
         self.setVisible(bool(lines))
         self.body.setText("\n".join(lines))
         self.body.setToolTip(POLICY)
         has_episode = report is not None and bool(report.state.episodes)
-        self.review.setVisible(has_episode)
+        self.review.setVisible(has_episode and not banner_shown)
