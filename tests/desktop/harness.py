@@ -460,6 +460,23 @@ class Screenshot:
                     yield x, y
 
 
+def wait_for_color(
+    color: RGB, rect: Rect | None = None, timeout: float = 5.0, tolerance: int = 8
+) -> Rect:
+    """Screenshot until ``color`` shows up in ``rect``; return its bounding box.
+
+    The way to find an SNI icon: the host draws it inside its own window (GTK draws
+    client-side, there is no X window per icon), so only the pixels tell where it is. Give the
+    app's icon a colour nothing else on the test screen has.
+    """
+
+    def found() -> Rect | None:
+        grab = screenshot(f"wait-for-color-{color[0]:02x}{color[1]:02x}{color[2]:02x}.png")
+        return grab.find_color(color, rect, tolerance)
+
+    return wait_for(found, timeout, interval=0.1, message=f"colour {color} on screen in {rect}")
+
+
 def _parse_ppm(data: bytes) -> tuple[int, int, bytes]:
     # Binary PPM (P6): magic, width, height, maxval separated by whitespace, then raw RGB.
     fields: list[bytes] = []

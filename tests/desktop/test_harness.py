@@ -23,6 +23,7 @@ pytestmark = pytest.mark.desktop
 
 MAGENTA = (255, 0, 255)
 CYAN = (0, 255, 255)
+SNI_BAR = harness.Rect(0, 0, 1280, 40)  # gtk-sni-tray-standalone --top --size 32
 
 trayer_only = pytest.mark.skipif(
     harness.tray_host() != "trayer", reason="XEmbed tray test: run with GLMTRAY_TRAY_HOST=trayer"
@@ -161,11 +162,9 @@ def test_sni_tray_available_icon_drawn_and_show_message_reaches_dunst(
     assert ready["tray_available"] is True
     assert harness.wait_for(harness.sni_registered_items, message="registered SNI item")
     # The host draws the icon itself from the pixmap sent over D-Bus; look for it on screen.
-    bar = harness.Rect(0, 0, 1280, 40)
-    box = harness.wait_for(
-        lambda: harness.screenshot("sni-icon.png").find_color(MAGENTA, bar), message="SNI icon"
-    )
+    box = harness.wait_for_color(MAGENTA, SNI_BAR)
     assert box.width >= 8 and box.height >= 8
+    harness.screenshot("sni-icon.png")
     note = harness.wait_for_notification(summary=summary, since_id=since)
     assert note["appname"] == APP_NAME
     assert note["body"] == "sample body"
@@ -174,15 +173,27 @@ def test_sni_tray_available_icon_drawn_and_show_message_reaches_dunst(
 @sni_only
 def test_sni_left_click_opens_popup_window(sample_tray: StartTray) -> None:
     app = sample_tray()
-    bar = harness.Rect(0, 0, 1280, 40)
-    box = harness.wait_for(
-        lambda: harness.screenshot().find_color(MAGENTA, bar), message="SNI icon"
-    )
+    box = harness.wait_for_color(MAGENTA, SNI_BAR)
     harness.click_rect(box, button=1)
     harness.wait_for(
         lambda: harness.find_windows(name=POPUP_TITLE, pid=app.pid), message="popup window"
     )
     harness.screenshot("sni-popup.png")
+
+
+@sni_only
+def test_sni_right_click_opens_host_menu_and_quit_ends_the_app(sample_tray: StartTray) -> None:
+    app = sample_tray()
+    box = harness.wait_for_color(MAGENTA, SNI_BAR)
+    harness.click_rect(box, button=3)
+    # With SNI the *host* draws the app's menu (from its DBusMenu): the window is not the app's.
+    menu = harness.wait_for(harness.popup_menus, message="host-drawn context menu")[0]
+    assert harness.window_pid(menu.wid) != app.pid
+    harness.screenshot("sni-menu.png")
+    harness.key("Down", "Down", "Return")
+    harness.wait_for(
+        lambda: not harness.process_tree_alive(app.pid), message="app to quit from its menu"
+    )
 
 
 # --- notifications ------------------------------------------------------------------------------
