@@ -28,6 +28,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.desktop)
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    # Screenshot paths printed inside a passing test are swallowed by output capture; list
+    # them once at the end so a person can open them (CI keeps GLMTRAY_ARTIFACTS).
+    if harness.SCREENSHOTS:
+        terminalreporter.section("desktop screenshots")
+        for path in dict.fromkeys(harness.SCREENSHOTS):
+            terminalreporter.write_line(str(path))
+
+
 def _missing_pieces() -> list[str]:
     missing = []
     if os.environ.get("GLMTRAY_DESKTOP") != "1":

@@ -88,7 +88,7 @@ def _run(
 
 
 def wait_for(
-    predicate: Callable[[], T],
+    predicate: Callable[[], T | None],
     timeout: float = 5.0,
     interval: float = 0.05,
     message: str = "",
@@ -116,14 +116,14 @@ def wait_for(
 
 
 def wait_stable(
-    getter: Callable[[], T], timeout: float = 5.0, interval: float = 0.05, polls: int = 3
+    getter: Callable[[], T | None], timeout: float = 5.0, interval: float = 0.05, polls: int = 3
 ) -> T:
     """Wait until ``getter`` returns the same truthy value ``polls`` times in a row.
 
     The tray host lays icons out again when one comes or goes, so a geometry read too early is
     stale by the time the test clicks.
     """
-    history: list[T] = []
+    history: list[T | None] = []
 
     def settled() -> bool:
         history.append(getter())
@@ -131,7 +131,9 @@ def wait_stable(
         return len(tail) == polls and bool(tail[0]) and all(v == tail[0] for v in tail)
 
     wait_for(settled, timeout, interval, message=f"a stable value of {getter.__name__}")
-    return history[-1]
+    value = history[-1]
+    assert value is not None  # settled() only succeeds on a truthy value
+    return value
 
 
 # --------------------------------------------------------------------------------------------
@@ -399,6 +401,9 @@ def bus_name_owner(name: str) -> str | None:
 
 RGB = tuple[int, int, int]
 
+# Every screenshot this process wrote, for conftest's end-of-run summary.
+SCREENSHOTS: list[Path] = []
+
 
 @dataclass
 class Screenshot:
@@ -523,6 +528,7 @@ def screenshot(path: str | Path | None = None) -> Screenshot:
     subprocess.run(["convert", "ppm:-", str(target)], input=grab.stdout, timeout=15, check=True)
     width, height, pixels = _parse_ppm(grab.stdout)
     print(f"screenshot: {target}", file=sys.stderr)
+    SCREENSHOTS.append(target)
     return Screenshot(target, width, height, pixels)
 
 
@@ -655,7 +661,8 @@ def secret_service() -> Any:
         SecretService.Keyring.priority  # noqa: B018
     except Exception as exc:
         raise DesktopError(f"Secret Service not usable: {exc}") from exc
-    return SecretService.Keyring()
+    backend: Any = SecretService.Keyring  # keyring ships no type hints for it
+    return backend()
 
 
 def secret_service_store(service: str, username: str, password: str) -> None:

@@ -140,10 +140,12 @@ def test_left_click_opens_popup_window(sample_tray: StartTray) -> None:
     wid = harness.wait_for(
         lambda: harness.find_windows(name=POPUP_TITLE, pid=app.pid), message="popup window"
     )[0]
-    info = harness.wait_for(
-        lambda: (i := harness.window_info(wid)).viewable and not i.rect.empty and i,
-        message="popup mapped",
-    )
+
+    def mapped() -> harness.WindowInfo | None:
+        info = harness.window_info(wid)
+        return info if info.viewable and not info.rect.empty else None
+
+    info = harness.wait_for(mapped, message="popup mapped")
     assert info.name == POPUP_TITLE
     harness.screenshot("trayer-popup.png")
 
