@@ -1,0 +1,196 @@
+"""The real `glmtray` process on a real desktop, checked through the desktop itself:
+the tray host, the X server, the notification daemon and the Secret Service."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from glmtray.simulator import SIMULATOR_API_KEY, PlatformSimulator
+
+from . import harness
+
+SERVICE = "glmtray"
+USERNAME = "global:default"
+READY = "tray icon shows data"
+
+
+@pytest.fixture
+def sim() -> Iterator[PlatformSimulator]:
+    with PlatformSimulator("pro") as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def stored_key() -> Iterator[None]:
+    harness.secret_service_store(SERVICE, USERNAME, SIMULATOR_API_KEY)
+    yield
+    harness.secret_service_delete(SERVICE, USERNAME)
+
+
+@pytest.fixture
+def glmtray(
+    request: pytest.FixtureRequest, sim: PlatformSimulator
+) -> Iterator[Callable[..., harness.LaunchedApp]]:
+    started: list[harness.LaunchedApp] = []
+
+    def start(*args: str) -> harness.LaunchedApp:
+        app = harness.launch(
+            [sys.executable, "-m", "glmtray", "-v", "--base-url", sim.base_url, *args],
+            log_name=f"{request.node.name}-glmtray-{len(started)}.log",
+        )
+        started.append(app)
+        return app
+
+    yield start
+    for app in started:
+        app.stop()
+        harness.wait_for(
+            lambda a=app: not harness.process_tree_alive(a.pid), 5, message="glmtray process gone"
+        )
+
+
+def wait_line(app: harness.LaunchedApp, text: str, timeout: float = 15.0) -> str:
+    def found() -> str | None:
+        if app.process.poll() is not None:
+            raise AssertionError(f"glmtray exited {app.process.returncode}; log: {app.log_path}")
+        return next((line for line in list(app.lines) if text in line), None)
+
+    return harness.wait_for(found, timeout, message=f"{text!r} in {app.log_path}")
+
+
+def app_windows(app: harness.LaunchedApp, title: str) -> list[Any]:
+    return [w for w in (harness.window_info(wid) for wid in harness.find_windows(pid=app.pid, visible=True))
+            if w.name == title and w.viewable and not w.rect.empty]  # fmt: skip
+
+
+def open_menu(app: harness.LaunchedApp) -> harness.TrayIcon:
+    icon = harness.wait_for_tray_icon(pid=app.pid, timeout=10)
+    harness.click_rect(icon.rect, button=3)
+    harness.wait_for(lambda: harness.popup_menus(pid=app.pid), 5, message="tray menu")
+    return icon
+
+
+def choose(app: harness.LaunchedApp, downs: int) -> None:
+    """Pick the menu entry `downs` enabled items from the top (the status line is disabled)."""
+    open_menu(app)
+    harness.key(*(["Down"] * downs), "Return")
+
+
+needs_trayer = pytest.mark.skipif(
+    harness.tray_host() != "trayer", reason="XEmbed tray (trayer) test"
+)
+needs_sni = pytest.mark.skipif(harness.tray_host() != "sni", reason="StatusNotifierItem host test")
+
+
+@needs_trayer
+def test_icon_menu_and_panel(glmtray: Any, stored_key: None) -> None:
+    app = glmtray()
+    wait_line(app, READY)
+    icon = harness.wait_for_tray_icon(pid=app.pid, timeout=10)
+    shot = harness.screenshot("tray.png")
+    x, y = icon.rect.center
+    assert shot.pixel(x, y) != shot.pixel(icon.rect.x, icon.rect.y) or shot.diff_count is not None
+    open_menu(app)
+    menu_shot = harness.screenshot("tray-menu.png")
+    print(f"screenshot: {menu_shot.path}")
+    harness.key("Escape")
+    harness.wait_for(lambda: not harness.popup_menus(pid=app.pid), 5, message="menu closed")
+    harness.click_rect(icon.rect, button=1)
+    panel = harness.wait_for(lambda: app_windows(app, "glmtray"), 5, message="panel window")
+    assert 300 <= panel[0].rect.width <= 500
+    print(f"screenshot: {harness.screenshot('panel.png').path}")
+
+
+@needs_trayer
+def test_settings_dialog_from_the_menu(glmtray: Any, stored_key: None) -> None:
+    app = glmtray()
+    wait_line(app, READY)
+    choose(app, 3)  # Refresh now, Open panel, Settings…
+    harness.wait_for(lambda: app_windows(app, "glmtray settings"), 5, message="settings dialog")
+    print(f"screenshot: {harness.screenshot('settings.png').path}")
+
+
+def test_threshold_crossing_gives_a_real_notification(
+    glmtray: Any, stored_key: None, sim: PlatformSimulator
+) -> None:
+    sim.set_scenario("weekly_exhausted")
+    since = harness.last_notification_id()
+    app = glmtray()
+    wait_line(app, READY)
+    note = harness.wait_for_notification(summary="Weekly limit reached", since_id=since, timeout=10)
+    assert note["appname"] == "glmtray"
+
+
+def test_sign_in_stores_the_key_and_sign_out_removes_it(glmtray: Any) -> None:
+    harness.secret_service_delete(SERVICE, USERNAME)
+    app = glmtray()
+    dialog = harness.wait_for(
+        lambda: app_windows(app, "Sign in to glmtray"), 10, message="sign-in dialog"
+    )
+    print(f"screenshot: {harness.screenshot('sign-in.png').path}")
+    harness.click(
+        dialog[0].rect.x + dialog[0].rect.width // 2, dialog[0].rect.y + 5
+    )  # focus the dialog
+    subprocess.run(["xdotool", "type", "--delay", "1", SIMULATOR_API_KEY], check=True, timeout=30)
+    harness.key("Return")
+    harness.wait_for(lambda: harness.secret_service_lookup(SERVICE, USERNAME) == SIMULATOR_API_KEY, 10,
+                     message="key in the Secret Service")  # fmt: skip
+    wait_line(app, READY)
+    if harness.tray_host() == "trayer":
+        choose(app, 5)  # … Pause notifications, Sign out
+    else:
+        pytest.skip("the SNI host draws the menu itself; sign-out is covered with trayer")
+    harness.wait_for(
+        lambda: not harness.secret_service_has(SERVICE, USERNAME), 10, message="key removed"
+    )
+    harness.wait_for(lambda: app_windows(app, "Sign in to glmtray"), 10, message="sign-in again")
+    assert all(SIMULATOR_API_KEY not in line for line in app.lines)
+
+
+def test_locked_keyring_is_a_message_not_a_crash(glmtray: Any, locked_keyring: str) -> None:
+    app = glmtray()
+    harness.wait_for(lambda: app_windows(app, "Sign in to glmtray"), 10, message="sign-in dialog")
+    wait_line(app, "keyring read failed")
+    print(f"screenshot: {harness.screenshot('sign-in-locked-keyring.png').path}")
+    assert app.process.poll() is None
+    assert not any("Traceback" in line for line in app.lines)
+
+
+def test_second_start_makes_no_second_icon(glmtray: Any, stored_key: None) -> None:
+    first = glmtray()
+    wait_line(first, READY)
+    second = glmtray()
+    assert second.process.wait(15) == 0
+    if harness.tray_host() == "trayer":
+        ours = [i for i in harness.tray_icons() if i.pid in (first.pid, second.pid)]
+        assert len(ours) == 1 and ours[0].pid == first.pid
+    else:
+        assert len(harness.sni_registered_items()) == 1
+    harness.wait_for(
+        lambda: app_windows(first, "glmtray"), 5, message="first instance shows its panel"
+    )
+
+
+@needs_trayer
+def test_quit_leaves_no_process(glmtray: Any, stored_key: None) -> None:
+    app = glmtray()
+    wait_line(app, READY)
+    choose(app, 6)  # … Sign out, Quit
+    assert app.process.wait(10) == 0
+    assert not harness.process_tree_alive(app.pid)
+
+
+@needs_sni
+def test_icon_registers_with_the_status_notifier_host(glmtray: Any, stored_key: None) -> None:
+    before = set(harness.sni_registered_items())
+    app = glmtray()
+    wait_line(app, READY)
+    harness.wait_for(
+        lambda: set(harness.sni_registered_items()) - before, 10, message="SNI item registered"
+    )
+    print(f"screenshot: {harness.screenshot('tray-sni.png').path}")
