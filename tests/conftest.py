@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# Qt tests run offscreen unless a real display was chosen (the desktop tier sets xcb).
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from tests.helpers import MemoryKeyring
 

@@ -310,11 +310,6 @@ def test_exec_quoting_round_trips(argument: str) -> None:
     assert exec_arguments(line) == ["/usr/bin/glmtray", argument]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="glmtray.autostart.desktop_entry quotes Exec with shlex.join (single quotes), which "
-    "the Desktop Entry Specification does not know: a path with a space gives an invalid entry",
-)
 def test_runtime_autostart_entry_quotes_paths_with_spaces(tmp_path: Path) -> None:
     tool = require_tool("desktop-file-validate", "desktop-file-utils")
     out = tmp_path / f"{glmtray.APP_ID}.desktop"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import plistlib
-import shlex
 import sys
 from pathlib import Path
 
@@ -30,6 +29,31 @@ def launch_agent_path() -> Path:
     return Path.home() / "Library" / "LaunchAgents" / f"{APP_ID}.plist"
 
 
+# Characters that force an Exec argument into double quotes (Desktop Entry Specification,
+# "The Exec key"); inside the quotes these four need a backslash.
+_EXEC_RESERVED = set(" \t\n\"'\\><~|&;$*?#()`")
+_ESCAPED_IN_QUOTES = '"`$\\'
+
+
+def quote_exec_argument(argument: str) -> str:
+    """One Exec argument, quoted as the specification requires and escaped as a string value."""
+    if argument and not (_EXEC_RESERVED & set(argument)):
+        quoted = argument
+    else:
+        inner = "".join("\\" + c if c in _ESCAPED_IN_QUOTES else c for c in argument)
+        quoted = f'"{inner}"'
+    # String-value escaping is applied on top of the quoting: a backslash is written twice
+    # again, and a literal % must not be read as a field code (%f, %u, ...).
+    return quoted.replace("\\", "\\\\").replace("%", "%%")
+
+
+def desktop_exec(command: list[str]) -> str:
+    """An Exec= value (single quotes, as shlex writes them, are not allowed there)."""
+    if not command:
+        raise ValueError("empty command")
+    return " ".join(quote_exec_argument(argument) for argument in command)
+
+
 def desktop_entry(command: list[str]) -> str:
     """The autostart entry, derived from the same fields as the installed desktop entry."""
     return "\n".join(
@@ -38,7 +62,7 @@ def desktop_entry(command: list[str]) -> str:
             "Type=Application",
             f"Name={APP_NAME}",
             "Comment=GLM Coding Plan quota, renewal and risk monitor",
-            f"Exec={shlex.join(command)}",
+            f"Exec={desktop_exec(command)}",
             f"Icon={APP_ID}",
             "Terminal=false",
             "X-GNOME-Autostart-enabled=true",

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from glmtray.errors import CredentialError
+from glmtray.errors import CredentialError, KeyringLocked
 from glmtray.redact import register_secret
 from glmtray.regions import Region
 
@@ -77,8 +77,13 @@ class CredentialStore:
                 "No system keyring is available. On Linux, install and start a Secret "
                 "Service provider such as GNOME Keyring or KWallet."
             )
-        elif "locked" in str(error).lower() or "dismissed" in str(error).lower():
-            message = f"The system keyring ({backend}) is locked. Unlock it and try again."
+        elif any(word in f"{reason} {error}".lower() for word in ("locked", "dismissed")):
+            log.warning("keyring %s failed: backend=%s error=%s", action, backend, reason)
+            return KeyringLocked(
+                f"The system keyring ({backend}) is locked. Unlock it (for example by logging "
+                "in again) and try again, or use the key for this session only.",
+                backend=backend,
+            )
         else:
             message = f"The system keyring ({backend}) could not {action} the key ({reason})."
         log.warning("keyring %s failed: backend=%s error=%s", action, backend, reason)

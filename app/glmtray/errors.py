@@ -128,5 +128,9 @@ class CredentialError(GlmtrayError):
         return f"The system keyring ({self.backend}) could not be used."
 
 
+class KeyringLocked(CredentialError):
+    title = "Keyring locked"
+
+
 class SettingsError(GlmtrayError):
     title = "Settings could not be saved"

@@ -17,6 +17,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from glmtray.autostart import desktop_exec as exec_line
+
 DESKTOP_FILE = Path(__file__).resolve().with_name("io.github.glmtray.GlmTray.desktop")
 GROUP = "Desktop Entry"
 
@@ -24,10 +26,6 @@ GROUP = "Desktop Entry"
 # StartupNotify) mean nothing to a session manager starting it at login.
 COPIED_KEYS = ("Type", "Name", "Comment", "Icon", "Terminal")
 
-# Characters that force an Exec argument into double quotes (Desktop Entry Specification,
-# "The Exec key"); inside the quotes these four need a backslash.
-_RESERVED = set(" \t\n\"'\\><~|&;$*?#()`")
-_ESCAPED_IN_QUOTES = '"`$\\'
 
 
 def parse_desktop_entry(text: str, group: str = GROUP) -> dict[str, str]:
@@ -48,24 +46,6 @@ def parse_desktop_entry(text: str, group: str = GROUP) -> dict[str, str]:
     if not entries:
         raise ValueError(f"no [{group}] group with keys")
     return entries
-
-
-def quote_exec_argument(argument: str) -> str:
-    """One Exec argument, quoted as the specification requires and escaped as a string value."""
-    if argument and not (_RESERVED & set(argument)):
-        quoted = argument
-    else:
-        inner = "".join("\\" + c if c in _ESCAPED_IN_QUOTES else c for c in argument)
-        quoted = f'"{inner}"'
-    # String-value escaping is applied on top of the quoting: a backslash is written twice
-    # again, and a literal % must not be read as a field code (%f, %u, ...).
-    return quoted.replace("\\", "\\\\").replace("%", "%%")
-
-
-def exec_line(command: list[str]) -> str:
-    if not command:
-        raise ValueError("empty command")
-    return " ".join(quote_exec_argument(argument) for argument in command)
 
 
 def autostart_entry(desktop_text: str, command: list[str] | None = None) -> str:

@@ -30,7 +30,7 @@ from glmtray.regions import Region, info
 from glmtray.risk import ReviewRequest, review_request
 from glmtray.risk_watch import RiskReport, RiskWatcher
 from glmtray.settings import Settings, SettingsStore, data_dir, log_dir
-from glmtray.state import AppState, IconLook, Phase
+from glmtray.state import AppState, IconLook, IconSpec, Phase
 from glmtray.timeutil import utcnow
 from glmtray.transcripts import default_root
 from glmtray.ui.icon import make_qicon, panel_is_dark
@@ -48,7 +48,9 @@ CLOCK_CHECK_MS = 30_000
 """How often to compare wall clock and monotonic clock, to notice a wake from sleep."""
 NO_TRAY_NOTICE = "No system tray was found: glmtray runs in this window and keeps looking for one."
 FRESHNESS_TICK_MS = 15_000
-"""Re-render "Updated 40 s ago" and the stale look while nothing else changes."""
+"""Re-render "Updated 40 s ago" while the panel is open."""
+HIDDEN_TICKS = 4
+"""With the panel closed only the tooltip countdown and the stale look age: once a minute."""
 
 
 class GlmTrayApp(QObject):
@@ -153,8 +155,9 @@ class GlmTrayApp(QObject):
         self.tray_retry.timeout.connect(self._try_tray)
         self.freshness = QTimer(self)
         self.freshness.setInterval(FRESHNESS_TICK_MS)
-        self.freshness.timeout.connect(lambda: self._render(self.monitor.state))
+        self.freshness.timeout.connect(self._tick)
         self.freshness.start()
+        self._ticks = 0
         self._wall, self._mono = time.time(), time.monotonic()
         self.clock_check = QTimer(self)
         self.clock_check.setInterval(CLOCK_CHECK_MS)
@@ -245,7 +248,7 @@ class GlmTrayApp(QObject):
                 self.show_panel()
 
     def show_panel(self) -> None:
-        self._render(self.monitor.state)
+        self._render(self.monitor.state, force_panel=True)
         geometry = self.tray.geometry() if self.tray.isVisible() else None
         screen = QGuiApplication.primaryScreen()
         if (
@@ -296,7 +299,7 @@ class GlmTrayApp(QObject):
         self.menu.addAction("Quit", self.quit)
 
     # -- rendering ----------------------------------------------------------------
-    def _render(self, state: AppState, force_icon: bool = False) -> None:
+    def _render(self, state: AppState, force_icon: bool = False, force_panel: bool = False) -> None:
         now = utcnow()
         dark = self._dark_panel(state)
         spec = state.icon_spec(now, dark_panel=dark)
@@ -308,13 +311,20 @@ class GlmTrayApp(QObject):
             self._icon_key = spec
             self.tray.setIcon(make_qicon(spec))
         self.tray.setToolTip(state.tooltip(now))
-        # The panel is cheap to update and may be shown at any moment: keep it current.
+        if not (self.panel.isVisible() or force_panel):
+            return  # show_panel renders before showing: a hidden panel need not follow
         # Sections first, so the panel sizes itself with their final text.
         risk = state.extras.get("risk")
         self.risk_section.show_report(
             risk if isinstance(risk, RiskReport) else None, now, banner_shown=state.restricted
         )
         self.panel.show_state(state, now)
+
+    def _tick(self) -> None:
+        """Keep ages and countdowns current; an idle app with its panel closed wakes rarely."""
+        self._ticks += 1
+        if self.panel.isVisible() or self._ticks % HIDDEN_TICKS == 0:
+            self._render(self.monitor.state)
 
     @staticmethod
     def _dark_panel(state: AppState) -> bool:
@@ -617,7 +627,8 @@ def run_app(*, demo: bool = False, base_url: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
     app.setQuitOnLastWindowClosed(False)
-    app.setWindowIcon(QIcon.fromTheme(APP_ID))
+    # An installed icon theme entry wins; an uninstalled bundle falls back to a drawn gauge.
+    app.setWindowIcon(QIcon.fromTheme(APP_ID, make_qicon(IconSpec(IconLook.GAUGE, 40.0))))
     tray_app = GlmTrayApp(app, demo=demo, base_url=base_url)
     if not tray_app.start():
         tray_app.shutdown()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import os
+import sys
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
@@ -14,8 +16,14 @@ SHOW_MESSAGE = b"show\n"
 
 
 def server_name(suffix: str = "") -> str:
+    """The socket's name: in the user's private runtime folder where there is one, so one
+    user's instances never meet another's (and a stale /tmp socket cannot interfere)."""
     user = hashlib.sha1(getpass.getuser().encode()).hexdigest()[:10]
-    return f"{APP_ID}-{user}{suffix}"
+    name = f"{APP_ID}-{user}{suffix}"
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if sys.platform != "win32" and runtime and os.path.isdir(runtime):
+        return os.path.join(runtime, name)
+    return name
 
 
 def signal_running_instance(name: str, timeout_ms: int = 500) -> bool:
