@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -30,6 +30,7 @@ from glmtray.regions import Region, info, validate_base_url
 from glmtray.timeutil import PLATFORM_TZ, utcnow
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 QUOTA_PATH = "/api/monitor/usage/quota/limit"
 SUBSCRIPTIONS_PATH = "/api/biz/subscription/list"
@@ -145,34 +146,26 @@ class PlatformClient:
         rejected key, which fails them all and is raised."""
         problems: dict[Section, PlatformError] = {}
         warnings: list[str] = []
-        quota: Quota | None = None
-        subscription: Subscription | None = None
-        risk: bool | None = None
-        try:
-            quota = self.quota()
-        except AuthenticationFailed:
-            raise
-        except PlatformError as error:
-            problems[Section.QUOTA] = error
-            warnings.append(f"Quota: {error.message}")
-        if include_subscription:
+
+        def fetch(section: Section, label: str, call: Callable[[], T]) -> T | None:
             try:
-                subscription = parsing.active_coding_plan(self.subscriptions())
+                return call()
+            except AuthenticationFailed:
+                raise
+            except PlatformError as error:
+                problems[section] = error
+                warnings.append(f"{label}: {error.message}")
+                return None
+
+        quota = fetch(Section.QUOTA, "Quota", self.quota)
+        subscription: Subscription | None = None
+        if include_subscription:
+            subscriptions = fetch(Section.SUBSCRIPTION, "Subscription", self.subscriptions)
+            if subscriptions is not None:
+                subscription = parsing.active_coding_plan(subscriptions)
                 if subscription is None:
                     warnings.append("No active coding-plan subscription in the subscription list.")
-            except AuthenticationFailed:
-                raise
-            except PlatformError as error:
-                problems[Section.SUBSCRIPTION] = error
-                warnings.append(f"Subscription: {error.message}")
-        if include_risk and self.region is Region.CHINA:
-            try:
-                risk = self.risk_flag()
-            except AuthenticationFailed:
-                raise
-            except PlatformError as error:
-                problems[Section.RISK] = error
-                warnings.append(f"Risk flag: {error.message}")
+        risk = fetch(Section.RISK, "Risk flag", self.risk_flag) if include_risk else None
         return Snapshot(
             region=self.region,
             fetched_at=utcnow(),

@@ -66,6 +66,12 @@ def make_app(qapp: Any, sim: PlatformSimulator, tmp_path: Path) -> Iterator[Any]
                 widget.close()
 
 
+def keyring_with_key(region: Region = Region.GLOBAL) -> MemoryKeyring:
+    keyring = MemoryKeyring()
+    keyring.set_password("glmtray", f"{region.value}:default", SIMULATOR_API_KEY)
+    return keyring
+
+
 def wait_phase(qtbot: QtBot, app: GlmTrayApp, phase: Phase) -> None:
     qtbot.waitUntil(lambda: app.monitor.state.phase is phase and not app.busy, timeout=WAIT_MS)
 
@@ -128,8 +134,7 @@ def test_sign_out_removes_the_key_and_returns_to_sign_in(
     qtbot: QtBot, make_app: Any, sim: PlatformSimulator
 ) -> None:
     sim.set_scenario("pro")
-    keyring = MemoryKeyring()
-    keyring.set_password("glmtray", "global:default", SIMULATOR_API_KEY)
+    keyring = keyring_with_key()
     app = make_app(keyring)
     app.start()
     wait_phase(qtbot, app, Phase.READY)
@@ -142,8 +147,7 @@ def test_sign_out_removes_the_key_and_returns_to_sign_in(
 def test_every_scenario_reaches_a_clear_state(
     qtbot: QtBot, make_app: Any, sim: PlatformSimulator
 ) -> None:
-    keyring = MemoryKeyring()
-    keyring.set_password("glmtray", "global:default", SIMULATOR_API_KEY)
+    keyring = keyring_with_key()
     sim.set_scenario("pro")
     app = make_app(keyring)
     app.start()
@@ -218,8 +222,7 @@ def test_settings_apply_without_restart(
     from dataclasses import replace
 
     sim.set_scenario("pro")
-    keyring = MemoryKeyring()
-    keyring.set_password("glmtray", "global:default", SIMULATOR_API_KEY)
+    keyring = keyring_with_key()
     app = make_app(keyring)
     app.start()
     wait_phase(qtbot, app, Phase.READY)
@@ -275,8 +278,7 @@ def test_restriction_seen_in_transcripts_gives_banner_badge_notice_and_review(
         ],
     )  # fmt: skip
     sim.set_scenario("pro")
-    keyring = MemoryKeyring()
-    keyring.set_password("glmtray", "global:default", SIMULATOR_API_KEY)
+    keyring = keyring_with_key()
     app = make_app(keyring)
     app.start()
     qtbot.waitUntil(lambda: "risk" in app.monitor.state.extras, timeout=WAIT_MS)
@@ -301,8 +303,7 @@ def test_china_risk_flag_restricted_shows_badge(
     from datetime import datetime, timezone
 
     sim.set_scenario("restricted")
-    keyring = MemoryKeyring()
-    keyring.set_password("glmtray", "china:default", SIMULATOR_API_KEY)
+    keyring = keyring_with_key(Region.CHINA)
     from glmtray.settings import Settings
 
     SettingsStore().save(Settings(region=Region.CHINA))
