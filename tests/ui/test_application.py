@@ -313,3 +313,18 @@ def test_china_risk_flag_restricted_shows_badge(
     assert app.monitor.state.restricted
     assert app.monitor.state.icon_spec(datetime.now(timezone.utc)).restricted
     assert "Restricted" in app.risk_section.body.text()
+
+
+def test_corrupt_settings_file_is_reset_with_a_notice(
+    qtbot: QtBot, make_app: Any, isolated_dirs: Path
+) -> None:
+    from glmtray.settings import settings_path
+
+    path = settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("{ this is not json")
+    app = make_app(keyring_with_key())
+    app.start()
+    assert any("damaged" in notice for notice in app.monitor.state.notices)
+    assert list(path.parent.glob("settings.json.corrupt-*"))
+    wait_phase(qtbot, app, Phase.READY)

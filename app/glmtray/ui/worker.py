@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QLocale, QObject, Signal, Slot
 
 from glmtray.client import AuthScheme, PlatformClient
 from glmtray.errors import GlmtrayError, PlatformError, UnexpectedResponse
@@ -19,6 +19,11 @@ from glmtray.risk_watch import RiskWatcher
 from glmtray.timeutil import utcnow
 
 log = logging.getLogger(__name__)
+
+
+def ui_language() -> str:
+    """The platform's messages follow Accept-Language: ask in the user's UI language."""
+    return QLocale().name()[:2] or "en"
 
 
 class PlatformWorker(QObject):
@@ -39,7 +44,11 @@ class PlatformWorker(QObject):
         self.close()
         try:
             self._client = PlatformClient(
-                key, region, base_url=base_url, auth_scheme=self._auth_scheme
+                key,
+                region,
+                base_url=base_url,
+                auth_scheme=self._auth_scheme,
+                language=ui_language(),
             )
         except GlmtrayError as error:
             self._client = None
