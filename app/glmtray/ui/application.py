@@ -242,10 +242,13 @@ class GlmTrayApp(QObject):
             QSystemTrayIcon.ActivationReason.Trigger,
             QSystemTrayIcon.ActivationReason.DoubleClick,
         ):
+            log.debug("tray activated (%s); panel visible: %s", reason.name, self.panel.isVisible())
             if self.panel.isVisible():
                 self.panel.hide()
             else:
-                self.show_panel()
+                # After the click has been fully delivered: a popup shown during the click
+                # can be closed again by the rest of it.
+                QTimer.singleShot(50, self.show_panel)
 
     def show_panel(self) -> None:
         self._render(self.monitor.state, force_panel=True)
