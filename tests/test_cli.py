@@ -198,3 +198,41 @@ def test_version() -> None:
 
     result = run(["--version"], {})
     assert result.returncode == 0 and __version__ in result.stdout
+
+
+def test_status_json_reports_active_coding_sessions(sim: PlatformSimulator) -> None:
+    from datetime import datetime, timezone
+
+    sim.set_scenario("pro")
+    now = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    root = Path(os.environ["CLAUDE_CONFIG_DIR"]) / "projects"
+    for project, session in (
+        ("-home-a-shop", "s1"),
+        ("-home-a-shop", "s2"),
+        ("-home-a-blog", "s3"),
+    ):
+        folder = root / project
+        folder.mkdir(parents=True, exist_ok=True)
+        line = {"type": "assistant", "timestamp": now, "sessionId": session, "cwd": "/" + project,
+                "message": {"model": "glm-4.6", "usage": {"input_tokens": 1}}}  # fmt: skip
+        (folder / f"{session}.jsonl").write_text(json.dumps(line) + "\n")
+    old = root / "-home-a-old"
+    old.mkdir()
+    (old / "s0.jsonl").write_text(
+        json.dumps(
+            {
+                "type": "assistant",
+                "timestamp": now,
+                "sessionId": "s0",
+                "message": {"model": "glm-4.6"},
+            }
+        )
+        + "\n"
+    )
+    os.utime(old / "s0.jsonl", (0, 0))  # not touched for ages: not read at all
+    data = json.loads(run(["status", "--json"], key_env(sim)).stdout)
+    concurrency = data["concurrency"]
+    assert concurrency["active_sessions"] == 3 and concurrency["active_projects"] == 2
+    assert concurrency["recommended"] == "1-2"
+    assert concurrency["in_flight"] is None  # the meter is off by default
+    assert concurrency["limit_seen"] == {"peak": None, "off_peak": None}

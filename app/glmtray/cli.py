@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from glmtray import __version__
 from glmtray.credentials import Account, CredentialStore
@@ -17,6 +18,9 @@ from glmtray.errors import AuthenticationFailed, GlmtrayError
 from glmtray.redact import RedactingFilter
 from glmtray.regions import Region
 from glmtray.settings import SettingsStore
+
+if TYPE_CHECKING:
+    from glmtray.concurrency import ConcurrencyState
 
 EXIT_OK = 0
 EXIT_USAGE = 1
@@ -89,14 +93,52 @@ def cmd_status(args: argparse.Namespace) -> int:
     except GlmtrayError as error:
         return _fail(error, args.json)
     quota_problem = snapshot.problems.get(Section.QUOTA)
+    concurrency = _concurrency(snapshot.tier.value if snapshot.tier else None)
     if args.json:
-        print(json.dumps(snapshot_json(snapshot), indent=2, ensure_ascii=False))
+        data = snapshot_json(snapshot)
+        data["concurrency"] = concurrency.to_json()
+        print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         print(snapshot_text(snapshot, utcnow()))
+        if concurrency.tooltip_line:
+            print(concurrency.tooltip_line)
     if quota_problem is not None:
         print(f"glmtray: {quota_problem.title}: {quota_problem.message}", file=sys.stderr)
         return quota_problem.exit_code
     return EXIT_OK
+
+
+def _concurrency(tier: str | None) -> ConcurrencyState:
+    """What is running now: the local meter's numbers when it runs, and the coding sessions
+    active in the last minutes from transcripts changed in that window only (cheap)."""
+    from datetime import timedelta
+
+    from glmtray.concurrency import LimitSeenBook, concurrency_state, fetch_meter_stats
+    from glmtray.events import EventStore
+    from glmtray.settings import data_dir
+    from glmtray.timeutil import utcnow
+    from glmtray.transcripts import TranscriptReader, default_root
+
+    settings = SettingsStore().load().settings
+    now = utcnow()
+    meter = fetch_meter_stats(settings.meter_port) if settings.meter_enabled else None
+    activity = None
+    if settings.transcripts_enabled:
+        window = timedelta(minutes=5)
+        reader = TranscriptReader(default_root(), modified_since=now - window)
+        reader.scan(now)
+        activity = reader.active_sessions(window, now)
+    limits = None
+    store_path = data_dir() / "events.sqlite3"
+    if store_path.exists():
+        try:
+            with EventStore(store_path) as store:
+                limits = LimitSeenBook(store, settings.peak_hours).limits(now)
+        except Exception:  # the app's history is a bonus here, never a reason to fail
+            limits = None
+    return concurrency_state(
+        meter, activity, tier, limits=limits, peak_hours=settings.peak_hours, now=now
+    )
 
 
 def _read_key() -> str:

@@ -220,8 +220,14 @@ class TranscriptReader:
         state: dict[str, Any] | None = None,
         *,
         activity_retention: timedelta = DEFAULT_ACTIVITY_RETENTION,
+        modified_since: datetime | None = None,
     ) -> None:
+        """`modified_since`: read only files changed after it. For a one-off look at what
+        is active now (`glmtray status`), where old sessions cannot matter."""
         self.root = Path(root)
+        self.modified_since_ns = (
+            int(modified_since.timestamp() * 1e9) if modified_since is not None else None
+        )
         self.activity_retention = activity_retention
         self._files: dict[str, _FileState] = {}
         self._latest_activity: dict[str, ActivityRecord] = {}
@@ -299,11 +305,19 @@ class TranscriptReader:
                     for entry in entries:
                         if entry.is_dir(follow_symlinks=False) and depth < MAX_DEPTH:
                             pending.append((Path(entry.path), depth + 1))
-                        elif depth > 0 and entry.name.endswith(".jsonl") and entry.is_file():
+                        elif (
+                            depth > 0
+                            and entry.name.endswith(".jsonl")
+                            and entry.is_file()
+                            and self._recent_enough(entry)
+                        ):
                             found.append(Path(entry.path))
             except OSError:
                 continue
         return sorted(found)
+
+    def _recent_enough(self, entry: os.DirEntry[str]) -> bool:
+        return self.modified_since_ns is None or entry.stat().st_mtime_ns >= self.modified_since_ns
 
     def _scan_file(
         self,
