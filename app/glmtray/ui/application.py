@@ -12,6 +12,7 @@ import sys
 import time
 from dataclasses import replace
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QThread, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QIcon
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon
 
 from glmtray import APP_ID, APP_NAME, __version__, autostart
 from glmtray.alerts import Notification
+from glmtray.concurrency import ConcurrencyState, LimitSeenBook, concurrency_state
 from glmtray.credentials import Account, CredentialStore
 from glmtray.desktop_notify import DesktopNotifier
 from glmtray.errors import CredentialError, GlmtrayError, SettingsError
@@ -33,6 +35,7 @@ from glmtray.settings import Settings, SettingsStore, data_dir, log_dir
 from glmtray.state import AppState, IconLook, IconSpec, Phase
 from glmtray.timeutil import utcnow
 from glmtray.transcripts import default_root
+from glmtray.ui.concurrency_section import ConcurrencySection
 from glmtray.ui.icon import make_qicon, panel_is_dark
 from glmtray.ui.panel import Panel
 from glmtray.ui.risk_section import RiskSection
@@ -40,6 +43,9 @@ from glmtray.ui.settings_dialog import SettingsDialog
 from glmtray.ui.signin import SignInDialog
 from glmtray.ui.single_instance import SingleInstance, server_name, signal_running_instance
 from glmtray.ui.worker import PlatformWorker
+
+if TYPE_CHECKING:
+    from glmtray.meter import LocalMeter  # aiohttp is loaded only when the meter is on
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +104,7 @@ class GlmTrayApp(QObject):
             self.monitor.add_notice(notice)
         self.busy = False
         self.pending_forced = False
+        self.meter: LocalMeter | None = None
         self.sent_ids: dict[int, Notification] = {}
 
         self.instance = SingleInstance(instance_name or server_name("-demo" if demo else ""), self)
@@ -129,6 +136,8 @@ class GlmTrayApp(QObject):
         self.risk_section = RiskSection()
         self.risk_section.review_requested.connect(self.request_review)
         self.panel.add_section(self.risk_section)
+        self.concurrency_section = ConcurrencySection()
+        self.panel.add_section(self.concurrency_section)
         self.signin: SignInDialog | None = None
         self.settings_dialog: SettingsDialog | None = None
 
@@ -321,6 +330,10 @@ class GlmTrayApp(QObject):
         self.risk_section.show_report(
             risk if isinstance(risk, RiskReport) else None, now, banner_shown=state.restricted
         )
+        concurrency = state.extras.get("concurrency")
+        self.concurrency_section.show_state(
+            concurrency if isinstance(concurrency, ConcurrencyState) else None
+        )
         self.panel.show_state(state, now)
 
     def _tick(self) -> None:
@@ -376,6 +389,7 @@ class GlmTrayApp(QObject):
 
     def _on_risk_updated(self, report: RiskReport) -> None:
         self.monitor.set_extra("risk", report)
+        self.monitor.set_extra("concurrency", self._concurrency(report))
         if not self.monitor.state.settings.notify_risk:
             return
         support = f"mailto:{info(self.monitor.state.region).support_email}"
@@ -391,6 +405,24 @@ class GlmTrayApp(QObject):
             for n in report.notices
         ]
         self.deliver(notes)
+
+    def _concurrency(self, report: RiskReport | None) -> ConcurrencyState:
+        state = self.monitor.state
+        tier = state.snapshot.tier.value if state.snapshot and state.snapshot.tier else None
+        watcher = self.worker.risk_watcher
+        limits = (
+            LimitSeenBook(watcher.store, state.settings.peak_hours).limits(utcnow())
+            if watcher
+            else None
+        )
+        meter = self.meter.snapshot() if self.meter is not None and self.meter.running else None
+        return concurrency_state(
+            meter,
+            report.activity if report else None,
+            tier,
+            limits=limits,
+            peak_hours=state.settings.peak_hours,
+        )
 
     def _check_clock(self) -> None:
         wall, mono = time.time(), time.monotonic()

@@ -1,0 +1,69 @@
+"""The panel's concurrency section: requests in flight, active sessions, what the tier allows."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
+
+from glmtray.concurrency import ConcurrencyState
+
+
+def concurrency_lines(state: ConcurrencyState) -> list[str]:
+    """The section's text, plain so it can be tested without looking at widgets."""
+    lines: list[str] = []
+    if state.in_flight is not None:
+        lines.append(f"In flight now: {state.in_flight} · peak {state.peak_5m} in 5 min")
+    if state.active_sessions is not None:
+        sessions = "session" if state.active_sessions == 1 else "sessions"
+        projects = "project" if state.active_projects == 1 else "projects"
+        lines.append(
+            f"Active: {state.active_sessions} coding {sessions} in {state.active_projects or 0} {projects}"
+        )
+    if state.recommended:
+        lines.append(f"Your plan recommends {state.recommended} concurrent project(s)")
+    seen = []
+    if state.limit_seen_peak is not None:
+        seen.append(f"≈{state.limit_seen_peak} in peak hours")
+    if state.limit_seen_offpeak is not None:
+        seen.append(f"≈{state.limit_seen_offpeak} off-peak")
+    if seen:
+        lines.append("Limit seen (error 1302): " + ", ".join(seen))
+    return lines
+
+
+class ConcurrencySection(QFrame):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        self.heading = QLabel(self.tr("CONCURRENCY"))
+        font = self.heading.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 0.85)
+        self.heading.setFont(font)
+        self.body = QLabel()
+        self.body.setWordWrap(True)
+        self.warning = QLabel()
+        self.warning.setWordWrap(True)
+        self.warning.setStyleSheet("color: #b86e00; font-weight: bold;")
+        layout.addWidget(self.heading)
+        layout.addWidget(self.body)
+        layout.addWidget(self.warning)
+        self.hide()
+
+    def show_state(self, state: ConcurrencyState | None) -> None:
+        has_data = state is not None and (
+            state.in_flight is not None or bool(state.active_sessions)
+        )
+        self.setVisible(has_data)
+        if state is None or not has_data:
+            return
+        self.body.setText("\n".join(concurrency_lines(state)))
+        self.warning.setText(state.warning or "")
+        self.warning.setVisible(bool(state.warning))
+        self.setToolTip(
+            self.tr(
+                "The platform limits how many requests run at once and raises the limit "
+                "off-peak; it publishes no number. glmtray learns it from error 1302."
+            )
+        )
