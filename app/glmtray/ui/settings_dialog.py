@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from PySide6.QtCore import QDate, Qt, Signal
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QAbstractButton,
     QCheckBox,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QSizePolicy,
     QSpinBox,
@@ -32,8 +33,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from glmtray.concurrency import parse_peak_hours
 from glmtray.regions import REGIONS
 from glmtray.settings import DEFAULT_THRESHOLDS, MIN_REFRESH_SECONDS, Settings
+from glmtray.tool_setup import tool_setups
 from glmtray.ui import style
 from glmtray.ui.icon import panel_is_dark
 
@@ -99,6 +102,7 @@ class SettingsDialog(QDialog):
         self.tabs.setDocumentMode(False)
         self.tabs.addTab(self._general_tab(), self.tr("General"))
         self.tabs.addTab(self._notifications_tab(), self.tr("Notifications"))
+        self.tabs.addTab(self._coding_tools_tab(), self.tr("Coding tools"))
         self.tabs.addTab(self._account_tab(), self.tr("Account"))
         layout.addWidget(self.tabs)
 
@@ -219,6 +223,64 @@ class SettingsDialog(QDialog):
         layout.addStretch(1)
         return page
 
+    def _coding_tools_tab(self) -> QWidget:
+        page, layout = self._page()
+        activity = QGroupBox(self.tr("Activity"))
+        activity_layout = QVBoxLayout(activity)
+        self.transcripts_check = QCheckBox(
+            self.tr("Read Claude Code's local transcripts (active sessions, errors met)")
+        )
+        activity_layout.addWidget(self.transcripts_check)
+        activity_layout.addWidget(
+            _note(self.tr("Only new lines are read; nothing leaves this computer."))
+        )
+        layout.addWidget(activity)
+
+        meter = QGroupBox(self.tr("Local meter"))
+        form = QFormLayout(meter)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+        self.meter_check = QCheckBox(self.tr("Measure concurrency with a local meter"))
+        form.addRow(self.meter_check)
+        self.meter_port_spin = QSpinBox()
+        self.meter_port_spin.setRange(1024, 65535)
+        self.meter_port_spin.setAccessibleName(self.tr("Meter port"))
+        form.addRow(self.tr("Port on 127.0.0.1:"), self.meter_port_spin)
+        self.peak_hours_edit = QLineEdit()
+        self.peak_hours_edit.setPlaceholderText("14:00-18:00")
+        self.peak_hours_edit.setMaximumWidth(120)
+        form.addRow(self.tr("Peak hours (UTC+8):"), self.peak_hours_edit)
+        form.addRow(
+            _note(
+                self.tr(
+                    "Point a coding tool at the meter and it counts requests in flight and "
+                    "errors; requests, responses and keys pass through unchanged."
+                )
+            )
+        )
+        self.tool_rows: list[tuple[QLabel, QLineEdit]] = []
+        for _ in range(3):
+            label = QLabel()
+            label.setWordWrap(True)
+            value = QLineEdit()
+            value.setReadOnly(True)
+            copy = QPushButton(self.tr("Copy"))
+            copy.clicked.connect(lambda _checked=False, v=value: _copy(v.text()))
+            row = QHBoxLayout()
+            row.addWidget(value, 1)
+            row.addWidget(copy)
+            form.addRow(label)
+            form.addRow(row)
+            self.tool_rows.append((label, value))
+        self.meter_port_spin.valueChanged.connect(self._show_tool_setups)
+        layout.addWidget(meter)
+        layout.addStretch(1)
+        return page
+
+    def _show_tool_setups(self, port: int) -> None:
+        for (label, value), setup in zip(self.tool_rows, tool_setups(port), strict=True):
+            label.setText(f"<b>{setup.tool}</b> — {setup.where}")
+            value.setText(setup.text)
+
     def _account_tab(self) -> QWidget:
         page, layout = self._page()
         account = QGroupBox(self.tr("Account"))
@@ -293,6 +355,11 @@ class SettingsDialog(QDialog):
             box.setChecked(bool(getattr(settings, name)))
         self.reminder_spin.setValue(settings.renewal_reminder_days)
         self.reminder_spin.setEnabled(settings.notify_renewal)
+        self.transcripts_check.setChecked(settings.transcripts_enabled)
+        self.meter_check.setChecked(settings.meter_enabled)
+        self.meter_port_spin.setValue(settings.meter_port)
+        self._show_tool_setups(settings.meter_port)
+        self.peak_hours_edit.setText(settings.peak_hours)
 
         self.region_label.setText(REGIONS[settings.region].display_name)
         self.status_label.setText(
@@ -346,6 +413,10 @@ class SettingsDialog(QDialog):
             renewal_reminder_days=self.reminder_spin.value(),
             manual_renewal_date=manual_date,
             manual_billing_cycle=cycle if isinstance(cycle, str) else None,
+            transcripts_enabled=self.transcripts_check.isChecked(),
+            meter_enabled=self.meter_check.isChecked(),
+            meter_port=self.meter_port_spin.value(),
+            peak_hours=_valid_peak_hours(self.peak_hours_edit.text(), base.peak_hours),
             **notify,
         )
 
@@ -374,6 +445,20 @@ class SettingsDialog(QDialog):
     def _clicked(self, button: QAbstractButton) -> None:
         if self.buttons.buttonRole(button) == QDialogButtonBox.ButtonRole.ApplyRole:
             self._apply()
+
+
+def _copy(text: str) -> None:
+    clipboard = QGuiApplication.clipboard()
+    if clipboard is not None:
+        clipboard.setText(text)
+
+
+def _valid_peak_hours(text: str, fallback: str) -> str:
+    try:
+        parse_peak_hours(text.strip())
+    except ValueError:
+        return fallback
+    return text.strip()
 
 
 def _parse_day(text: str | None) -> date | None:
