@@ -75,6 +75,9 @@ def _check_host(host: str) -> None:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a sleeping slow response must never keep the process alive
+    # socketserver's default backlog of 5 resets connections when a dozen coding clients
+    # connect at once; the platform never does that.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], simulator: PlatformSimulator) -> None:
         if ":" in address[0].strip("[]"):
