@@ -90,7 +90,7 @@ class SettingsDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(self.tr("glmtray settings"))
-        self.setMinimumWidth(480)
+        self.setMinimumWidth(560)
         self._settings = settings
         self._signed_in = signed_in
         self._backend_name = backend_name
@@ -280,6 +280,7 @@ class SettingsDialog(QDialog):
         for (label, value), setup in zip(self.tool_rows, tool_setups(port), strict=True):
             label.setText(f"<b>{setup.tool}</b> — {setup.where}")
             value.setText(setup.text)
+            value.setCursorPosition(0)  # show the start; the end is one click away
 
     def _account_tab(self) -> QWidget:
         page, layout = self._page()
