@@ -328,3 +328,50 @@ def test_corrupt_settings_file_is_reset_with_a_notice(
     assert any("damaged" in notice for notice in app.monitor.state.notices)
     assert list(path.parent.glob("settings.json.corrupt-*"))
     wait_phase(qtbot, app, Phase.READY)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_meter_follows_settings_and_a_taken_port_is_a_notice(qtbot: QtBot, make_app: Any) -> None:
+    import socket
+    from dataclasses import replace
+
+    import httpx
+
+    app = make_app(keyring_with_key())
+    app.start()
+    wait_phase(qtbot, app, Phase.READY)
+    assert app.meter is None
+    port = _free_port()
+    app.apply_settings(replace(app.monitor.state.settings, meter_enabled=True, meter_port=port))
+    assert app.meter is not None and app.meter.port == port
+    # a coding tool's request reaches the platform through it (here: the simulator)
+    response = httpx.get(f"http://127.0.0.1:{port}/api/coding/paas/v4/models", timeout=5)
+    assert response.status_code == 404  # the simulator's own answer for a path it lacks
+    assert response.json()["success"] is False
+    assert app.meter.snapshot().requests_total == 1
+    app.apply_settings(replace(app.monitor.state.settings, meter_enabled=False))
+    assert app.meter is None
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{port}/api/anthropic/v1/messages", timeout=2)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        app.apply_settings(
+            replace(app.monitor.state.settings, meter_enabled=True, meter_port=taken)
+        )
+        assert app.meter is None
+        assert any(
+            str(taken) in notice and "in use" in notice for notice in app.monitor.state.notices
+        )
+    free = _free_port()
+    app.apply_settings(replace(app.monitor.state.settings, meter_port=free))
+    assert app.meter is not None
+    assert not any("in use" in notice for notice in app.monitor.state.notices)

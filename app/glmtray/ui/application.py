@@ -105,6 +105,7 @@ class GlmTrayApp(QObject):
         self.busy = False
         self.pending_forced = False
         self.meter: LocalMeter | None = None
+        self._meter_notice = ""
         self.sent_ids: dict[int, Notification] = {}
 
         self.instance = SingleInstance(instance_name or server_name("-demo" if demo else ""), self)
@@ -200,6 +201,7 @@ class GlmTrayApp(QObject):
             return False
         self.instance.listen()
         self._try_tray()
+        self._sync_meter(self.monitor.state.settings)
         if self.demo:
             self._begin(self.monitor.state.region, self._demo_key, session_only=True)
             return True
@@ -339,7 +341,13 @@ class GlmTrayApp(QObject):
     def _tick(self) -> None:
         """Keep ages and countdowns current; an idle app with its panel closed wakes rarely."""
         self._ticks += 1
-        if self.panel.isVisible() or self._ticks % HIDDEN_TICKS == 0:
+        if self.meter is not None:
+            # The meter's numbers move between refreshes: in flight now, the 5-minute peak.
+            risk = self.monitor.state.extras.get("risk")
+            self.monitor.set_extra(
+                "concurrency", self._concurrency(risk if isinstance(risk, RiskReport) else None)
+            )
+        elif self.panel.isVisible() or self._ticks % HIDDEN_TICKS == 0:
             self._render(self.monitor.state)
 
     @staticmethod
@@ -423,6 +431,33 @@ class GlmTrayApp(QObject):
             limits=limits,
             peak_hours=state.settings.peak_hours,
         )
+
+    def _sync_meter(self, settings: Settings) -> None:
+        """Start, stop or move the local meter to match the settings."""
+        if self.meter is not None:
+            self.meter.stop()
+            self.meter = None
+        self.monitor.remove_notice(self._meter_notice)
+        self._meter_notice = ""
+        if not settings.meter_enabled or self.demo:
+            return
+        from glmtray.meter import LocalMeter, MeterPortInUse
+
+        watcher = self.worker.risk_watcher
+        meter = LocalMeter(
+            self.base_url or info(self.monitor.state.region).api_base,
+            port=settings.meter_port,
+            events=watcher.store if watcher else None,
+            peak_hours=settings.peak_hours,
+        )
+        try:
+            meter.start()
+        except MeterPortInUse as error:
+            self._meter_notice = error.message
+            self.monitor.add_notice(self._meter_notice)
+            return
+        self.meter = meter
+        log.info("local meter listening on %s", meter.url)
 
     def _check_clock(self) -> None:
         wall, mono = time.time(), time.monotonic()
@@ -578,6 +613,10 @@ class GlmTrayApp(QObject):
             except OSError as error:
                 self.monitor.add_notice(f"Start at login could not be changed: {error.strerror}")
         self.monitor.update_settings(settings)
+        if (settings.meter_enabled, settings.meter_port) != (old.meter_enabled, old.meter_port):
+            self._sync_meter(settings)
+        elif self.meter is not None:
+            self.meter.peak_hours = settings.peak_hours
         self._render(self.monitor.state, force_icon=True)
         if (
             settings.refresh_seconds != old.refresh_seconds
@@ -625,6 +664,9 @@ class GlmTrayApp(QObject):
 
     def shutdown(self) -> None:
         self.refresh_timer.stop()
+        if self.meter is not None:
+            self.meter.stop()
+            self.meter = None
         self.tray.hide()
         self.instance.close()
         self.worker_thread.quit()
