@@ -320,6 +320,7 @@ def test_peaks_age_out_over_their_windows(sim: PlatformSimulator) -> None:
                 )
 
         asyncio.run(burst())
+        wait_for(lambda: meter.snapshot().in_flight == 0)
         assert meter.snapshot().peak_1m == 3
         clock.now += 120
         stats = meter.snapshot()
