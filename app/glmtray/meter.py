@@ -22,13 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import importlib.util
 import ipaddress
 import json
 import os
 import socket
 import statistics
-import sys
 import threading
 import time
 import uuid
@@ -556,7 +554,6 @@ class LocalMeter:
             loop.close()
 
     async def _setup(self, sock: socket.socket) -> None:
-        _spare_httpcore_failed_imports()
         self._client = httpx.AsyncClient(
             # Coding answers stream for minutes with long gaps: no read timeout of our own
             # (the tool has one, and its hang-up cancels ours). Connecting is bounded.
@@ -711,16 +708,6 @@ class LocalMeter:
                 self._book.record(signal.time, in_flight)
         except Exception:  # a full disk must not take the relay down; the count is kept
             pass
-
-
-def _spare_httpcore_failed_imports() -> None:
-    """httpcore asks for `sniffio` with an `import` inside every lock it sets up, several per
-    request. Without sniffio installed, each is a failed import that searches all of
-    sys.path again (about 0.3 ms each, over 1 ms per relayed request). Marking the module
-    absent makes that failure immediate; httpcore then assumes asyncio, which is right
-    here. With sniffio installed this does nothing."""
-    if importlib.util.find_spec("sniffio") is None:
-        sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 
 
 async def _body(request: web.BaseRequest) -> AsyncIterator[bytes]:
