@@ -186,7 +186,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from glmtray.simulator import serve
 
     try:
-        serve(args.scenario, args.host, args.port)
+        serve(args.scenario, args.host, args.port, args.coding_limit)
     except ValueError as error:
         print(f"glmtray: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -250,6 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--host", default="127.0.0.1")
     simulate.add_argument("--port", type=int, default=8899)
     simulate.add_argument("--scenario", default="demo")
+    simulate.add_argument(
+        "--coding-limit", type=int, metavar="N", help="answer 1302 above N coding requests at once"
+    )
     simulate.set_defaults(func=cmd_simulate)
     return parser
 

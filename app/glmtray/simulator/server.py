@@ -325,16 +325,20 @@ def _block_until_interrupted() -> None:
         time.sleep(3600)
 
 
-def serve(scenario: str, host: str, port: int) -> None:
-    """Run the simulator in the foreground (for `glmtray simulate`) until Ctrl-C."""
+def serve(scenario: str, host: str, port: int, coding_limit: int | None = None) -> None:
+    """Run the simulator in the foreground (for `glmtray simulate`) until Ctrl-C.
+
+    `coding_limit`: the coding endpoints answer 1302 above this many requests at once."""
     _check_host(host)
-    sim = PlatformSimulator(scenario, host=host, port=port)
+    sim = PlatformSimulator(scenario, host=host, port=port, coding_limit=coding_limit)
     sim.start()
     url = sim.base_url
     print(f"glmtray platform simulator on {url} (scenario: {scenario})")
     print(f"accepted API key: {SIMULATOR_API_KEY}")
     print(f'switch scenario: curl -X POST {url}/_simulator/scenario -d \'{{"scenario": "max"}}\'')
     print(f"scenarios: {', '.join(SCENARIOS)}")
+    if coding_limit is not None:
+        print(f"coding endpoints answer 1302 above {coding_limit} requests at once")
     print("press Ctrl-C to stop", flush=True)
     try:
         _block_until_interrupted()
