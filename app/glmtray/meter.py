@@ -640,9 +640,13 @@ class LocalMeter:
                 self._measure.refused(number)
             return await self._relay(request, upstream, received, number)
         finally:
-            if upstream is not None:
-                await upstream.aclose()
-            self._measure.end(number)
+            try:
+                if upstream is not None:
+                    await upstream.aclose()
+            finally:
+                # Counted out even when closing is itself cut short (a tool hanging up
+                # cancels this task, and aclose() may then raise): in_flight must not leak.
+                self._measure.end(number)
 
     async def _relay(
         self, request: web.BaseRequest, upstream: httpx.Response, received: float, number: int
