@@ -40,7 +40,7 @@ test-desktop: $(STAMP)
 	fi
 
 lint: $(STAMP)
-	$(BIN)/ruff check app tests bench packaging
+	$(BIN)/ruff check app tests bench packaging tools
 	$(BIN)/mypy
 
 bench: $(STAMP)
