@@ -12,7 +12,7 @@ def concurrency_lines(state: ConcurrencyState) -> list[str]:
     lines: list[str] = []
     if state.in_flight is not None:
         lines.append(f"In flight now: {state.in_flight} · peak {state.peak_5m} in 5 min")
-    if state.active_sessions is not None:
+    if state.active_sessions:
         sessions = "session" if state.active_sessions == 1 else "sessions"
         projects = "project" if state.active_projects == 1 else "projects"
         lines.append(
