@@ -7,6 +7,7 @@ published, fake key over plain http.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import sys
@@ -33,7 +34,9 @@ from glmtray.simulator.scenarios import (
 
 AuthForm = Literal["raw", "bearer", "x-api-key", "none", "wrong"]
 CONTROL_PREFIX = "/_simulator/"
-_POLL_SECONDS = 0.05  # how often serve_forever looks for shutdown: keeps stop() prompt
+_POLL_SECONDS = 60.0
+"""How often serve_forever wakes up by itself. Rarely: the demo runs for hours in the
+background, and stop() wakes the loop with a connection of its own instead."""
 
 
 @dataclass(frozen=True)
@@ -225,7 +228,13 @@ class PlatformSimulator:
         self._stopping.set()
         if server is None:
             return
-        server.shutdown()
+        waiting = threading.Thread(target=server.shutdown, name="glmtray-simulator-stop")
+        waiting.start()
+        # shutdown() only takes effect when the loop wakes: a connection wakes it now.
+        with contextlib.suppress(OSError):
+            host, port = server.server_address[:2]
+            socket.create_connection((str(host), int(port)), timeout=1).close()
+        waiting.join(timeout=5)
         server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
