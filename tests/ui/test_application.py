@@ -375,3 +375,29 @@ def test_meter_follows_settings_and_a_taken_port_is_a_notice(qtbot: QtBot, make_
     app.apply_settings(replace(app.monitor.state.settings, meter_port=free))
     assert app.meter is not None
     assert not any("in use" in notice for notice in app.monitor.state.notices)
+
+
+def test_menu_is_rebuilt_from_state(qtbot: QtBot, make_app: Any, sim: PlatformSimulator) -> None:
+    sim.set_scenario("weekly_exhausted")
+    app = make_app(keyring_with_key())
+    app.start()
+    wait_phase(qtbot, app, Phase.READY)
+    app._rebuild_menu()
+    texts = [action.text() for action in app.menu.actions() if action.text()]
+    assert "GLM Coding Pro (Pro)" in texts[0] and "Weekly: 100 %" in texts[0]
+    assert not app.menu.actions()[0].isEnabled()
+    assert texts[1:] == [
+        "Refresh now",
+        "Open panel",
+        "Settings…",
+        "Pause notifications",
+        "Sign out",
+        "Quit",
+    ]
+    pause = next(a for a in app.menu.actions() if a.text() == "Pause notifications").menu()
+    next(a for a in pause.actions() if a.text() == "For 1 hour").trigger()
+    app._rebuild_menu()
+    assert any(a.text().startswith("Notifications paused until") for a in app.menu.actions())
+    app.sign_out()
+    app._rebuild_menu()
+    assert "Sign in…" in [a.text() for a in app.menu.actions()]

@@ -283,7 +283,7 @@ class GlmTrayApp(QObject):
     def _rebuild_menu(self) -> None:
         state, now = self.monitor.state, utcnow()
         self.menu.clear()
-        status = QAction(state.tooltip(now).split("\n")[0], self.menu)
+        status = QAction(" · ".join(state.tooltip(now).split("\n")[:2]), self.menu)
         status.setEnabled(False)
         self.menu.addAction(status)
         self.menu.addSeparator()
