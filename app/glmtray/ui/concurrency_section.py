@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 
 from glmtray.concurrency import ConcurrencyState
+from glmtray.ui.section import PanelSection
 
 
 def concurrency_lines(state: ConcurrencyState) -> list[str]:
@@ -30,26 +31,13 @@ def concurrency_lines(state: ConcurrencyState) -> list[str]:
     return lines
 
 
-class ConcurrencySection(QFrame):
+class ConcurrencySection(PanelSection):
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(4)
-        self.heading = QLabel(self.tr("CONCURRENCY"))
-        font = self.heading.font()
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 0.85)
-        self.heading.setFont(font)
-        self.body = QLabel()
-        self.body.setWordWrap(True)
+        super().__init__(self.tr("CONCURRENCY"), parent)
         self.warning = QLabel()
         self.warning.setWordWrap(True)
         self.warning.setStyleSheet("color: #b86e00; font-weight: bold;")
-        layout.addWidget(self.heading)
-        layout.addWidget(self.body)
-        layout.addWidget(self.warning)
-        self.hide()
+        self.box.addWidget(self.warning)
 
     def show_state(self, state: ConcurrencyState | None) -> None:
         has_data = state is not None and (

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QPushButton, QWidget
 
 from glmtray.risk import RiskStatus
 from glmtray.risk_watch import RiskReport
 from glmtray.timeutil import format_local_time
+from glmtray.ui.section import PanelSection
 
 POLICY = (
     "Restricted benefits are lifted automatically once usage is back to normal coding. "
@@ -62,28 +63,15 @@ def report_lines(report: RiskReport, now: datetime, *, with_policy: bool = True)
     return lines
 
 
-class RiskSection(QFrame):
+class RiskSection(PanelSection):
     review_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(self.tr("RISK CONTROL"), parent)
         self.setObjectName("riskSection")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(4)
-        self.heading = QLabel(self.tr("RISK CONTROL"))
-        font = self.heading.font()
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 0.85)
-        self.heading.setFont(font)
-        self.body = QLabel()
-        self.body.setWordWrap(True)
         self.review = QPushButton(self.tr("Request a review"))
         self.review.clicked.connect(self.review_requested.emit)
-        layout.addWidget(self.heading)
-        layout.addWidget(self.body)
-        layout.addWidget(self.review)
-        self.hide()
+        self.box.addWidget(self.review)
 
     def show_report(
         self, report: RiskReport | None, now: datetime, *, banner_shown: bool = False
