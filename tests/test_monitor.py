@@ -180,3 +180,19 @@ def test_tooltip_names_tier_blocking_window_and_renewal() -> None:
         and "resets in 2 h" in tip
         and "Renews" in tip
     )
+
+
+def test_concurrency_notification_once_per_spell() -> None:
+    from glmtray.alerts import concurrency_notifications
+
+    settings, sent = Settings(), set[str]()
+    assert concurrency_notifications(0, 0, T0, settings, sent) == []
+    notes = concurrency_notifications(0, 2, T0, settings, sent)
+    assert [n.kind for n in notes] == ["concurrency"] and "2 request(s)" in notes[0].body
+    # more refusals within the spell: quiet, and the spell goes on
+    assert concurrency_notifications(2, 5, T0 + timedelta(minutes=10), settings, sent) == []
+    assert concurrency_notifications(5, 6, T0 + timedelta(minutes=20), settings, sent) == []
+    # a quiet quarter of an hour ends the spell
+    assert len(concurrency_notifications(6, 7, T0 + timedelta(minutes=40), settings, sent)) == 1
+    off = replace(settings, notify_concurrency=False)
+    assert concurrency_notifications(0, 9, T0 + timedelta(hours=5), off, set()) == []

@@ -144,3 +144,34 @@ class Pause:
 
     def clear(self) -> None:
         self.until = None
+
+
+CONCURRENCY_SPELL = timedelta(minutes=15)
+"""1302 answers closer together than this are one spell: one notification."""
+
+
+def concurrency_notifications(
+    refused_before: int, refused_now: int, now: datetime, settings: Settings, sent: set[str]
+) -> list[Notification]:
+    """Once when the meter's count of 1302 answers starts rising, then not again until a
+    quiet spell has passed (the key is the spell's start)."""
+    if not settings.notify_concurrency or refused_now <= refused_before:
+        return []
+    recent = [k for k in sent if k.startswith("concurrency:")]
+    last = max((datetime.fromisoformat(k.split(":", 1)[1]) for k in recent), default=None)
+    if last is not None and now - last < CONCURRENCY_SPELL:
+        sent.discard(f"concurrency:{last.isoformat()}")
+        sent.add(f"concurrency:{now.isoformat()}")  # the spell goes on: move its end
+        return []
+    key = f"concurrency:{now.isoformat()}"
+    sent.add(key)
+    count = refused_now - refused_before
+    return [
+        Notification(
+            key,
+            "concurrency",
+            "Requests refused: concurrency too high",
+            f"The platform refused {count} request(s) with error 1302. Run fewer coding "
+            "sessions or agents at once; the limit is higher off-peak.",
+        )
+    ]

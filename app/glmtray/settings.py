@@ -63,6 +63,8 @@ class Settings:
     notify_cancel_day: bool = True
     notify_plan_ending: bool = True
     notify_risk: bool = True
+    notify_concurrency: bool = True
+    """When the local meter sees the platform refuse requests for concurrency (1302)."""
     renewal_reminder_days: int = 2
     manual_renewal_date: str | None = None
     """YYYY-MM-DD entered by hand when the platform gives nothing usable."""

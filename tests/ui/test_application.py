@@ -401,3 +401,66 @@ def test_menu_is_rebuilt_from_state(qtbot: QtBot, make_app: Any, sim: PlatformSi
     app.sign_out()
     app._rebuild_menu()
     assert "Sign in…" in [a.text() for a in app.menu.actions()]
+
+
+def test_concurrency_refusals_through_the_meter_notify_once(
+    qtbot: QtBot, make_app: Any, sim: PlatformSimulator
+) -> None:
+    import threading
+    from dataclasses import replace
+
+    import httpx
+
+    sim.set_scenario("pro")
+    sim.set_coding(limit=1, chunks=6, chunk_delay=0.1)
+    try:
+        app = make_app(keyring_with_key())
+        app.start()
+        wait_phase(qtbot, app, Phase.READY)
+        app.apply_settings(
+            replace(app.monitor.state.settings, meter_enabled=True, meter_port=_free_port())
+        )
+        assert app.meter is not None
+        url = app.meter.url + "/api/coding/paas/v4/chat/completions"
+        body = {"model": "glm-4.6", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+        headers = {"Authorization": f"Bearer {SIMULATOR_API_KEY}"}
+        statuses: list[int] = []
+
+        def tool() -> None:
+            statuses.append(httpx.post(url, headers=headers, json=body, timeout=10).status_code)
+
+        tools = [threading.Thread(target=tool) for _ in range(3)]
+        for thread in tools:
+            thread.start()
+        for thread in tools:
+            thread.join()
+        assert sorted(statuses)[0] == 200 and 429 in statuses
+        app._tick()
+        refused = [title for title, _ in app.notifier.sent if "concurrency" in title]
+        assert refused == ["Requests refused: concurrency too high"]
+        concurrency = app.monitor.state.extras["concurrency"]
+        assert concurrency.peak_5m >= 2
+        assert (concurrency.limit_seen_peak or concurrency.limit_seen_offpeak) == 1
+        app._tick()  # nothing new: no second notification
+        assert len([t for t, _ in app.notifier.sent if "concurrency" in t]) == 1
+    finally:
+        sim.set_coding(limit=None, chunks=4, chunk_delay=0.0)
+
+
+def test_renewal_reminder_from_a_hand_entered_date(
+    qtbot: QtBot, make_app: Any, sim: PlatformSimulator
+) -> None:
+    from datetime import date, timedelta
+
+    from glmtray.settings import Settings
+
+    sim.set_scenario("partial")  # the subscription list fails: the date typed in Settings is used
+    renewal = date.today() + timedelta(days=5)
+    SettingsStore().save(Settings(manual_renewal_date=renewal.isoformat()))
+    app = make_app(keyring_with_key())
+    app.start()
+    wait_phase(qtbot, app, Phase.READY)
+    sub = app.monitor.state.snapshot.subscription  # type: ignore[union-attr]
+    assert sub is not None and sub.entered_by_hand
+    titles = [title for title, _ in app.notifier.sent]
+    assert any("renews on" in title for title in titles), titles

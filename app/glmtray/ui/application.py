@@ -19,7 +19,7 @@ from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon
 
 from glmtray import APP_ID, APP_NAME, __version__, autostart
-from glmtray.alerts import Notification
+from glmtray.alerts import Notification, concurrency_notifications
 from glmtray.concurrency import ConcurrencyState, LimitSeenBook, concurrency_state
 from glmtray.credentials import Account, CredentialStore
 from glmtray.desktop_notify import DesktopNotifier
@@ -106,6 +106,7 @@ class GlmTrayApp(QObject):
         self.pending_forced = False
         self.meter: LocalMeter | None = None
         self._meter_notice = ""
+        self._refused_1302 = 0
         self.sent_ids: dict[int, Notification] = {}
 
         self.instance = SingleInstance(instance_name or server_name("-demo" if demo else ""), self)
@@ -343,6 +344,17 @@ class GlmTrayApp(QObject):
         self._ticks += 1
         if self.meter is not None:
             # The meter's numbers move between refreshes: in flight now, the 5-minute peak.
+            refused = self.meter.snapshot().errors_by_code.get(1302, 0)
+            self.deliver(
+                concurrency_notifications(
+                    self._refused_1302,
+                    refused,
+                    utcnow(),
+                    self.monitor.state.settings,
+                    self.monitor.sent,
+                )
+            )
+            self._refused_1302 = refused
             risk = self.monitor.state.extras.get("risk")
             self.monitor.set_extra(
                 "concurrency", self._concurrency(risk if isinstance(risk, RiskReport) else None)
@@ -457,6 +469,7 @@ class GlmTrayApp(QObject):
             self.monitor.add_notice(self._meter_notice)
             return
         self.meter = meter
+        self._refused_1302 = 0
         log.info("local meter listening on %s", meter.url)
 
     def _check_clock(self) -> None:

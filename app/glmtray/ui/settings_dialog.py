@@ -219,6 +219,12 @@ class SettingsDialog(QDialog):
         layout.addWidget(
             check("notify_risk", self.tr("When the account is restricted by risk control"))
         )
+        layout.addWidget(
+            check(
+                "notify_concurrency",
+                self.tr("When the local meter sees requests refused for concurrency (1302)"),
+            )
+        )
         self.notify_checks["notify_renewal"].toggled.connect(self.reminder_spin.setEnabled)
         layout.addStretch(1)
         return page
