@@ -12,6 +12,7 @@ import sys
 import time
 from dataclasses import replace
 from datetime import timedelta
+from types import TracebackType
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QThread, QTimer, QUrl, Signal
@@ -707,7 +708,14 @@ def setup_file_logging() -> None:
     root.setLevel(min(root.level, logging.INFO) if root.level else logging.INFO)
 
 
+def log_uncaught(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
+    """An exception escaping a slot goes to the log, through the key-masking filter, instead
+    of a raw traceback on stderr; the app keeps running."""
+    log.error("unexpected error", exc_info=(kind, error, tb))
+
+
 def run_app(*, demo: bool = False, base_url: str | None = None) -> int:
+    sys.excepthook = log_uncaught
     if not demo:
         setup_file_logging()
     QApplication.setApplicationName(APP_NAME)
