@@ -642,7 +642,10 @@ class LocalMeter:
         finally:
             try:
                 if upstream is not None:
-                    await upstream.aclose()
+                    # In a task of its own: when the tool hung up, this task is being
+                    # cancelled, and anyio cuts a close done inside it short, which would
+                    # leave the platform streaming to nobody.
+                    await asyncio.shield(upstream.aclose())
             finally:
                 # Counted out even when closing is itself cut short (a tool hanging up
                 # cancels this task, and aclose() may then raise): in_flight must not leak.
