@@ -10,9 +10,7 @@ Run: `.venv/bin/python bench/bench_meter.py` (about a minute). In one run it mea
 
 The simulator and the meter each run in their own process, as they would in real use (the
 meter inside the tray app, the platform far away), so they do not share one interpreter
-lock with the clients; the meter's memory is its own process's. The clients get the same
-httpcore import fix as the meter (see `glmtray.meter._spare_httpcore_failed_imports`), so
-that their own wasted CPU does not crowd the two processes being compared. Direct and metered rounds
+lock with the clients; the meter's memory is its own process's. Direct and metered rounds
 alternate, so drift on a busy machine hits both alike. Goals: under 2 ms median and 10 ms
 p99 added to the first byte, throughput within 5 %, memory flat.
 """
@@ -31,7 +29,6 @@ from pathlib import Path
 
 import httpx
 
-from glmtray.meter import _spare_httpcore_failed_imports
 from glmtray.simulator import SIMULATOR_API_KEY
 
 CLIENTS = 16
@@ -178,7 +175,6 @@ def memory(sim_url: str, meter_url: str, meter_pid: int) -> None:
 
 
 def main() -> None:
-    _spare_httpcore_failed_imports()
     sim, sim_url = spawn(SIMULATOR)
     meter, meter_url = spawn(METER, sim_url)
     try:
