@@ -153,8 +153,6 @@ def test_every_scenario_reaches_a_clear_state(
     app.start()
     wait_phase(qtbot, app, Phase.READY)
     for name in scenario_names():
-        if name == "slow":
-            continue
         sim.set_scenario(name)
         before = app.monitor.state.last_attempt
         app.refresh(forced=True)
