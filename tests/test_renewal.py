@@ -138,3 +138,11 @@ def test_manual_date_fills_in_and_the_platform_wins() -> None:
     assert not shown.subscription.entered_by_hand and shown.subscription.next_renewal == date(
         2027, 1, 25
     )
+
+
+def test_days_to_cancel_counts_local_days() -> None:
+    sub = pro(date(2027, 2, 12))  # midnight UTC+8: the 11th in UTC, so cancel by the 8th
+    assert sub.days_to_cancel(date(2027, 2, 6), UTC) == 2
+    assert sub.days_to_cancel(date(2027, 2, 6), PLATFORM_TZ) == 3
+    assert sub.days_to_cancel(date(2027, 2, 9), UTC) == -1
+    assert replace(sub, next_renewal=None).days_to_cancel(date(2027, 2, 6)) is None

@@ -160,6 +160,12 @@ class Subscription:
         moment = self.renews_at
         return moment.astimezone(tz).date() if moment else None
 
+    def days_to_cancel(self, today: date, tz: tzinfo | None = None) -> int | None:
+        """Whole days from `today` (local) to the last local day to cancel; negative once
+        it has passed. The one place that counts them, for the panel and the CLI alike."""
+        cancel_by = self.local_cancel_by(tz)
+        return None if cancel_by is None else (cancel_by - today).days
+
     def local_cancel_by(self, tz: tzinfo | None = None) -> date | None:
         """The last local day on which cancelling still stops the renewal."""
         moment = self.renews_at

@@ -94,8 +94,8 @@ def renewal_lines(sub: Subscription, today: date) -> list[str]:
         state = "auto-renew on" if sub.auto_renew else "auto-renew unknown"
         lines = [f"Renews: {format_day(renewal_day)}{for_price} ({state})"]
     cancel_by = sub.local_cancel_by()
-    if cancel_by is not None:
-        days = (cancel_by - today).days
+    days = sub.days_to_cancel(today)
+    if cancel_by is not None and days is not None:
         if days > 1:
             left = f"{days} days left"
         elif days == 1:

@@ -668,9 +668,9 @@ class Panel(QWidget):
     @staticmethod
     def _urgent_cancel_line(sub: Subscription, today: date) -> int:
         """Index of the cancel-by line when the last day to cancel is close, else -1."""
-        if sub.auto_renew is False or sub.cancel_by is None:
+        days = sub.days_to_cancel(today)
+        if sub.auto_renew is False or days is None:
             return -1
-        days = (sub.cancel_by - today).days
         return 1 if 0 <= days <= CANCEL_NOTICE_DAYS else -1
 
     def _show_notices(self, state: AppState, snap: Snapshot | None, dark: bool) -> None:
