@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from glmtray.concurrency import DEFAULT_PEAK_HOURS, LimitSeen, LimitSeenBook
 from glmtray.errors import PlatformError
 from glmtray.events import EventStore, Signal
 from glmtray.risk import (
@@ -40,6 +41,8 @@ class RiskReport:
     state: RiskState
     activity: ActivitySummary | None
     notices: tuple[Notice, ...] = ()
+    limits: LimitSeen | None = None
+    """Concurrency limits seen, read here on the worker so the GUI never queries SQLite."""
 
     @property
     def restricted(self) -> bool:
@@ -69,6 +72,8 @@ class RiskWatcher:
         self.monitor = monitor or RiskMonitor()
         self.ledger = NoticeLedger(store)
         self.previous: RiskState | None = None
+        self.peak_hours = DEFAULT_PEAK_HOURS
+        """Set by the app from the settings (a str swap, safe across threads)."""
         self.reader: TranscriptReader | None = None
         if transcripts_root is not None:
             saved = store.get_state(OFFSETS_STATE_KEY)
@@ -120,4 +125,5 @@ class RiskWatcher:
         )
         fresh = self.ledger.take_unsent(risk_notices(self.previous, state))
         self.previous = state
-        return RiskReport(state, activity, tuple(fresh))
+        limits = LimitSeenBook(self.store, self.peak_hours).limits(now)
+        return RiskReport(state, activity, tuple(fresh), limits)

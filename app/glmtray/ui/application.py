@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon
 
 from glmtray import APP_ID, APP_NAME, __version__, autostart
 from glmtray.alerts import Notification, concurrency_notifications
-from glmtray.concurrency import ConcurrencyState, LimitSeenBook, concurrency_state
+from glmtray.concurrency import ConcurrencyState, concurrency_state
 from glmtray.credentials import Account, CredentialStore
 from glmtray.desktop_notify import DesktopNotifier
 from glmtray.errors import CredentialError, GlmtrayError, SettingsError
@@ -193,7 +193,9 @@ class GlmTrayApp(QObject):
             )
             return None
         root = default_root() if settings.transcripts_enabled and not self.demo else None
-        return RiskWatcher(store, root)
+        watcher = RiskWatcher(store, root)
+        watcher.peak_hours = settings.peak_hours
+        return watcher
 
     # -- start-up ----------------------------------------------------------------
     def start(self) -> bool:
@@ -430,18 +432,12 @@ class GlmTrayApp(QObject):
     def _concurrency(self, report: RiskReport | None) -> ConcurrencyState:
         state = self.monitor.state
         tier = state.snapshot.tier.value if state.snapshot and state.snapshot.tier else None
-        watcher = self.worker.risk_watcher
-        limits = (
-            LimitSeenBook(watcher.store, state.settings.peak_hours).limits(utcnow())
-            if watcher
-            else None
-        )
         meter = self.meter.snapshot() if self.meter is not None and self.meter.running else None
         return concurrency_state(
             meter,
             report.activity if report else None,
             tier,
-            limits=limits,
+            limits=report.limits if report else None,
             peak_hours=state.settings.peak_hours,
         )
 
@@ -631,6 +627,8 @@ class GlmTrayApp(QObject):
             self._sync_meter(settings)
         elif self.meter is not None:
             self.meter.peak_hours = settings.peak_hours
+        if self.worker.risk_watcher is not None:
+            self.worker.risk_watcher.peak_hours = settings.peak_hours
         self._render(self.monitor.state, force_icon=True)
         if (
             settings.refresh_seconds != old.refresh_seconds
