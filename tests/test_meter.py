@@ -25,7 +25,7 @@ from aiohttp.test_utils import make_mocked_request
 from glmtray.codes import CodeClass
 from glmtray.concurrency import LIMIT_SEEN_STATE_KEY, LimitSeenBook, fetch_meter_stats
 from glmtray.events import EventStore
-from glmtray.meter import LocalMeter, MeterPortInUse, peer_allowed
+from glmtray.meter import LocalMeter, MeterPortInUse, peer_allowed, system_proxy
 from glmtray.simulator import SIMULATOR_API_KEY, PlatformSimulator
 from glmtray.simulator.coding import ANTHROPIC_MESSAGES_PATH, OPENAI_CHAT_PATH, CodingSettings
 
@@ -456,6 +456,49 @@ def test_foreign_host_names_and_other_paths_are_refused(
     assert sim.requests == []  # none of them reached the platform
     ok = httpx.post(meter.url + OPENAI_CHAT_PATH, headers={**BEARER, "Host": "localhost"}, json={})
     assert ok.status_code == 200
+
+
+def test_system_proxy_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    assert system_proxy("https://api.z.ai") is None
+    monkeypatch.setenv("ALL_PROXY", "http://proxy.corp:3128")
+    assert system_proxy("https://api.z.ai") == "http://proxy.corp:3128"
+    monkeypatch.setenv("HTTPS_PROXY", "http://secure.corp:8443")
+    assert system_proxy("https://api.z.ai") == "http://secure.corp:8443"
+    assert system_proxy("http://127.0.0.1:8080") is None  # the simulator: never proxied
+    monkeypatch.setenv("NO_PROXY", ".z.ai")
+    assert system_proxy("https://api.z.ai") is None
+    assert system_proxy("https://open.bigmodel.cn") == "http://secure.corp:8443"
+
+
+def test_upstream_goes_through_the_system_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A subscriber behind a company proxy: the meter tunnels to the platform through it."""
+    seen: list[bytes] = []
+    proxy = socket.socket()
+    proxy.bind(("127.0.0.1", 0))
+    proxy.listen()
+
+    def answer_once() -> None:
+        connection, _ = proxy.accept()
+        with connection:
+            seen.append(connection.recv(4096).split(b"\r\n", 1)[0])
+            connection.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+
+    thread = threading.Thread(target=answer_once, daemon=True)
+    thread.start()
+    for name in ("NO_PROXY", "no_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{proxy.getsockname()[1]}")
+    try:
+        with LocalMeter("https://api.z.ai", port=0) as meter:
+            answer = httpx.post(meter.url + OPENAI_CHAT_PATH, headers=BEARER, json={})
+    finally:
+        thread.join(timeout=5)
+        proxy.close()
+    assert seen == [b"CONNECT api.z.ai:443 HTTP/1.1"]
+    assert answer.status_code == 502
+    assert answer.json()["error"]["code"] == "meter_upstream_unreachable"
 
 
 def test_meter_binds_loopback_only(sim: PlatformSimulator) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import ipaddress
 import json
 import os
@@ -29,12 +30,13 @@ import socket
 import statistics
 import threading
 import time
+import urllib.parse
+import urllib.request
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
@@ -82,6 +84,9 @@ BUCKET_SECONDS_KEPT = 3600
 SHUTDOWN_GRACE_SECONDS = 0.5
 """How long stop() lets running answers finish before cutting them."""
 START_TIMEOUT_SECONDS = 10.0
+UPSTREAM_TIMEOUT = httpx.Timeout(connect=10.0, read=None, write=60.0, pool=None)
+"""Coding answers stream for minutes with long gaps: no read timeout of our own (the tool
+has one, and its hang-up cancels ours). Connecting is bounded."""
 
 
 class MeterPortInUse(GlmtrayError):
@@ -105,9 +110,14 @@ def peer_allowed(peername: object) -> bool:
     """
     if not isinstance(peername, (tuple, list)) or not peername:
         return False
-    host = str(peername[0]).split("%", 1)[0]
+    return _loopback_address(str(peername[0]))
+
+
+@functools.lru_cache(maxsize=64)
+def _loopback_address(host: str) -> bool:
+    # Cached: every request asks again about the same one or two addresses.
     try:
-        address = ipaddress.ip_address(host)
+        address = ipaddress.ip_address(host.split("%", 1)[0])
     except ValueError:
         return False
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
@@ -115,6 +125,7 @@ def peer_allowed(peername: object) -> bool:
     return address.is_loopback
 
 
+@functools.lru_cache(maxsize=64)
 def _host_header_allowed(value: str | None) -> bool:
     """A Host naming something other than loopback means a browser was led here by a
     rebound DNS name: refuse it (the page could not spend the quota, as it has no key,
@@ -127,6 +138,21 @@ def _host_header_allowed(value: str | None) -> bool:
     else:
         host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
     return is_loopback_host(host)
+
+
+def system_proxy(base_url: str) -> str | None:
+    """The proxy the environment names for `base_url` (`HTTPS_PROXY`, `ALL_PROXY`, ... and
+    `NO_PROXY`, or the system settings on Windows and macOS), or None to go direct.
+
+    Loopback (the simulator) always goes direct: a proxy cannot reach this computer's
+    loopback, and keys sent there must not leave it.
+    """
+    parts = urllib.parse.urlsplit(base_url)
+    host = parts.hostname or ""
+    if is_loopback_host(host) or urllib.request.proxy_bypass(host):
+        return None
+    proxies = urllib.request.getproxies()
+    return proxies.get(parts.scheme) or proxies.get("all")
 
 
 def _forwarded(path: str) -> bool:
@@ -419,7 +445,7 @@ class LocalMeter:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.ServerRunner | None = None
-        self._client: httpx.AsyncClient | None = None
+        self._transport: httpx.AsyncHTTPTransport | None = None
         self._bound_port: int | None = None
         # One writer thread for the event store: SQLite calls never block the relay loop,
         # and errors are stored in the order they were seen.
@@ -554,16 +580,13 @@ class LocalMeter:
             loop.close()
 
     async def _setup(self, sock: socket.socket) -> None:
-        self._client = httpx.AsyncClient(
-            # Coding answers stream for minutes with long gaps: no read timeout of our own
-            # (the tool has one, and its hang-up cancels ours). Connecting is bounded.
-            timeout=httpx.Timeout(connect=10.0, read=None, write=60.0, pool=None),
+        # httpx's transport rather than its client: the client's extras (cookie jar, auth,
+        # redirects, default headers) are all things the meter must not do, and skipping
+        # them halves the meter's own work per request. The system proxy is honoured, as the
+        # account client honours it, decided once for the one upstream host.
+        self._transport = httpx.AsyncHTTPTransport(
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=32),
-            follow_redirects=False,
-            # The tools keep their own cookies; a jar that refuses all keeps the meter from
-            # holding any state between tools.
-            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
-            trust_env=True,  # honour a system proxy, as the account client does
+            proxy=system_proxy(self._base),
         )
         server = web.Server(
             self._handle,
@@ -581,9 +604,9 @@ class LocalMeter:
         if self._runner is not None:
             await self._runner.cleanup()  # closes the listening socket first
             self._runner = None
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._transport is not None:
+            await self._transport.aclose()
+            self._transport = None
 
     # --- requests ----------------------------------------------------------------------------
 
@@ -611,7 +634,7 @@ class LocalMeter:
         return await self._forward(request)
 
     async def _forward(self, request: web.BaseRequest) -> web.StreamResponse:
-        assert self._client is not None
+        assert self._transport is not None
         received = time.perf_counter()
         number = self._measure.begin()
         upstream: httpx.Response | None = None
@@ -626,9 +649,10 @@ class LocalMeter:
                 # Streamed up as it arrives: Claude Code sends contexts of several MB, and
                 # the Content-Length the tool sent goes up with it unchanged.
                 content=_body(request) if has_body else None,
+                extensions={"timeout": UPSTREAM_TIMEOUT.as_dict()},
             )
             try:
-                upstream = await self._client.send(outgoing, stream=True)
+                upstream = await self._transport.handle_async_request(outgoing)
             except httpx.HTTPError as exc:
                 self._measure.upstream_failed()
                 return _meter_error(
