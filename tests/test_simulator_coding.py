@@ -270,6 +270,65 @@ def test_stop_ends_a_slow_stream_at_once() -> None:
     sock.close()
 
 
+def _raw_post(sock: socket.socket, extra_headers: bytes = b"") -> None:
+    """A streamed chat request, written by hand so the test sees the connection itself."""
+    body = b'{"stream": true}'
+    sock.sendall(
+        b"POST " + OPENAI_CHAT_PATH.encode() + b" HTTP/1.1\r\nHost: x\r\nAuthorization: "
+        + SIMULATOR_API_KEY.encode() + b"\r\nContent-Length: %d\r\n" % len(body)
+        + extra_headers + b"\r\n" + body
+    )  # fmt: skip
+
+
+def _read_until(sock: socket.socket, marker: bytes) -> bytes:
+    """Bytes up to and including `marker`, or up to the server's hang-up."""
+    data = b""
+    while marker not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def test_coding_connections_are_kept_for_the_next_request(sim: PlatformSimulator) -> None:
+    """As the platform's servers do: a tool (or the meter) sends request after request over
+    one connection, streamed answers included."""
+    sim.set_coding(chunks=2)
+    port = int(sim.base_url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        for _ in range(3):
+            _raw_post(sock)
+            answer = _read_until(sock, b"0\r\n\r\n")  # the last chunk of a streamed answer
+            assert answer.startswith(b"HTTP/1.1 200")
+            assert b"connection: close" not in answer.lower()
+        _raw_post(sock, b"Connection: close\r\n")
+        answer = _read_until(sock, b"\x00never")
+        assert answer.startswith(b"HTTP/1.1 200") and b"Connection: close" in answer
+    with httpx.Client() as client:  # and an ordinary HTTP client finds it so
+        ports = {
+            client.post(sim.base_url + OPENAI_CHAT_PATH, headers=BEARER, json={}).extensions[
+                "network_stream"
+            ].get_extra_info("client_addr")[1]
+            for _ in range(3)
+        }
+    assert len(ports) == 1
+
+
+def test_stop_ends_kept_alive_connections() -> None:
+    sim = PlatformSimulator("pro", coding=CodingSettings(chunks=1, chunk_delay=0.0))
+    sim.start()
+    sock = socket.create_connection(("127.0.0.1", int(sim.base_url.rsplit(":", 1)[1])))
+    sock.settimeout(5)
+    _raw_post(sock)
+    assert _read_until(sock, b"0\r\n\r\n").startswith(b"HTTP/1.1 200")
+    start = time.perf_counter()
+    sim.stop()
+    assert sock.recv(1) == b""  # hung up, not left waiting for a next request
+    assert time.perf_counter() - start < 2
+    sock.close()
+
+
 def test_settings_are_checked() -> None:
     with pytest.raises(ValueError):
         CodingSettings(chunk_delay=-1).validated()

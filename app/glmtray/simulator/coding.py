@@ -281,13 +281,21 @@ def _trace(seq: int) -> str:
     return f"sim-trace-{seq:08d}"
 
 
+def _connection_header(handler: BaseHTTPRequestHandler) -> None:
+    """Coding answers keep the connection for the client's next request, as the platform's
+    web servers do (a coding tool, or the meter, sends many requests over one connection),
+    unless the client asked to close it or its body was not read to the end."""
+    if handler.close_connection:
+        handler.send_header("Connection", "close")
+
+
 def _send_json(handler: BaseHTTPRequestHandler, status: int, payload: Any, seq: int) -> None:
     data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     handler.send_response(status)
     handler.send_header("Content-Type", "application/json; charset=utf-8")
     handler.send_header("Content-Length", str(len(data)))
     handler.send_header("X-Log-Id", _trace(seq))
-    handler.send_header("Connection", "close")  # no kept-alive sockets outliving stop()
+    _connection_header(handler)
     handler.end_headers()
     handler.wfile.write(data)
 
@@ -300,9 +308,6 @@ def _stream(
     seq: int,
 ) -> int:
     """Send `events` as HTTP/1.1 chunks, each when it is due; the HTTP status sent, or 0."""
-    # Chunked framing needs an HTTP/1.1 status line; set on this handler only, so the
-    # account endpoints keep answering exactly as before.
-    handler.protocol_version = "HTTP/1.1"
     # Small writes with gaps between them: without TCP_NODELAY, Nagle's algorithm can hold
     # a chunk back until the previous one is acknowledged, which is not how the platform
     # streams and would make relay timings meaningless.
@@ -312,7 +317,7 @@ def _stream(
     handler.send_header("Cache-Control", "no-cache")
     handler.send_header("X-Log-Id", _trace(seq))
     handler.send_header("Transfer-Encoding", "chunked")
-    handler.send_header("Connection", "close")
+    _connection_header(handler)
     handler.end_headers()
     try:
         for data, delayed in events:

@@ -37,6 +37,8 @@ CONTROL_PREFIX = "/_simulator/"
 _POLL_SECONDS = 60.0
 """How often serve_forever wakes up by itself. Rarely: the demo runs for hours in the
 background, and stop() wakes the loop with a connection of its own instead."""
+KEEP_ALIVE_IDLE_SECONDS = 15.0
+MAX_BODY_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,29 @@ class _Server(ThreadingHTTPServer):
             self.address_family = socket.AF_INET6
             address = (address[0].strip("[]"), address[1])
         self.simulator = simulator
+        # Connections being served, kept-alive idle ones included, so stop() can end them.
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def hang_up_all(self) -> None:
+        """End every open connection: a kept-alive one waiting for its next request must
+        not outlive stop(), and one mid-answer ends as when a server dies."""
+        with self._open_lock:
+            connections = list(self._open)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client hanging up is normal (timeouts, stop()); anything else is a simulator
@@ -99,6 +123,13 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server_version = "nginx"
     sys_version = ""
+    # HTTP/1.1: chunked streams need it, and a client's connection is kept for its next
+    # request (by the standard's rules) unless the answer says otherwise. The account
+    # endpoints still close theirs.
+    protocol_version = "HTTP/1.1"
+    # A kept-alive connection with no next request ends after this long idle, as the
+    # platform's web servers end theirs; the socket timeout also bounds a stalled upload.
+    timeout = KEEP_ALIVE_IDLE_SECONDS
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silenced: the default access log goes to stderr, and a log is where keys leak."""
@@ -157,7 +188,11 @@ class _Handler(BaseHTTPRequestHandler):
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
             length = 0
-        return self.rfile.read(min(length, 1 << 20)) if length > 0 else b""
+        if length > MAX_BODY_BYTES or self.headers.get("Transfer-Encoding"):
+            # The rest of the body (or a chunked one, not read here) would be taken for
+            # the next request: this connection ends with the answer.
+            self.close_connection = True
+        return self.rfile.read(min(length, MAX_BODY_BYTES)) if length > 0 else b""
 
     def _send(self, reply: Reply) -> None:
         data = reply.body()
@@ -235,6 +270,7 @@ class PlatformSimulator:
             host, port = server.server_address[:2]
             socket.create_connection((str(host), int(port)), timeout=1).close()
         waiting.join(timeout=5)
+        server.hang_up_all()
         server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
