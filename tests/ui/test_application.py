@@ -437,15 +437,17 @@ def test_concurrency_refusals_through_the_meter_notify_once(
         refused = [title for title, _ in app.notifier.sent if "concurrency" in title]
         assert refused == ["Requests refused: concurrency too high"]
         assert app.monitor.state.extras["concurrency"].peak_5m >= 2
-        # The limit seen is read from the event store on the worker, at the next refresh.
-        app.refresh(forced=True)
 
+        # The limit seen comes from the event store, read on the worker at once when new
+        # 1302s are counted, not at the next refresh (minutes away).
         def limit_seen() -> int | None:
             c = app.monitor.state.extras["concurrency"]
             return c.limit_seen_peak or c.limit_seen_offpeak
 
-        qtbot.waitUntil(lambda: limit_seen() is not None and not app.busy, timeout=WAIT_MS)
+        fetches = len(sim.requests)
+        qtbot.waitUntil(lambda: limit_seen() is not None, timeout=WAIT_MS)
         assert limit_seen() == 1
+        assert len(sim.requests) == fetches  # no refresh of the account was needed for it
         app._tick()  # nothing new: no second notification
         assert len([t for t, _ in app.notifier.sent if "concurrency" in t]) == 1
     finally:

@@ -64,6 +64,7 @@ class GlmTrayApp(QObject):
     # Requests to the worker thread (queued connections: the worker lives elsewhere).
     _configure = Signal(object, str, object)
     _fetch = Signal(object)
+    _rescan_risk = Signal()
     _validate = Signal(object, str, object)
     _notification_clicked = Signal(int, str)
     state_changed = Signal(object)
@@ -119,6 +120,7 @@ class GlmTrayApp(QObject):
         self.worker.moveToThread(self.worker_thread)
         self._configure.connect(self.worker.configure)
         self._fetch.connect(self.worker.fetch)
+        self._rescan_risk.connect(self.worker.rescan_risk)
         self._validate.connect(self.worker.validate)
         self.worker.fetched.connect(self._on_fetched)
         self.worker.fetch_failed.connect(self._on_fetch_failed)
@@ -357,6 +359,10 @@ class GlmTrayApp(QObject):
                     self.monitor.sent,
                 )
             )
+            if refused != self._refused_1302 and self.worker.risk_watcher is not None:
+                # New 1302s: the concurrency they met ("limit seen") is in the event store
+                # now; read it on the worker instead of waiting for the next refresh.
+                self._rescan_risk.emit()
             self._refused_1302 = refused
             risk = self.monitor.state.extras.get("risk")
             self.monitor.set_extra(

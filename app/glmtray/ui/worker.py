@@ -77,6 +77,11 @@ class PlatformWorker(QObject):
             snapshot.risk_restricted if checked else None, list(snapshot.problems.values()), checked
         )
 
+    @Slot()
+    def rescan_risk(self) -> None:
+        """Read new risk events between refreshes (the meter's 1302s: their "limit seen")."""
+        self._watch_risk(None, [])
+
     def _watch_risk(
         self, flag: bool | None, errors: list[PlatformError], checked: bool = False
     ) -> None:
