@@ -188,11 +188,12 @@ def test_concurrency_notification_once_per_spell() -> None:
     settings, sent = Settings(), set[str]()
     assert concurrency_notifications(0, 0, T0, settings, sent) == []
     notes = concurrency_notifications(0, 2, T0, settings, sent)
-    assert [n.kind for n in notes] == ["concurrency"] and "2 request(s)" in notes[0].body
+    assert [n.kind for n in notes] == ["concurrency"] and "refused 2 requests" in notes[0].body
     # more refusals within the spell: quiet, and the spell goes on
     assert concurrency_notifications(2, 5, T0 + timedelta(minutes=10), settings, sent) == []
     assert concurrency_notifications(5, 6, T0 + timedelta(minutes=20), settings, sent) == []
     # a quiet quarter of an hour ends the spell
-    assert len(concurrency_notifications(6, 7, T0 + timedelta(minutes=40), settings, sent)) == 1
+    (again,) = concurrency_notifications(6, 7, T0 + timedelta(minutes=40), settings, sent)
+    assert "refused 1 request with" in again.body
     off = replace(settings, notify_concurrency=False)
     assert concurrency_notifications(0, 9, T0 + timedelta(hours=5), off, set()) == []

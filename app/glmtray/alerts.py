@@ -13,6 +13,7 @@ from glmtray.errors import AuthenticationFailed, GlmtrayError
 from glmtray.models import QuotaWindow, Snapshot
 from glmtray.settings import Settings
 from glmtray.timeutil import format_duration, format_local_time
+from glmtray.wording import plural
 
 REFRESH_FAILING_AFTER = timedelta(minutes=10)
 """A short outage is normal; say something only once refreshing has failed this long."""
@@ -171,7 +172,7 @@ def concurrency_notifications(
             key,
             "concurrency",
             "Requests refused: concurrency too high",
-            f"The platform refused {count} request(s) with error 1302. Run fewer coding "
+            f"The platform refused {plural(count, 'request')} with error 1302. Run fewer coding "
             "sessions or agents at once; the limit is higher off-peak.",
         )
     ]

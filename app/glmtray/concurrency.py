@@ -25,6 +25,7 @@ from typing import Any
 
 from glmtray.events import EventStore
 from glmtray.transcripts import ActivitySummary
+from glmtray.wording import plural
 
 PLATFORM_TZ = timezone(timedelta(hours=8))
 DEFAULT_PEAK_HOURS = "14:00-18:00"
@@ -317,8 +318,8 @@ class ConcurrencyState:
             head = f"Concurrency: {self.in_flight} in flight (peak {self.peak_5m} in 5 min)"
         elif self.active_sessions is not None:
             head = (
-                f"Concurrency: {_plural(self.active_sessions, 'session')} in "
-                f"{_plural(self.active_projects or 0, 'project')} active"
+                f"Concurrency: {plural(self.active_sessions, 'session')} in "
+                f"{plural(self.active_projects or 0, 'project')} active"
             )
         else:
             return None
@@ -334,10 +335,6 @@ class ConcurrencyState:
             "recommended": self.recommended,
             "limit_seen": {"peak": self.limit_seen_peak, "off_peak": self.limit_seen_offpeak},
         }
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def concurrency_state(
@@ -377,7 +374,7 @@ def concurrency_state(
             )
     if warning is None and activity is not None and top is not None and activity.projects > top:
         warning = (
-            f"{_plural(activity.projects, 'project')} active: above the "
+            f"{plural(activity.projects, 'project')} active: above the "
             f"{level.capitalize()} recommendation ({recommended})"
         )
     return ConcurrencyState(

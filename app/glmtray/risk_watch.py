@@ -29,6 +29,7 @@ from glmtray.risk import (
 )
 from glmtray.timeutil import format_duration
 from glmtray.transcripts import ActivitySummary, TranscriptReader
+from glmtray.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,8 @@ class RiskReport:
             until = f", eases in {format_duration(throttle.until - self.state.evaluated_at)}"
             return f"Throttled ({throttle.code or '?'}){until}"
         if self.activity is not None and self.activity.sessions:
-            return f"{self.activity.sessions} coding session(s) active in {self.activity.projects} project(s)"
+            sessions = plural(self.activity.sessions, "coding session")
+            return f"{sessions} active in {plural(self.activity.projects, 'project')}"
         return ""
 
 

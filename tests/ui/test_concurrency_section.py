@@ -31,7 +31,7 @@ def test_lines_for_meter_sessions_and_limits() -> None:
     assert lines == [
         "In flight now: 3 · peak 4 in 5 min",
         "Active: 2 coding sessions in 1 project",
-        "Your plan recommends 1-2 concurrent project(s)",
+        "Your plan recommends 1-2 concurrent projects",
         "Limit seen (error 1302): ≈1 in peak hours, ≈2 off-peak",
     ]
 

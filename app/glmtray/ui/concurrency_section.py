@@ -6,6 +6,7 @@ from PySide6.QtWidgets import QLabel, QWidget
 
 from glmtray.concurrency import ConcurrencyState
 from glmtray.ui.section import PanelSection
+from glmtray.wording import plural
 
 
 def concurrency_lines(state: ConcurrencyState) -> list[str]:
@@ -14,13 +15,11 @@ def concurrency_lines(state: ConcurrencyState) -> list[str]:
     if state.in_flight is not None:
         lines.append(f"In flight now: {state.in_flight} · peak {state.peak_5m} in 5 min")
     if state.active_sessions:
-        sessions = "session" if state.active_sessions == 1 else "sessions"
-        projects = "project" if state.active_projects == 1 else "projects"
-        lines.append(
-            f"Active: {state.active_sessions} coding {sessions} in {state.active_projects or 0} {projects}"
-        )
+        sessions = plural(state.active_sessions, "coding session")
+        lines.append(f"Active: {sessions} in {plural(state.active_projects or 0, 'project')}")
     if state.recommended:
-        lines.append(f"Your plan recommends {state.recommended} concurrent project(s)")
+        projects = "project" if state.recommended == "1" else "projects"
+        lines.append(f"Your plan recommends {state.recommended} concurrent {projects}")
     seen = []
     if state.limit_seen_peak is not None:
         seen.append(f"≈{state.limit_seen_peak} in peak hours")
