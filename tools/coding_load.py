@@ -17,6 +17,7 @@ import httpx
 from glmtray.simulator import SIMULATOR_API_KEY
 
 PATH = "/api/coding/paas/v4/chat/completions"
+RETRY_AFTER_REFUSAL = 1.0
 BODY = {"model": "glm-4.6", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
 
 
@@ -29,6 +30,8 @@ def client(url: str, until: float, counts: dict[int, int], lock: threading.Lock)
                     pass
             with lock:
                 counts[response.status_code] = counts.get(response.status_code, 0) + 1
+            if response.status_code == 429:
+                time.sleep(RETRY_AFTER_REFUSAL)  # as coding tools do, rather than hammer
 
 
 def main() -> None:
