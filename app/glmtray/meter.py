@@ -15,7 +15,7 @@ loopback only and refuses any non-loopback peer; when it stops, its listening so
 closed, so tools get an immediate connection error rather than a hang.
 
 Built on aiohttp's low-level server (in its own asyncio loop on a background thread, so it
-needs no Qt and no event loop from the caller) and httpx upstream.
+needs no Qt and no event loop from the caller) and httpx upstream (`upstream.py`).
 """
 
 from __future__ import annotations
@@ -30,8 +30,6 @@ import socket
 import statistics
 import threading
 import time
-import urllib.parse
-import urllib.request
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -53,6 +51,7 @@ from glmtray.errors import GlmtrayError
 from glmtray.events import EventStore, Signal
 from glmtray.regions import is_loopback_host, validate_base_url
 from glmtray.transcripts import parse_business_error
+from glmtray.upstream import upstream_transport
 
 FORWARDED_PREFIXES: tuple[str, ...] = ("/api/anthropic/", "/api/coding/paas/v4/")
 FORWARDED_ROOTS: frozenset[str] = frozenset({"/api/anthropic", "/api/coding/paas/v4"})
@@ -138,21 +137,6 @@ def _host_header_allowed(value: str | None) -> bool:
     else:
         host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
     return is_loopback_host(host)
-
-
-def system_proxy(base_url: str) -> str | None:
-    """The proxy the environment names for `base_url` (`HTTPS_PROXY`, `ALL_PROXY`, ... and
-    `NO_PROXY`, or the system settings on Windows and macOS), or None to go direct.
-
-    Loopback (the simulator) always goes direct: a proxy cannot reach this computer's
-    loopback, and keys sent there must not leave it.
-    """
-    parts = urllib.parse.urlsplit(base_url)
-    host = parts.hostname or ""
-    if is_loopback_host(host) or urllib.request.proxy_bypass(host):
-        return None
-    proxies = urllib.request.getproxies()
-    return proxies.get(parts.scheme) or proxies.get("all")
 
 
 def _forwarded(path: str) -> bool:
@@ -581,13 +565,9 @@ class LocalMeter:
 
     async def _setup(self, sock: socket.socket) -> None:
         # httpx's transport rather than its client: the client's extras (cookie jar, auth,
-        # redirects, default headers) are all things the meter must not do, and skipping
-        # them halves the meter's own work per request. The system proxy is honoured, as the
-        # account client honours it, decided once for the one upstream host.
-        self._transport = httpx.AsyncHTTPTransport(
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=32),
-            proxy=system_proxy(self._base),
-        )
+        # redirects, default headers) are all things the meter must not do. The system
+        # proxy is honoured, as the account client honours it.
+        self._transport = upstream_transport(self._base)
         server = web.Server(
             self._handle,
             # A tool hanging up mid-stream cancels the handler, which closes the upstream

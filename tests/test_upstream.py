@@ -1,0 +1,201 @@
+"""The meter's upstream: httpx's transport on asyncio streams, over real loopback sockets
+(plain HTTP to the simulator, TLS to a server with a throwaway certificate)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from glmtray.meter import LocalMeter
+from glmtray.simulator import SIMULATOR_API_KEY, PlatformSimulator
+from glmtray.simulator.coding import OPENAI_CHAT_PATH, CodingSettings
+from glmtray.upstream import AsyncioStream, upstream_transport
+
+BEARER = {"Authorization": f"Bearer {SIMULATOR_API_KEY}"}
+STREAM = b'{"model": "glm-4.6", "stream": true}'
+CHUNKS = [b"data: one\n\n", b"data: two\n\n", b"data: [DONE]\n\n"]
+
+
+async def _post(transport: httpx.AsyncHTTPTransport, url: str, **extra: Any) -> httpx.Response:
+    request = httpx.Request("POST", url, headers=BEARER, content=STREAM, **extra)
+    response = await transport.handle_async_request(request)
+    await response.aread()
+    return response
+
+
+def test_requests_go_over_asyncio_streams_and_reuse_the_connection() -> None:
+    with PlatformSimulator("pro", coding=CodingSettings(chunks=3, chunk_delay=0.0)) as sim:
+
+        async def twice() -> list[httpx.Response]:
+            transport = upstream_transport(sim.base_url)
+            async with transport:
+                return [await _post(transport, sim.base_url + OPENAI_CHAT_PATH) for _ in range(2)]
+
+        first, second = asyncio.run(twice())
+    for response in (first, second):
+        assert response.status_code == 200
+        assert response.content.rstrip().endswith(b"data: [DONE]")
+    stream = first.extensions["network_stream"]
+    assert isinstance(stream, AsyncioStream)  # not anyio's: the point of the module
+    assert second.extensions["network_stream"] is stream  # kept alive and reused
+
+
+def test_a_connection_the_server_closed_is_not_reused() -> None:
+    """A platform server ends idle connections; the next request must get a fresh one,
+    not fail with 'server disconnected'."""
+    with PlatformSimulator("pro", coding=CodingSettings(chunks=1, chunk_delay=0.0)) as sim:
+        url = sim.base_url + OPENAI_CHAT_PATH
+        port = int(sim.base_url.rsplit(":", 1)[1])
+
+        async def across_a_restart() -> tuple[httpx.Response, httpx.Response]:
+            transport = upstream_transport(sim.base_url)
+            async with transport:
+                before = await _post(transport, url)
+                # stop() hangs up every kept-alive connection; the same port serves again
+                await asyncio.to_thread(sim.stop)
+                restarted.start()
+                await asyncio.sleep(0.05)  # the end of stream reaches the client's loop
+                return before, await _post(transport, url)
+
+        restarted = PlatformSimulator("pro", port=port)
+        try:
+            before, after = asyncio.run(across_a_restart())
+        finally:
+            restarted.stop()
+    assert before.status_code == after.status_code == 200
+    assert after.extensions["network_stream"] is not before.extensions["network_stream"]
+
+
+def test_network_failures_are_httpx_errors() -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # bound, never listening: connections are refused
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()  # accepts (in the kernel) and never answers
+
+    async def attempts() -> list[BaseException]:
+        transport = upstream_transport("http://127.0.0.1")
+        errors: list[BaseException] = []
+        async with transport:
+            for url, timeout in (
+                (f"http://127.0.0.1:{port}/", httpx.Timeout(5.0)),
+                (f"http://127.0.0.1:{silent.getsockname()[1]}/", httpx.Timeout(5.0, read=0.2)),
+            ):
+                try:
+                    await _post(transport, url, extensions={"timeout": timeout.as_dict()})
+                except httpx.HTTPError as error:
+                    errors.append(error)
+        return errors
+
+    try:
+        refused, unanswered = asyncio.run(attempts())
+    finally:
+        silent.close()
+    assert isinstance(refused, httpx.ConnectError)
+    assert isinstance(unanswered, httpx.ReadTimeout)
+
+
+# --- TLS, as to the real platform -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1, made with the openssl command."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=glmtray test platform", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return cert, key
+
+
+class _StreamingHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for chunk in CHUNKS:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        self.wfile.write(b"0\r\n\r\n")
+
+
+@pytest.fixture
+def tls_platform(certificate: tuple[Path, Path]) -> Iterator[str]:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*certificate)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _StreamingHandler)
+    server.daemon_threads = True
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_meter_relays_a_stream_from_a_tls_platform(
+    tls_platform: str, certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))  # trust the throwaway certificate
+    with LocalMeter(tls_platform, port=0) as meter:
+        url = meter.url + OPENAI_CHAT_PATH
+        with httpx.stream("POST", url, headers=BEARER, content=STREAM, timeout=10) as response:
+            chunks = list(response.iter_raw())
+            stream = response.extensions["network_stream"]
+        again = httpx.post(url, headers=BEARER, content=STREAM, timeout=10)
+    assert response.status_code == again.status_code == 200
+    assert b"".join(chunks) == b"".join(CHUNKS) == again.content
+    assert stream.get_extra_info("ssl_object") is None  # the tool's side is plain loopback
+
+
+def test_an_untrusted_certificate_is_refused(
+    tls_platform: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    with LocalMeter(tls_platform, port=0) as meter:
+        answer = httpx.post(meter.url + OPENAI_CHAT_PATH, headers=BEARER, content=STREAM)
+    assert answer.status_code == 502
+    assert answer.json()["error"]["code"] == "meter_upstream_unreachable"
+    assert "ConnectError" in answer.json()["error"]["message"]
+
+
+def test_tls_stream_reports_its_certificate(
+    tls_platform: str, certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+
+    async def one() -> httpx.Response:
+        transport = upstream_transport(tls_platform)
+        async with transport:
+            return await _post(transport, tls_platform + OPENAI_CHAT_PATH)
+
+    response = asyncio.run(one())
+    stream = response.extensions["network_stream"]
+    assert isinstance(stream, AsyncioStream)
+    peer = stream.get_extra_info("ssl_object").getpeercert()
+    assert ("IP Address", "127.0.0.1") in peer["subjectAltName"]
+    assert response.content == b"".join(CHUNKS)
