@@ -48,6 +48,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_status.py
 	$(BIN)/python bench/bench_transcripts.py
+	$(BIN)/python bench/bench_meter.py
 	bash .ci/desktop-session $(BIN)/python bench/bench_tray.py
 
 PACKAGE_STAMP := $(VENV)/.installed-package
