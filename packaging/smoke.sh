@@ -6,10 +6,11 @@
 # 1. `glmtray --version` from the bundle must print the package's version.
 # 2. On a private Xvfb display, inside a private session bus (dbus-run-session), with HOME and
 #    every XDG dir in a temporary folder, it starts the XEmbed tray host `trayer`, then
-#    `glmtray --demo` from the bundle, and waits until trayer holds glmtray's icon *and* that
-#    icon shows quota data: the demo plan's gauge is drawn in a level colour (green, amber,
-#    red), while the loading, signed-out and stale looks are grey, so "data" means saturated
-#    pixels inside the embedded icon.
+#    `glmtray --demo -v` from the bundle, and waits until trayer holds glmtray's icon *and*
+#    that icon shows quota data: the app logs "tray icon shows data" once it has set the
+#    gauge, and the embedded icon must then have its percentage drawn (dark digit pixels;
+#    the loading look is a ring of grey dots). Not the gauge's colour: the demo's usage
+#    follows the clock, and just after a window resets its coloured arc is a sliver.
 # 3. If gnome-keyring is installed it also checks that the bundle's keyring finds the Secret
 #    Service (`glmtray logout` through keyring's entry-point discovery): a bundle missing
 #    keyring's metadata falls back to the `fail` backend and cannot store a key.
@@ -71,10 +72,11 @@ icon_geometry() {
 }
 
 # Fraction (0..1) of pixels in region $1 whose HSL saturation is above 35%.
-saturated_fraction() {
+# Fraction of the icon's pixels that are dark (the digits on trayer's light panel).
+dark_fraction() {
     import -window root -crop "$1" +repage "$WORK/icon.png" 2>/dev/null || return 1
-    convert "$WORK/icon.png" -colorspace HSL -channel G -separate +channel \
-        -threshold 35% -format '%[fx:mean]' info: 2>/dev/null
+    convert "$WORK/icon.png" -colorspace Gray -threshold 35% -negate \
+        -format '%[fx:mean]' info: 2>/dev/null
 }
 
 # Globals, not locals: the EXIT trap runs after inner() has returned.
@@ -126,7 +128,7 @@ inner() {
 
     local start_ms embedded_ms="" geometry="" fraction
     start_ms="$(now_ms)"
-    QT_QPA_PLATFORM=xcb "$BIN" --demo >"$ARTIFACTS/app.log" 2>&1 &
+    QT_QPA_PLATFORM=xcb "$BIN" --demo -v >"$ARTIFACTS/app.log" 2>&1 &
     app_pid=$!
     deadline=$((SECONDS + TIMEOUT_S))
     while :; do
@@ -138,8 +140,9 @@ inner() {
         ((SECONDS < deadline)) || fail "no tray icon with data after ${TIMEOUT_S}s"
         if geometry="$(icon_geometry "$app_pid")"; then
             [[ -n "$embedded_ms" ]] || embedded_ms="$(now_ms)"
-            if fraction="$(saturated_fraction "$geometry")" &&
-                awk -v f="$fraction" 'BEGIN { exit !(f > 0.02) }'; then
+            if grep -q "tray icon shows data" "$ARTIFACTS/app.log" &&
+                fraction="$(dark_fraction "$geometry")" &&
+                awk -v f="$fraction" 'BEGIN { exit !(f > 0.03) }'; then
                 break
             fi
         fi
