@@ -4,6 +4,7 @@ single instance and demo mode. The keyring is an in-memory double."""
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,11 @@ def wait_phase(qtbot: QtBot, app: GlmTrayApp, phase: Phase) -> None:
     qtbot.waitUntil(lambda: app.monitor.state.phase is phase and not app.busy, timeout=WAIT_MS)
 
 
+def wait_sign_in(qtbot: QtBot, app: GlmTrayApp) -> None:
+    """Until the sign-in dialog shows: the key is read on the worker, after start()."""
+    qtbot.waitUntil(lambda: app.signin is not None and app.signin.isVisible(), timeout=WAIT_MS)
+
+
 def test_first_run_asks_to_sign_in_and_a_good_key_is_stored(
     qtbot: QtBot, make_app: Any, sim: PlatformSimulator
 ) -> None:
@@ -83,14 +89,53 @@ def test_first_run_asks_to_sign_in_and_a_good_key_is_stored(
     keyring = MemoryKeyring()
     app = make_app(keyring)
     assert app.start()
+    wait_sign_in(qtbot, app)
     assert app.monitor.state.phase is Phase.SIGNED_OUT
-    assert app.signin is not None and app.signin.isVisible()
+    assert app.signin is not None
     app.signin.sign_in_requested.emit(Region.CHINA, SIMULATOR_API_KEY)
     wait_phase(qtbot, app, Phase.READY)
     assert keyring.items == {("glmtray", "china:default"): SIMULATOR_API_KEY}
     assert not app.signin.isVisible()
     assert SettingsStore().load().settings.region is Region.CHINA
     assert app.monitor.state.icon_spec(app.monitor.state.snapshot.fetched_at).look is IconLook.GAUGE  # type: ignore[union-attr]
+
+
+class PromptingKeyring(MemoryKeyring):
+    """A keyring whose read waits for an answer, as a Secret Service waits for the user at
+    its unlock prompt (gives up after 5 s so a wrong build fails rather than hangs)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked = threading.Event()
+        self.answered = threading.Event()
+        self.reader: threading.Thread | None = None
+
+    def get_password(self, service: str, username: str) -> str | None:
+        self.reader = threading.current_thread()
+        self.asked.set()
+        self.answered.wait(5)
+        return super().get_password(service, username)
+
+
+def test_a_keyring_waiting_at_its_unlock_prompt_leaves_the_tray_responsive(
+    qtbot: QtBot, make_app: Any, sim: PlatformSimulator
+) -> None:
+    sim.set_scenario("pro")
+    keyring = PromptingKeyring()
+    keyring.items[("glmtray", "global:default")] = SIMULATOR_API_KEY
+    app = make_app(keyring)
+    assert app.start()
+    assert keyring.asked.wait(5)
+    assert keyring.reader is not threading.main_thread()  # read on the worker
+    # The prompt is still up: the GUI thread runs, the icon says "loading", the panel opens.
+    qtbot.wait(100)
+    assert not keyring.answered.is_set()
+    assert app.monitor.state.phase is Phase.LOADING
+    app.show_panel()
+    assert app.panel.isVisible()
+    keyring.answered.set()  # the user unlocked the keyring
+    wait_phase(qtbot, app, Phase.READY)
+    assert app.signin is None or not app.signin.isVisible()
 
 
 def test_wrong_key_is_said_inline_and_nothing_is_stored(
@@ -100,6 +145,7 @@ def test_wrong_key_is_said_inline_and_nothing_is_stored(
     keyring = MemoryKeyring()
     app = make_app(keyring)
     app.start()
+    wait_sign_in(qtbot, app)
     assert app.signin is not None
     app.signin.sign_in_requested.emit(Region.GLOBAL, "bad" * 12)
     qtbot.waitUntil(
@@ -120,6 +166,7 @@ def test_locked_keyring_offers_this_session_only(
     keyring = LockedKeyring()
     app = make_app(keyring)
     app.start()
+    wait_sign_in(qtbot, app)
     assert app.signin is not None
     app.signin.sign_in_requested.emit(Region.GLOBAL, SIMULATOR_API_KEY)
     qtbot.waitUntil(lambda: _visible_button(app.signin, "session"), timeout=WAIT_MS)
@@ -139,9 +186,9 @@ def test_sign_out_removes_the_key_and_returns_to_sign_in(
     app.start()
     wait_phase(qtbot, app, Phase.READY)
     app.sign_out()
-    assert keyring.items == {}
     assert app.monitor.state.phase is Phase.SIGNED_OUT and app.monitor.state.snapshot is None
     assert app.signin is not None and app.signin.isVisible()
+    qtbot.waitUntil(lambda: keyring.items == {}, timeout=WAIT_MS)  # removed on the worker
 
 
 def test_every_scenario_reaches_a_clear_state(

@@ -65,6 +65,9 @@ class GlmTrayApp(QObject):
     _configure = Signal(object, str, object)
     _fetch = Signal(object)
     _rescan_risk = Signal()
+    _read_key = Signal(object)  # Account
+    _store_key = Signal(object, str)  # Account, key
+    _delete_key = Signal(object)  # Account
     _validate = Signal(object, str, object)
     _notification_clicked = Signal(int, str)
     state_changed = Signal(object)
@@ -121,6 +124,13 @@ class GlmTrayApp(QObject):
         self._configure.connect(self.worker.configure)
         self._fetch.connect(self.worker.fetch)
         self._rescan_risk.connect(self.worker.rescan_risk)
+        self.worker.credentials = self.credentials
+        self._read_key.connect(self.worker.read_key)
+        self._store_key.connect(self.worker.store_key)
+        self._delete_key.connect(self.worker.delete_key)
+        self.worker.key_read.connect(self._on_key_read)
+        self.worker.key_stored.connect(self._on_key_stored)
+        self.worker.key_delete_failed.connect(self._on_key_delete_failed)
         self._validate.connect(self.worker.validate)
         self.worker.fetched.connect(self._on_fetched)
         self.worker.fetch_failed.connect(self._on_fetch_failed)
@@ -211,21 +221,26 @@ class GlmTrayApp(QObject):
         if self.demo:
             self._begin(self.monitor.state.region, self._demo_key, session_only=True)
             return True
-        region = self.monitor.state.settings.region
-        try:
-            key = self.credentials.get(Account(region, self.monitor.state.settings.account_label))
-        except CredentialError as error:
+        # Read on the worker; the icon shows its loading look until the key is there.
+        self._read_key.emit(self._account(self.monitor.state.settings.region))
+        return True
+
+    def _account(self, region: Region) -> Account:
+        return Account(region, self.monitor.state.settings.account_label)
+
+    def _on_key_read(
+        self, account: Account, key: str | None, error: CredentialError | None
+    ) -> None:
+        if error is not None:
             self.monitor.signed_out()
             self.show_sign_in()
             if self.signin is not None:
                 self.signin.show_error(error.title, error.message, offer_session_only=True)
-            return True
-        if key:
-            self._begin(region, key)
+        elif key:
+            self._begin(account.region, key)
         else:
             self.monitor.signed_out()
             self.show_sign_in()
-        return True
 
     def _begin(self, region: Region, key: str, *, session_only: bool = False) -> None:
         self.monitor.signed_in(region, session_only=session_only)
@@ -551,19 +566,19 @@ class GlmTrayApp(QObject):
         self._validate.emit(region, key, self.base_url)
 
     def _on_validated(self, region: Region, key: str, _quota: object) -> None:
-        try:
-            self.credentials.set(Account(region, self.monitor.state.settings.account_label), key)
-        except CredentialError as error:
+        self._store_key.emit(self._account(region), key)
+
+    def _on_key_stored(self, account: Account, key: str, error: CredentialError | None) -> None:
+        if error is not None:
             if self.signin is not None:
                 self.signin.set_busy(False)
                 self.signin.show_error(error.title, error.message, offer_session_only=True)
             return
-        self._finish_sign_in(region, key, session_only=False)
+        self._finish_sign_in(account.region, key, session_only=False)
 
     def _sign_in_session_only(self, region: Region, key: str) -> None:
-        self.credentials.set(
-            Account(region, self.monitor.state.settings.account_label), key, session_only=True
-        )
+        # Memory only, no keyring call: fine on this thread.
+        self.credentials.set(self._account(region), key, session_only=True)
         self._finish_sign_in(region, key, session_only=True)
 
     def _finish_sign_in(self, region: Region, key: str, *, session_only: bool) -> None:
@@ -583,15 +598,14 @@ class GlmTrayApp(QObject):
             self.signin.show_error(error.title, error.message)
 
     def sign_out(self) -> None:
-        state = self.monitor.state
-        try:
-            self.credentials.delete(Account(state.region, state.settings.account_label))
-        except CredentialError as error:
-            self.monitor.add_notice(f"{error.title}: {error.message}")
+        self._delete_key.emit(self._account(self.monitor.state.region))
         self.refresh_timer.stop()
         self.worker.close()
         self.monitor.signed_out()
         self.show_sign_in()
+
+    def _on_key_delete_failed(self, error: CredentialError) -> None:
+        self.monitor.add_notice(f"{error.title}: {error.message}")
 
     def _start_demo_process(self) -> None:
         from PySide6.QtCore import QProcess

@@ -1,7 +1,9 @@
-"""Network work off the GUI thread: one worker object living in a QThread.
+"""Network and keyring work off the GUI thread: one worker object living in a QThread.
 
 Results come back as signals; no widget is touched here. One fetch at a time: the
-application does not ask again while `busy` is set.
+application does not ask again while `busy` is set. The keyring is read, written and
+cleared here too: a Secret Service may put up an unlock prompt and wait for the user,
+and the tray must stay responsive meanwhile.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import logging
 from PySide6.QtCore import QLocale, QObject, Signal, Slot
 
 from glmtray.client import AuthScheme, PlatformClient
-from glmtray.errors import GlmtrayError, PlatformError, UnexpectedResponse
+from glmtray.credentials import Account, CredentialStore
+from glmtray.errors import CredentialError, GlmtrayError, PlatformError, UnexpectedResponse
 from glmtray.models import Section
 from glmtray.monitor import FetchPlan
 from glmtray.regions import Region
@@ -32,12 +35,16 @@ class PlatformWorker(QObject):
     validated = Signal(object, str, object)  # Region, key, Quota
     validation_failed = Signal(object, str, object)  # Region, key, GlmtrayError
     risk_updated = Signal(object)  # RiskReport
+    key_read = Signal(object, object, object)  # Account, key or None, CredentialError or None
+    key_stored = Signal(object, str, object)  # Account, key, CredentialError or None
+    key_delete_failed = Signal(object)  # CredentialError
 
     def __init__(self) -> None:
         super().__init__()
         self._client: PlatformClient | None = None
         self._auth_scheme: AuthScheme | None = None
         self.risk_watcher: RiskWatcher | None = None
+        self.credentials: CredentialStore | None = None
 
     @Slot(object, str, object)
     def configure(self, region: Region, key: str, base_url: str | None) -> None:
@@ -111,6 +118,34 @@ class PlatformWorker(QObject):
             )
             return
         self.validated.emit(region, key, quota)
+
+    @Slot(object)
+    def read_key(self, account: Account) -> None:
+        assert self.credentials is not None
+        try:
+            key = self.credentials.get(account)
+        except CredentialError as error:
+            self.key_read.emit(account, None, error)
+            return
+        self.key_read.emit(account, key, None)
+
+    @Slot(object, str)
+    def store_key(self, account: Account, key: str) -> None:
+        assert self.credentials is not None
+        try:
+            self.credentials.set(account, key)
+        except CredentialError as error:
+            self.key_stored.emit(account, key, error)
+            return
+        self.key_stored.emit(account, key, None)
+
+    @Slot(object)
+    def delete_key(self, account: Account) -> None:
+        assert self.credentials is not None
+        try:
+            self.credentials.delete(account)
+        except CredentialError as error:
+            self.key_delete_failed.emit(error)
 
     @Slot()
     def close(self) -> None:
