@@ -19,6 +19,7 @@ from glmtray.settings import SettingsStore
 from glmtray.simulator import SIMULATOR_API_KEY, PlatformSimulator, scenario_names
 from glmtray.state import IconLook, Phase
 from glmtray.ui.application import GlmTrayApp
+from glmtray.ui.signin import SignInDialog
 from tests.helpers import MemoryKeyring
 from tests.test_credentials import LockedKeyring
 
@@ -77,9 +78,11 @@ def wait_phase(qtbot: QtBot, app: GlmTrayApp, phase: Phase) -> None:
     qtbot.waitUntil(lambda: app.monitor.state.phase is phase and not app.busy, timeout=WAIT_MS)
 
 
-def wait_sign_in(qtbot: QtBot, app: GlmTrayApp) -> None:
-    """Until the sign-in dialog shows: the key is read on the worker, after start()."""
+def wait_sign_in(qtbot: QtBot, app: GlmTrayApp) -> SignInDialog:
+    """The sign-in dialog, once it shows: the key is read on the worker, after start()."""
     qtbot.waitUntil(lambda: app.signin is not None and app.signin.isVisible(), timeout=WAIT_MS)
+    assert app.signin is not None
+    return app.signin
 
 
 def test_first_run_asks_to_sign_in_and_a_good_key_is_stored(
@@ -89,10 +92,9 @@ def test_first_run_asks_to_sign_in_and_a_good_key_is_stored(
     keyring = MemoryKeyring()
     app = make_app(keyring)
     assert app.start()
-    wait_sign_in(qtbot, app)
+    signin = wait_sign_in(qtbot, app)
     assert app.monitor.state.phase is Phase.SIGNED_OUT
-    assert app.signin is not None
-    app.signin.sign_in_requested.emit(Region.CHINA, SIMULATOR_API_KEY)
+    signin.sign_in_requested.emit(Region.CHINA, SIMULATOR_API_KEY)
     wait_phase(qtbot, app, Phase.READY)
     assert keyring.items == {("glmtray", "china:default"): SIMULATOR_API_KEY}
     assert not app.signin.isVisible()
@@ -145,9 +147,7 @@ def test_wrong_key_is_said_inline_and_nothing_is_stored(
     keyring = MemoryKeyring()
     app = make_app(keyring)
     app.start()
-    wait_sign_in(qtbot, app)
-    assert app.signin is not None
-    app.signin.sign_in_requested.emit(Region.GLOBAL, "bad" * 12)
+    wait_sign_in(qtbot, app).sign_in_requested.emit(Region.GLOBAL, "bad" * 12)
     qtbot.waitUntil(
         lambda: app.signin is not None and app.signin.isEnabled() and not app.busy, timeout=WAIT_MS
     )
@@ -166,9 +166,7 @@ def test_locked_keyring_offers_this_session_only(
     keyring = LockedKeyring()
     app = make_app(keyring)
     app.start()
-    wait_sign_in(qtbot, app)
-    assert app.signin is not None
-    app.signin.sign_in_requested.emit(Region.GLOBAL, SIMULATOR_API_KEY)
+    wait_sign_in(qtbot, app).sign_in_requested.emit(Region.GLOBAL, SIMULATOR_API_KEY)
     qtbot.waitUntil(lambda: _visible_button(app.signin, "session"), timeout=WAIT_MS)
     assert app.monitor.state.phase is Phase.SIGNED_OUT
     app.signin.session_only_requested.emit(Region.GLOBAL, SIMULATOR_API_KEY)
