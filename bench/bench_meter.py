@@ -65,7 +65,7 @@ sim.stop()
 """
 METER = """
 import sys
-from glmtray.meter import LocalMeter
+from glmtray.meter.server import LocalMeter
 meter = LocalMeter(sys.argv[1], port=0)
 meter.start()
 print(meter.url, flush=True)

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from glmtray.transcripts import TranscriptReader
+from glmtray.activity.transcripts import TranscriptReader
 
 START = datetime(2026, 10, 1, tzinfo=timezone.utc)
 WORDS = (

@@ -9,7 +9,6 @@ from datetime import date, timedelta
 import httpx
 import pytest
 
-from glmtray.client import QUOTA_PATH, RISK_FLAG_PATH, AuthScheme, PlatformClient, Timeouts
 from glmtray.errors import (
     AccountRestricted,
     AuthenticationFailed,
@@ -21,8 +20,9 @@ from glmtray.errors import (
     RateLimited,
     UnexpectedResponse,
 )
-from glmtray.models import FIVE_HOUR, WEEKLY, Section, Tier
-from glmtray.regions import Region
+from glmtray.platform.client import QUOTA_PATH, RISK_FLAG_PATH, AuthScheme, PlatformClient, Timeouts
+from glmtray.platform.models import FIVE_HOUR, WEEKLY, Section, Tier
+from glmtray.platform.regions import Region
 from glmtray.simulator import SIMULATOR_API_KEY, PlatformSimulator, scenario_names
 from glmtray.timeutil import utcnow
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from glmtray.concurrency import (
+from glmtray.activity.concurrency import (
     LIMIT_SEEN_STATE_KEY,
     LimitHit,
     LimitSeen,
@@ -18,8 +18,8 @@ from glmtray.concurrency import (
     is_peak,
     parse_peak_hours,
 )
-from glmtray.events import EventStore
-from glmtray.transcripts import ActivitySummary
+from glmtray.activity.events import EventStore
+from glmtray.activity.transcripts import ActivitySummary
 
 CST = timezone(timedelta(hours=8))
 PEAK = datetime(2026, 3, 2, 15, 0, tzinfo=CST)  # 15:00 platform time, inside 14:00-18:00

@@ -7,7 +7,7 @@ from keyring.backends import fail
 
 from glmtray.credentials import SERVICE_NAME, Account, CredentialStore
 from glmtray.errors import CredentialError
-from glmtray.regions import Region
+from glmtray.platform.regions import Region
 from tests.helpers import MemoryKeyring
 
 KEY = "0123456789abcdef0123456789abcdef.AbCdEfGhIjKlMnOp"

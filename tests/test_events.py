@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from glmtray.codes import CodeClass
-from glmtray.events import SCHEMA_VERSION, EventStore, Signal
+from glmtray.activity.events import SCHEMA_VERSION, EventStore, Signal
+from glmtray.platform.codes import CodeClass
 from glmtray.redact import MASK, register_secret
 
 T0 = datetime(2026, 11, 27, 10, 0, tzinfo=timezone.utc)

@@ -22,13 +22,13 @@ import httpx
 import pytest
 from aiohttp.test_utils import make_mocked_request
 
-from glmtray.codes import CodeClass
-from glmtray.concurrency import LIMIT_SEEN_STATE_KEY, LimitSeenBook, fetch_meter_stats
-from glmtray.events import EventStore
-from glmtray.meter import LocalMeter, MeterPortInUse, peer_allowed
+from glmtray.activity.concurrency import LIMIT_SEEN_STATE_KEY, LimitSeenBook, fetch_meter_stats
+from glmtray.activity.events import EventStore
+from glmtray.meter.server import LocalMeter, MeterPortInUse, peer_allowed
+from glmtray.meter.upstream import system_proxy
+from glmtray.platform.codes import CodeClass
 from glmtray.simulator import SIMULATOR_API_KEY, PlatformSimulator
 from glmtray.simulator.coding import ANTHROPIC_MESSAGES_PATH, OPENAI_CHAT_PATH, CodingSettings
-from glmtray.upstream import system_proxy
 
 KEY = {"x-api-key": SIMULATOR_API_KEY, "anthropic-version": "2023-06-01"}
 BEARER = {"Authorization": f"Bearer {SIMULATOR_API_KEY}"}

@@ -6,9 +6,9 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from glmtray.errors import AuthenticationFailed, PlatformUnavailable
-from glmtray.models import Quota, QuotaWindow, Section, Snapshot, Subscription
 from glmtray.monitor import MAX_BACKOFF, FetchPlan, Monitor
-from glmtray.regions import Region
+from glmtray.platform.models import Quota, QuotaWindow, Section, Snapshot, Subscription
+from glmtray.platform.regions import Region
 from glmtray.settings import Settings
 from glmtray.state import IconLook, Level, Phase
 

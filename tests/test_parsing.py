@@ -5,7 +5,6 @@ from decimal import Decimal
 
 import pytest
 
-from glmtray import parsing
 from glmtray.errors import (
     AccountRestricted,
     AuthenticationFailed,
@@ -14,7 +13,8 @@ from glmtray.errors import (
     RateLimited,
     UnexpectedResponse,
 )
-from glmtray.models import FIVE_HOUR, MONTHLY_TOOLS, WEEKLY, Tier
+from glmtray.platform import parsing
+from glmtray.platform.models import FIVE_HOUR, MONTHLY_TOOLS, WEEKLY, Tier
 from tests.helpers import load_body
 
 

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from glmtray.models import Quota, QuotaWindow, Snapshot, Subscription
 from glmtray.monitor import FetchPlan, Monitor
-from glmtray.regions import REGIONS, Region
+from glmtray.platform.models import Quota, QuotaWindow, Snapshot, Subscription
+from glmtray.platform.regions import REGIONS, Region
 from glmtray.renewal import manual_subscription, money, renewal_notifications
 from glmtray.settings import Settings
 from glmtray.timeutil import PLATFORM_TZ

@@ -9,23 +9,19 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 
-from glmtray.codes import CodeClass, classify
-from glmtray.events import Event, EventStore, Signal
-from glmtray.redact import register_secret
-from glmtray.risk import (
-    PLATFORM_TZ,
-    NoticeLedger,
+from glmtray.activity.events import Event, EventStore, Signal
+from glmtray.activity.risk import (
     RiskFlagReading,
     RiskMonitor,
     RiskState,
     RiskStatus,
-    load_risk_flag,
-    parse_reset_time,
-    record_risk_flag,
-    review_request,
-    risk_notices,
     status_for_code,
 )
+from glmtray.activity.risk_store import NoticeLedger, load_risk_flag, record_risk_flag
+from glmtray.activity.risk_text import review_request, risk_notices
+from glmtray.platform.codes import CodeClass, classify, parse_reset_time
+from glmtray.redact import register_secret
+from glmtray.timeutil import PLATFORM_TZ
 
 T0 = datetime(2026, 11, 27, 10, 0, tzinfo=timezone.utc)
 HOUR = timedelta(hours=1)

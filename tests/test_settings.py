@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from glmtray.errors import SettingsError
-from glmtray.regions import Region
+from glmtray.platform.regions import Region
 from glmtray.settings import MIN_REFRESH_SECONDS, Settings, SettingsStore, settings_path
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from glmtray.platform.codes import parse_business_error
 from glmtray.simulator import QUOTA_PATH, SIMULATOR_API_KEY, PlatformSimulator
 from glmtray.simulator.coding import (
     ANTHROPIC_MESSAGES_PATH,
@@ -20,7 +21,6 @@ from glmtray.simulator.coding import (
     SLOW_STREAM,
     CodingSettings,
 )
-from glmtray.transcripts import parse_business_error
 
 KEY_HEADERS = {"x-api-key": SIMULATOR_API_KEY, "anthropic-version": "2023-06-01"}
 BEARER = {"Authorization": f"Bearer {SIMULATOR_API_KEY}"}

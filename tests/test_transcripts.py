@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from glmtray.events import EventStore
-from glmtray.redact import MASK
-from glmtray.transcripts import (
+from glmtray.activity.events import EventStore
+from glmtray.activity.transcripts import (
     TranscriptReader,
     default_root,
     is_glm_model,
     parse_business_error,
     parse_timestamp,
 )
+from glmtray.redact import MASK
 
 DATA = Path(__file__).parent / "data" / "transcripts"
 SHOP_SESSION = "3f2a9c1e-5b7d-4e21-9a0c-1d2e3f4a5b6c"
@@ -224,7 +224,7 @@ def test_complete_last_line_without_newline_is_taken_once(tmp_path: Path) -> Non
 
 
 def test_lines_split_across_read_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import glmtray.transcripts as transcripts
+    import glmtray.activity.transcripts as transcripts
 
     monkeypatch.setattr(transcripts, "CHUNK_BYTES", 7)
     session_file = tmp_path / "-work-a" / "s1.jsonl"
@@ -240,7 +240,7 @@ def test_lines_split_across_read_chunks(tmp_path: Path, monkeypatch: pytest.Monk
 def test_overlong_line_is_skipped_and_reading_goes_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import glmtray.transcripts as transcripts
+    import glmtray.activity.transcripts as transcripts
 
     monkeypatch.setattr(transcripts, "CHUNK_BYTES", 64)
     monkeypatch.setattr(transcripts, "MAX_LINE_BYTES", 256)

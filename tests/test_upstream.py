@@ -16,10 +16,10 @@ from typing import Any
 import httpx
 import pytest
 
-from glmtray.meter import LocalMeter
+from glmtray.meter.server import LocalMeter
+from glmtray.meter.upstream import AsyncioStream, upstream_transport
 from glmtray.simulator import SIMULATOR_API_KEY, PlatformSimulator
 from glmtray.simulator.coding import OPENAI_CHAT_PATH, CodingSettings
-from glmtray.upstream import AsyncioStream, upstream_transport
 
 BEARER = {"Authorization": f"Bearer {SIMULATOR_API_KEY}"}
 STREAM = b'{"model": "glm-4.6", "stream": true}'

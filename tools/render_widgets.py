@@ -41,7 +41,7 @@ from glmtray.errors import (  # noqa: E402
     PlatformUnavailable,
     UnexpectedResponse,
 )
-from glmtray.regions import Region  # noqa: E402
+from glmtray.platform.regions import Region  # noqa: E402
 from glmtray.settings import Settings  # noqa: E402
 from glmtray.state import AppState, IconLook, IconSpec, Level, Phase  # noqa: E402
 from glmtray.ui.icon import render_icon  # noqa: E402

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from glmtray.errors import AuthenticationFailed, GlmtrayError
-from glmtray.models import QuotaWindow, Snapshot
+from glmtray.platform.models import QuotaWindow, Snapshot
 from glmtray.settings import Settings
 from glmtray.timeutil import format_duration, format_local_time
 from glmtray.wording import plural

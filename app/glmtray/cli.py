@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 from glmtray import __version__
 from glmtray.credentials import Account, CredentialStore
 from glmtray.errors import AuthenticationFailed, GlmtrayError
+from glmtray.platform.regions import Region
 from glmtray.redact import RedactingFilter
-from glmtray.regions import Region
 from glmtray.settings import SettingsStore
 
 if TYPE_CHECKING:
-    from glmtray.concurrency import ConcurrencyState
+    from glmtray.activity.concurrency import ConcurrencyState
 
 EXIT_OK = 0
 EXIT_USAGE = 1
@@ -67,8 +67,8 @@ def _fail(error: GlmtrayError, as_json: bool = False) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from glmtray.client import PlatformClient, Timeouts
-    from glmtray.models import Section
+    from glmtray.platform.client import PlatformClient, Timeouts
+    from glmtray.platform.models import Section
     from glmtray.report import snapshot_json, snapshot_text
     from glmtray.timeutil import utcnow
 
@@ -113,11 +113,11 @@ def _concurrency(tier: str | None) -> ConcurrencyState:
     active in the last minutes from transcripts changed in that window only (cheap)."""
     from datetime import timedelta
 
-    from glmtray.concurrency import LimitSeenBook, concurrency_state, fetch_meter_stats
-    from glmtray.events import EventStore
+    from glmtray.activity.concurrency import LimitSeenBook, concurrency_state, fetch_meter_stats
+    from glmtray.activity.events import EventStore
+    from glmtray.activity.transcripts import TranscriptReader, default_root
     from glmtray.settings import data_dir
     from glmtray.timeutil import utcnow
-    from glmtray.transcripts import TranscriptReader, default_root
 
     settings = SettingsStore().load().settings
     now = utcnow()
@@ -148,7 +148,7 @@ def _read_key() -> str:
 
 
 def cmd_login(args: argparse.Namespace) -> int:
-    from glmtray.client import PlatformClient
+    from glmtray.platform.client import PlatformClient
 
     region = _region(args)
     key = _read_key().strip()

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from glmtray.errors import CredentialError, KeyringLocked
+from glmtray.platform.regions import Region
 from glmtray.redact import register_secret
-from glmtray.regions import Region
 
 log = logging.getLogger(__name__)
 

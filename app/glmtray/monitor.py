@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 from glmtray import alerts
 from glmtray.errors import AuthenticationFailed, GlmtrayError
-from glmtray.models import Section, Snapshot
-from glmtray.regions import Region
+from glmtray.platform.models import Section, Snapshot
+from glmtray.platform.regions import Region
 from glmtray.renewal import manual_subscription, renewal_notifications
 from glmtray.settings import Settings
 from glmtray.state import AppState, Phase

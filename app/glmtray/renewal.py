@@ -12,8 +12,8 @@ from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 
 from glmtray.alerts import Notification
-from glmtray.models import Subscription
-from glmtray.regions import Region, info
+from glmtray.platform.models import Subscription
+from glmtray.platform.regions import Region, info
 from glmtray.settings import Settings
 
 PLAN_ENDING_NOTICE_DAYS = 3

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from glmtray.models import QuotaWindow, Snapshot, Subscription
+from glmtray.platform.models import QuotaWindow, Snapshot, Subscription
 from glmtray.renewal import money
 from glmtray.timeutil import format_day, format_duration, format_local_time, iso_utc
 

@@ -20,7 +20,7 @@ import platformdirs
 
 from glmtray import APP_NAME
 from glmtray.errors import SettingsError
-from glmtray.regions import Region
+from glmtray.platform.regions import Region
 
 log = logging.getLogger(__name__)
 

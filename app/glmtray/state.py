@@ -11,8 +11,8 @@ from enum import Enum
 from typing import Any
 
 from glmtray.errors import AccountRestricted, AuthenticationFailed, GlmtrayError
-from glmtray.models import QuotaWindow, Snapshot
-from glmtray.regions import Region
+from glmtray.platform.models import QuotaWindow, Snapshot
+from glmtray.platform.regions import Region
 from glmtray.settings import Settings
 from glmtray.timeutil import format_day, format_duration
 

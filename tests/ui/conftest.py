@@ -19,7 +19,7 @@ from decimal import Decimal
 import pytest
 
 from glmtray.errors import GlmtrayError, PlatformError
-from glmtray.models import (
+from glmtray.platform.models import (
     FIVE_HOUR,
     MONTHLY_TOOLS,
     WEEKLY,
@@ -30,7 +30,7 @@ from glmtray.models import (
     Subscription,
     ToolCount,
 )
-from glmtray.regions import Region
+from glmtray.platform.regions import Region
 from glmtray.settings import Settings
 from glmtray.state import AppState, Phase
 

@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from glmtray.credentials import Account, CredentialStore
 from glmtray.errors import AuthenticationFailed
-from glmtray.regions import Region
+from glmtray.platform.regions import Region
 from glmtray.settings import SettingsStore
 from glmtray.simulator import SIMULATOR_API_KEY, PlatformSimulator, scenario_names
 from glmtray.state import IconLook, Phase

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pytestqt.qtbot import QtBot
 
-from glmtray.concurrency import ConcurrencyState
+from glmtray.activity.concurrency import ConcurrencyState
 from glmtray.ui.concurrency_section import ConcurrencySection, concurrency_lines
 
 

@@ -20,8 +20,8 @@ from glmtray.errors import (
     RateLimited,
     UnexpectedResponse,
 )
-from glmtray.models import Section
-from glmtray.regions import REGIONS, Region
+from glmtray.platform.models import Section
+from glmtray.platform.regions import REGIONS, Region
 from glmtray.settings import Settings
 from glmtray.state import AppState, Phase
 from glmtray.ui.panel import Panel

@@ -10,7 +10,7 @@ from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
-from glmtray.regions import Region
+from glmtray.platform.regions import Region
 from glmtray.settings import Settings
 from glmtray.ui.settings_dialog import SettingsDialog
 

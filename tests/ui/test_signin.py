@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit
 from pytestqt.qtbot import QtBot
 
-from glmtray.regions import REGIONS, Region
+from glmtray.platform.regions import REGIONS, Region
 from glmtray.ui.signin import SignInDialog
 
 KEY = "5f1e0c3a9b7d4e2f8a6c1b0d3e5f7a9c.SimuLatorKey2026"

@@ -13,8 +13,10 @@ import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
+
+from glmtray.timeutil import PLATFORM_TZ
 
 SIMULATOR_API_KEY: str = "5f1e0c3a9b7d4e2f8a6c1b0d3e5f7a9c.SimuLatorKey2026"
 DEMO_API_KEY: str = "d3m0d3m0d3m0d3m0d3m0d3m0d3m0d3m0.DemoModeKey20260"
@@ -34,7 +36,6 @@ PLATFORM_PATHS: tuple[str, ...] = (
     RISK_PATH,
 )
 
-PLATFORM_TZ = timezone(timedelta(hours=8))  # the platform's local time, UTC+8
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 HOUR, DAY = 3600.0, 86400.0
 FIVE_HOURS, WEEK = 5 * HOUR, 7 * DAY

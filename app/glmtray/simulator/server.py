@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import Any, Literal, cast
 from urllib.parse import parse_qsl, urlsplit
 
-from glmtray.regions import is_loopback_host
+from glmtray.platform.regions import is_loopback_host
 from glmtray.simulator.coding import CODING_PATHS, SLOW_STREAM, CodingEndpoints, CodingSettings
 from glmtray.simulator.scenarios import (
     NOT_FOUND,

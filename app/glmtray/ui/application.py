@@ -20,22 +20,22 @@ from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon
 
 from glmtray import APP_ID, APP_NAME, __version__, autostart
+from glmtray.activity.concurrency import ConcurrencyState, concurrency_state
+from glmtray.activity.events import EventStore
+from glmtray.activity.risk_text import ReviewRequest, review_request
+from glmtray.activity.risk_watch import RiskReport, RiskWatcher
+from glmtray.activity.transcripts import default_root
 from glmtray.alerts import Notification, concurrency_notifications
-from glmtray.concurrency import ConcurrencyState, concurrency_state
 from glmtray.credentials import Account, CredentialStore
 from glmtray.desktop_notify import DesktopNotifier
 from glmtray.errors import CredentialError, GlmtrayError, SettingsError
-from glmtray.events import EventStore
-from glmtray.models import Snapshot
 from glmtray.monitor import FetchPlan, Monitor
+from glmtray.platform.models import Snapshot
+from glmtray.platform.regions import Region, info
 from glmtray.redact import RedactingFilter
-from glmtray.regions import Region, info
-from glmtray.risk import ReviewRequest, review_request
-from glmtray.risk_watch import RiskReport, RiskWatcher
 from glmtray.settings import Settings, SettingsStore, data_dir, log_dir
 from glmtray.state import AppState, IconLook, IconSpec, Phase
 from glmtray.timeutil import utcnow
-from glmtray.transcripts import default_root
 from glmtray.ui.concurrency_section import ConcurrencySection
 from glmtray.ui.icon import make_qicon, panel_is_dark
 from glmtray.ui.panel import Panel
@@ -46,7 +46,7 @@ from glmtray.ui.single_instance import SingleInstance, server_name, signal_runni
 from glmtray.ui.worker import PlatformWorker
 
 if TYPE_CHECKING:
-    from glmtray.meter import LocalMeter  # aiohttp is loaded only when the meter is on
+    from glmtray.meter.server import LocalMeter  # aiohttp is loaded only when the meter is on
 
 log = logging.getLogger(__name__)
 
@@ -471,7 +471,7 @@ class GlmTrayApp(QObject):
         self._meter_notice = ""
         if not settings.meter_enabled or self.demo:
             return
-        from glmtray.meter import LocalMeter, MeterPortInUse
+        from glmtray.meter.server import LocalMeter, MeterPortInUse
 
         watcher = self.worker.risk_watcher
         meter = LocalMeter(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QWidget
 
-from glmtray.concurrency import ConcurrencyState
+from glmtray.activity.concurrency import ConcurrencyState
 from glmtray.ui.section import PanelSection
 from glmtray.wording import plural
 

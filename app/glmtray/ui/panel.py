@@ -30,8 +30,8 @@ from glmtray.errors import (
     PlatformUnavailable,
     RateLimited,
 )
-from glmtray.models import CANCEL_NOTICE_DAYS, QuotaWindow, Section, Snapshot, Subscription
-from glmtray.regions import REGIONS, Region
+from glmtray.platform.models import CANCEL_NOTICE_DAYS, QuotaWindow, Section, Snapshot, Subscription
+from glmtray.platform.regions import REGIONS, Region
 from glmtray.renewal import manual_subscription
 from glmtray.report import blocking_phrase, renewal_lines, reset_phrase
 from glmtray.state import AppState, Level, Phase, level_for

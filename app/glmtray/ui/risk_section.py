@@ -7,8 +7,8 @@ from datetime import datetime
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QPushButton, QWidget
 
-from glmtray.risk import RiskStatus
-from glmtray.risk_watch import RiskReport
+from glmtray.activity.risk import RiskStatus
+from glmtray.activity.risk_watch import RiskReport
 from glmtray.timeutil import format_local_time
 from glmtray.ui.section import PanelSection
 

@@ -33,8 +33,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from glmtray.concurrency import parse_peak_hours
-from glmtray.regions import REGIONS
+from glmtray.activity.concurrency import parse_peak_hours
+from glmtray.platform.regions import REGIONS
 from glmtray.settings import DEFAULT_THRESHOLDS, MIN_REFRESH_SECONDS, Settings
 from glmtray.tool_setup import tool_setups
 from glmtray.ui import style

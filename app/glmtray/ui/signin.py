@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from glmtray.regions import REGIONS, Region
+from glmtray.platform.regions import REGIONS, Region
 from glmtray.ui import style
 from glmtray.ui.icon import panel_is_dark
 

@@ -12,13 +12,13 @@ import logging
 
 from PySide6.QtCore import QLocale, QObject, Signal, Slot
 
-from glmtray.client import AuthScheme, PlatformClient
+from glmtray.activity.risk_watch import RiskWatcher
 from glmtray.credentials import Account, CredentialStore
 from glmtray.errors import CredentialError, GlmtrayError, PlatformError, UnexpectedResponse
-from glmtray.models import Section
 from glmtray.monitor import FetchPlan
-from glmtray.regions import Region
-from glmtray.risk_watch import RiskWatcher
+from glmtray.platform.client import AuthScheme, PlatformClient
+from glmtray.platform.models import Section
+from glmtray.platform.regions import Region
 from glmtray.timeutil import utcnow
 
 log = logging.getLogger(__name__)

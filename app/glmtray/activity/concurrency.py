@@ -4,9 +4,9 @@ The plan's rate limit is a concurrency limit tied to the tier and raised off-pea
 platform publishes no number: only a recommendation of concurrent projects (Lite 1,
 Pro 1-2, Max 2 or more). glmtray combines two sources:
 
-- the local meter (`glmtray.meter`, opt-in): requests in flight now and recent peaks, and
+- the local meter (`glmtray.meter.server`, opt-in): requests in flight now and recent peaks, and
   the number in flight each time the platform answered 1302 ("limit seen");
-- Claude Code's transcripts (`glmtray.transcripts`): sessions and projects that used a GLM
+- Claude Code's transcripts (`glmtray.activity.transcripts`): sessions and projects that used a GLM
   model in the last few minutes.
 
 This module is Qt-free and imports neither aiohttp nor the meter, so `glmtray status` stays
@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from glmtray.events import EventStore
-from glmtray.transcripts import ActivitySummary
+from glmtray.activity.events import EventStore
+from glmtray.activity.transcripts import ActivitySummary
+from glmtray.timeutil import PLATFORM_TZ
 from glmtray.wording import plural
 
-PLATFORM_TZ = timezone(timedelta(hours=8))
 DEFAULT_PEAK_HOURS = "14:00-18:00"
 """glmtray's default peak window, in platform time (UTC+8). The platform says only that it
 raises concurrency off-peak and publishes no hours; this is the busy Chinese working

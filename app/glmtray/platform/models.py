@@ -8,7 +8,7 @@ from decimal import Decimal
 from enum import Enum
 
 from glmtray.errors import PlatformError
-from glmtray.regions import Region
+from glmtray.platform.regions import Region
 from glmtray.timeutil import PLATFORM_TZ
 
 CANCEL_NOTICE_DAYS = 3

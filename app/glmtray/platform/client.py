@@ -17,16 +17,17 @@ from typing import Any, TypeVar
 
 import httpx
 
-from glmtray import __version__, parsing
+from glmtray import __version__
 from glmtray.errors import (
     AuthenticationFailed,
     PlatformError,
     PlatformUnavailable,
     UnexpectedResponse,
 )
-from glmtray.models import Quota, Section, Snapshot, Subscription
+from glmtray.platform import parsing
+from glmtray.platform.models import Quota, Section, Snapshot, Subscription
+from glmtray.platform.regions import Region, info, validate_base_url
 from glmtray.redact import register_secret
-from glmtray.regions import Region, info, validate_base_url
 from glmtray.timeutil import PLATFORM_TZ, utcnow
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
-from glmtray.codes import CodeClass, classify
+from glmtray.platform.codes import CodeClass, classify
 from glmtray.redact import redact
 
 SignalSource = Literal["risk_flag", "account_endpoint", "transcript", "meter"]

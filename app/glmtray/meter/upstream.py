@@ -28,7 +28,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from glmtray.regions import is_loopback_host
+from glmtray.platform.regions import is_loopback_host
 
 log = logging.getLogger(__name__)
 

@@ -40,18 +40,18 @@ from typing import Any
 import httpx
 from aiohttp import web
 
-from glmtray.concurrency import (
+from glmtray.activity.concurrency import (
     DEFAULT_PEAK_HOURS,
     METER_STATS_PATH,
     LimitHit,
     LimitSeenBook,
     MeterStats,
 )
+from glmtray.activity.events import EventStore, Signal
 from glmtray.errors import GlmtrayError
-from glmtray.events import EventStore, Signal
-from glmtray.regions import is_loopback_host, validate_base_url
-from glmtray.transcripts import parse_business_error
-from glmtray.upstream import upstream_transport
+from glmtray.meter.upstream import upstream_transport
+from glmtray.platform.codes import parse_business_error
+from glmtray.platform.regions import is_loopback_host, validate_base_url
 
 FORWARDED_PREFIXES: tuple[str, ...] = ("/api/anthropic/", "/api/coding/paas/v4/")
 FORWARDED_ROOTS: frozenset[str] = frozenset({"/api/anthropic", "/api/coding/paas/v4"})

@@ -14,21 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from glmtray.concurrency import DEFAULT_PEAK_HOURS, LimitSeen, LimitSeenBook
+from glmtray.activity.concurrency import DEFAULT_PEAK_HOURS, LimitSeen, LimitSeenBook
+from glmtray.activity.events import EventStore, Signal
+from glmtray.activity.risk import RiskMonitor, RiskState, RiskStatus
+from glmtray.activity.risk_store import NoticeLedger, load_risk_flag, record_risk_flag
+from glmtray.activity.risk_text import Notice, risk_notices
+from glmtray.activity.transcripts import ActivitySummary, TranscriptReader
 from glmtray.errors import PlatformError
-from glmtray.events import EventStore, Signal
-from glmtray.risk import (
-    Notice,
-    NoticeLedger,
-    RiskMonitor,
-    RiskState,
-    RiskStatus,
-    load_risk_flag,
-    record_risk_flag,
-    risk_notices,
-)
 from glmtray.timeutil import format_duration
-from glmtray.transcripts import ActivitySummary, TranscriptReader
 from glmtray.wording import plural
 
 log = logging.getLogger(__name__)

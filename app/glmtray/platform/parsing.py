@@ -14,7 +14,6 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from glmtray import codes
 from glmtray.errors import (
     AccountRestricted,
     AuthenticationFailed,
@@ -24,7 +23,8 @@ from glmtray.errors import (
     RateLimited,
     UnexpectedResponse,
 )
-from glmtray.models import (
+from glmtray.platform import codes
+from glmtray.platform.models import (
     FIVE_HOUR,
     MONTHLY_TOOLS,
     WEEKLY,

@@ -49,7 +49,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from glmtray.events import Signal
+from glmtray.activity.events import Signal
+from glmtray.platform.codes import parse_business_error
 from glmtray.redact import redact
 
 CHUNK_BYTES = 1 << 20
@@ -66,11 +67,7 @@ MAX_DEPTH = 3
 
 # Byte-level prefilter: a line is decoded only when it can be an assistant or error line.
 _INTERESTING = (b'"assistant"', b"isApiErrorMessage")
-_BRACKETED = re.compile(r"\[(\d{3,6})\]\[([^\]]*)\](?:\[([^\]\s]*)\])?")
 _HTTP_STATUS_IN_TEXT = re.compile(r"API Error:\s*(\d{3})\b")
-_CODE_IN_TEXT = re.compile(r'"code"\s*:\s*"?(\d{3,6})"?')
-_MESSAGE_IN_TEXT = re.compile(r'"message"\s*:\s*"((?:[^"\\]|\\.)*)"')
-_TRACE_KEYS = ("trace_id", "traceId", "request_id", "requestId")
 
 
 def default_root(environ: Mapping[str, str] | None = None) -> Path:
@@ -496,7 +493,7 @@ def _api_error(
     if isinstance(error_field, dict):
         texts.append(json.dumps(error_field))
     text = "\n".join(texts)
-    code, platform_message, trace_id = _business_code(text)
+    code, platform_message, trace_id = parse_business_error(text)
     status = entry.get("apiErrorStatus")
     http_status = status if isinstance(status, int) and not isinstance(status, bool) else None
     if http_status is None:
@@ -534,91 +531,3 @@ def _texts_of(content: object) -> list[str]:
             elif isinstance(part, str):
                 texts.append(part)
     return texts
-
-
-def parse_business_error(text: str) -> tuple[int | None, str, str | None]:
-    """(code, message, trace id) from an API error text, as JSON or `[code][msg][trace]`."""
-    return _business_code(text)
-
-
-def _business_code(text: str) -> tuple[int | None, str, str | None]:
-    found = _from_json(text)
-    if found is None and '\\"' in text:
-        # The JSON body may sit escaped inside the text (`{\"error\":{\"code\":...}}`).
-        found = _from_json(text.replace('\\"', '"'))
-    if found is not None:
-        code, message, trace_id = found
-        bracketed = _BRACKETED.search(message)
-        if bracketed:
-            # The Anthropic-style endpoint nests `[code][message][trace]` in the message.
-            return (
-                code if code is not None else int(bracketed.group(1)),
-                bracketed.group(2),
-                trace_id or bracketed.group(3) or None,
-            )
-        if code is not None:
-            return code, message, trace_id
-    bracketed = _BRACKETED.search(text)
-    if bracketed:
-        return int(bracketed.group(1)), bracketed.group(2), bracketed.group(3) or None
-    unescaped = text.replace('\\"', '"')
-    code_match = _CODE_IN_TEXT.search(unescaped)
-    if code_match:
-        message_match = _MESSAGE_IN_TEXT.search(unescaped)
-        return int(code_match.group(1)), message_match.group(1) if message_match else "", None
-    if found is not None:
-        return found
-    return None, "", None
-
-
-def _from_json(text: str) -> tuple[int | None, str, str | None] | None:
-    """The first JSON object in `text` that looks like an error body."""
-    decoder = json.JSONDecoder()
-    position = text.find("{")
-    while position >= 0:
-        try:
-            value, end = decoder.raw_decode(text, position)
-        except ValueError:
-            position = text.find("{", position + 1)
-            continue
-        if isinstance(value, dict):
-            parsed = _error_body(value)
-            if parsed is not None:
-                return parsed
-        position = text.find("{", end)
-    return None
-
-
-def _error_body(body: dict[str, Any]) -> tuple[int | None, str, str | None] | None:
-    inner = body.get("error")
-    container = inner if isinstance(inner, dict) else body
-    code = _numeric_code(container.get("code"))
-    if code is None and isinstance(inner, dict):
-        # Some gateways put the business code in `type` instead of `code`.
-        code = _numeric_code(inner.get("type"))
-    if code is None and container is not body:
-        code = _numeric_code(body.get("code"))
-    message_value = container.get("message", container.get("msg", body.get("msg", "")))
-    message = message_value if isinstance(message_value, str) else ""
-    trace_id = None
-    for source in (container, body):
-        for key in _TRACE_KEYS:
-            value = source.get(key)
-            if isinstance(value, str) and value:
-                trace_id = value
-                break
-        if trace_id:
-            break
-    if code is None and not message and not isinstance(inner, dict):
-        return None
-    return code, message, trace_id
-
-
-def _numeric_code(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
