@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from glmtray import alerts
 from glmtray.errors import AuthenticationFailed, GlmtrayError
@@ -16,7 +17,12 @@ from glmtray.platform.models import Section, Snapshot
 from glmtray.platform.regions import Region
 from glmtray.renewal import manual_subscription, renewal_notifications
 from glmtray.settings import Settings
-from glmtray.state import AppState, Phase
+from glmtray.credentials import Account
+from glmtray.state import AppState, Notice, NoticeKey, Phase
+
+if TYPE_CHECKING:
+    from glmtray.activity.concurrency import ConcurrencyState
+    from glmtray.activity.risk_watch import RiskReport
 
 SLOW_SECTIONS_EVERY = timedelta(hours=1)
 """Subscription and risk flag change rarely: hourly, and whenever the user asks."""
@@ -31,8 +37,12 @@ class FetchPlan:
 
 
 class Monitor:
+    """The only writer of `AppState`: every change goes through a method here."""
+
     def __init__(self, region: Region, settings: Settings, *, demo: bool = False) -> None:
-        self.state = AppState(Phase.LOADING, region, settings, demo=demo)
+        self.state = AppState(
+            Phase.LOADING, region, settings, demo=demo, account_label=settings.account_label
+        )
         self.sent: set[str] = set()
         self.pause = alerts.Pause()
         self.failures = 0
@@ -50,36 +60,57 @@ class Monitor:
     def update_settings(self, settings: Settings) -> None:
         self._set(replace(self.state, settings=settings))
 
+    @property
+    def account(self) -> Account:
+        return Account(self.state.region, self.state.account_label)
+
     def signed_out(self) -> None:
         self.sent.clear()
         self.failures, self.failing_since, self.slow_fetched_at = 0, None, None
-        self._set(replace(self.state, phase=Phase.SIGNED_OUT, snapshot=None, error=None))
+        self._set(
+            replace(
+                self.state,
+                phase=Phase.SIGNED_OUT,
+                snapshot=None,
+                error=None,
+                risk=None,
+                concurrency=None,
+            )
+        )
 
-    def signed_in(self, region: Region, *, session_only: bool = False) -> None:
+    def signed_in(self, account: Account, *, session_only: bool = False) -> None:
+        """Start over for `account`: nothing of another account's data, risk or ledger stays."""
         self.sent.clear()
         self.failures, self.failing_since, self.slow_fetched_at = 0, None, None
         self._set(
             replace(
                 self.state,
                 phase=Phase.LOADING,
-                region=region,
+                region=account.region,
+                account_label=account.label,
                 snapshot=None,
                 error=None,
+                risk=None,
+                concurrency=None,
                 session_only=session_only,
             )
         )
 
-    def add_notice(self, notice: str) -> None:
-        self._set(replace(self.state, notices=(*self.state.notices, notice)))
+    def set_notice(self, key: NoticeKey, text: str) -> None:
+        kept = tuple(n for n in self.state.notices if n.key is not key)
+        self._set(replace(self.state, notices=(*kept, Notice(key, text))))
 
-    def remove_notice(self, notice: str) -> None:
-        if notice in self.state.notices:
+    def clear_notice(self, key: NoticeKey) -> None:
+        if any(n.key is key for n in self.state.notices):
             self._set(
-                replace(self.state, notices=tuple(n for n in self.state.notices if n != notice))
+                replace(self.state, notices=tuple(n for n in self.state.notices if n.key is not key))
             )
 
-    def set_extra(self, name: str, value: object) -> None:
-        self._set(replace(self.state, extras={**self.state.extras, name: value}))
+    def set_risk(self, report: RiskReport, concurrency: ConcurrencyState) -> None:
+        self._set(replace(self.state, risk=report, concurrency=concurrency))
+
+    def set_concurrency(self, concurrency: ConcurrencyState) -> None:
+        self._set(replace(self.state, concurrency=concurrency))
 
     # -- planning ----------------------------------------------------------------
     def plan(self, now: datetime, *, forced: bool = False) -> FetchPlan:

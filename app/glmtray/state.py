@@ -5,10 +5,10 @@ The tray, the panel and the tooltip all read one AppState, so they never disagre
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from glmtray.errors import AccountRestricted, AuthenticationFailed, GlmtrayError
 from glmtray.platform.models import QuotaWindow, Snapshot
@@ -16,12 +16,34 @@ from glmtray.platform.regions import Region
 from glmtray.settings import Settings
 from glmtray.timeutil import format_day, format_duration
 
+if TYPE_CHECKING:  # the event store and its SQLite load on first use, not with the state
+    from glmtray.activity.concurrency import ConcurrencyState
+    from glmtray.activity.risk_watch import RiskReport
+
 
 class Phase(str, Enum):
     SIGNED_OUT = "signed_out"
     LOADING = "loading"
     READY = "ready"
     ERROR = "error"
+
+
+class NoticeKey(str, Enum):
+    """What a panel notice is about: each kind is set and cleared by its key alone."""
+
+    SETTINGS_RESET = "settings_reset"
+    SETTINGS_NOT_SAVED = "settings_not_saved"
+    NO_TRAY = "no_tray"
+    RISK_HISTORY = "risk_history"
+    METER = "meter"
+    KEY_NOT_REMOVED = "key_not_removed"
+    AUTOSTART = "autostart"
+
+
+@dataclass(frozen=True)
+class Notice:
+    key: NoticeKey
+    text: str
 
 
 class Level(str, Enum):
@@ -73,10 +95,17 @@ class AppState:
     last_attempt: datetime | None = None
     demo: bool = False
     session_only: bool = False
-    notices: tuple[str, ...] = ()
-    """One-line notices for the panel (a reset settings file, a missing tray)."""
-    extras: dict[str, Any] = field(default_factory=dict)
-    """Other monitors' state (risk, concurrency), keyed by monitor name."""
+    account_label: str = "default"
+    """With `region`, names the account everything in this state belongs to."""
+    notices: tuple[Notice, ...] = ()
+    """One-line notices for the panel (a reset settings file, a missing tray), one per key."""
+    risk: RiskReport | None = None
+    """The risk monitor's last report for this account; None until it has run."""
+    concurrency: ConcurrencyState | None = None
+    """Requests and coding sessions in flight, against what the tier allows."""
+
+    def notice_texts(self) -> list[str]:
+        return [notice.text for notice in self.notices]
 
     @property
     def refresh_interval(self) -> timedelta:
@@ -89,7 +118,7 @@ class AppState:
     def restricted(self) -> bool:
         if isinstance(self.error, AccountRestricted):
             return True
-        if getattr(self.extras.get("risk"), "restricted", False):
+        if self.risk is not None and self.risk.restricted:
             return True
         return self.snapshot is not None and self.snapshot.risk_restricted is True
 
@@ -145,9 +174,11 @@ class AppState:
             lines.append(
                 f"{self.error.title} (showing data from {format_duration(now - snap.fetched_at)} ago)"
             )
-        for extra in self.extras.values():
-            line = getattr(extra, "tooltip_line", None)
-            if isinstance(line, str) and line:
+        for line in (
+            self.risk.tooltip_line if self.risk else "",
+            self.concurrency.tooltip_line if self.concurrency else "",
+        ):
+            if line:
                 lines.append(line)
         return "\n".join(lines)
 

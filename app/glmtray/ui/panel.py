@@ -674,7 +674,7 @@ class Panel(QWidget):
         return 1 if 0 <= days <= CANCEL_NOTICE_DAYS else -1
 
     def _show_notices(self, state: AppState, snap: Snapshot | None, dark: bool) -> None:
-        lines = list(state.notices)
+        lines = state.notice_texts()
         if snap is not None and state.phase is not Phase.SIGNED_OUT:
             lines.extend(snap.warnings)
         while len(self._notice_labels) < len(lines):
