@@ -32,7 +32,7 @@ from glmtray.platform.models import (
 )
 from glmtray.platform.regions import Region
 from glmtray.settings import Settings
-from glmtray.state import AppState, Phase
+from glmtray.state import AppState, Notice, NoticeKey, Phase
 
 NOW = datetime(2026, 3, 3, 10, 0, tzinfo=timezone.utc)
 """A fixed Tuesday: every reset time and renewal date below is relative to it."""
@@ -132,7 +132,7 @@ def make_state(
         error=error,
         last_attempt=NOW,
         demo=demo,
-        notices=notices,
+        notices=tuple(Notice(key, text) for key, text in zip(NoticeKey, notices)),
     )
 
 
