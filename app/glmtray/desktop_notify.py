@@ -11,13 +11,23 @@ import logging
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
 BUS_NAME = "org.freedesktop.Notifications"
 OBJECT_PATH = "/org/freedesktop/Notifications"
 INTERFACE = "org.freedesktop.Notifications"
+
+
+class Notifier(Protocol):
+    """What the app needs of a notification service (tests give a recording one)."""
+
+    def notify(
+        self, summary: str, body: str, *, urgent: bool = False, timeout_ms: int = -1
+    ) -> int | None: ...
+
+    def close(self) -> None: ...
 
 
 class DesktopNotifier:

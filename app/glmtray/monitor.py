@@ -12,12 +12,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from glmtray import alerts
+from glmtray.credentials import Account
 from glmtray.errors import AuthenticationFailed, GlmtrayError
 from glmtray.platform.models import Section, Snapshot
 from glmtray.platform.regions import Region
 from glmtray.renewal import manual_subscription, renewal_notifications
 from glmtray.settings import Settings
-from glmtray.credentials import Account
 from glmtray.state import AppState, Notice, NoticeKey, Phase
 
 if TYPE_CHECKING:

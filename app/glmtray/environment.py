@@ -1,0 +1,170 @@
+"""Where the running app gets its world from: a normal run or the demo.
+
+The composition root (`glmtray.ui.application.run_app`) builds everything from one
+`Environment`, so no widget or controller asks "am I in demo mode?": the demo is simply an
+environment whose settings and keys live in memory, whose event store is in memory, whose
+platform is the built-in simulator, and which allows neither the meter nor autostart.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from glmtray.account_memory import AccountMemory
+from glmtray.credentials import Account, CredentialStore
+from glmtray.settings import LoadResult, Settings, SettingsStore, data_dir
+
+if TYPE_CHECKING:
+    from glmtray.activity.events import EventStore
+
+
+class SettingsSource(Protocol):
+    def load(self) -> LoadResult: ...
+
+    def save(self, settings: Settings) -> None: ...
+
+
+class KeySource(Protocol):
+    """Where keys live: the OS keyring (with a session-only memory), or the demo's memory."""
+
+    @property
+    def backend_name(self) -> str: ...
+
+    def get(self, account: Account) -> str | None: ...
+
+    def set(self, account: Account, key: str, *, session_only: bool = False) -> None: ...
+
+    def delete(self, account: Account) -> bool: ...
+
+
+class MemorySettings:
+    """Settings kept for this run only: the demo never reads or writes the user's file."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self._settings = settings or Settings()
+
+    def load(self) -> LoadResult:
+        return LoadResult(self._settings)
+
+    def save(self, settings: Settings) -> None:
+        self._settings = settings
+
+
+class MemoryKeys:
+    """Keys kept in memory only, starting with the demo's own key for every account."""
+
+    def __init__(self, initial_key: str | None = None) -> None:
+        self._initial = initial_key
+        self._keys: dict[Account, str] = {}
+        self._forgotten: set[Account] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def backend_name(self) -> str:
+        return "demo (memory only)"
+
+    def get(self, account: Account) -> str | None:
+        with self._lock:
+            if account in self._keys:
+                return self._keys[account]
+            return None if account in self._forgotten else self._initial
+
+    def set(self, account: Account, key: str, *, session_only: bool = False) -> None:
+        with self._lock:
+            self._keys[account] = key
+            self._forgotten.discard(account)
+
+    def delete(self, account: Account) -> bool:
+        with self._lock:
+            self._forgotten.add(account)
+            return self._keys.pop(account, None) is not None
+
+
+def _open_event_file(account: Account) -> EventStore:
+    from glmtray.activity.events import EventStore
+
+    return EventStore(data_dir() / "events.sqlite3", account.username)
+
+
+def _open_event_memory(account: Account) -> EventStore:
+    from glmtray.activity.events import EventStore
+
+    return EventStore(":memory:", account.username)
+
+
+def _default_transcripts_root() -> Path | None:
+    from glmtray.activity.transcripts import default_root
+
+    return default_root()
+
+
+@dataclass
+class Environment:
+    settings: SettingsSource
+    keys: KeySource
+    open_events: Callable[[Account], EventStore]
+    """The account's risk history and coding events (loaded on first use)."""
+    transcripts_root: Callable[[], Path | None]
+    """Claude Code's transcript folder, when the settings let glmtray read it."""
+    account_memory: AccountMemory
+    base_url: str | None = None
+    """The platform's address when not the region's own (the simulator, a test server)."""
+    meter_allowed: bool = True
+    autostart_allowed: bool = True
+    sign_out_allowed: bool = True
+    """The demo has nothing to sign out of: its key is not the user's."""
+    instance_suffix: str = ""
+    """Keeps a demo and a normal run from taking each other for a second instance."""
+    title_suffix: str = ""
+    label: str = ""
+    """Shown in the tooltip ("demo"), empty for a normal run."""
+    file_logging: bool = True
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def is_demo(self) -> bool:
+        """For AppState's wording only; behaviour follows the fields above."""
+        return bool(self.label)
+
+    def close(self) -> None:
+        while self.closers:
+            self.closers.pop()()
+
+
+def normal_environment(base_url: str | None = None) -> Environment:
+    return Environment(
+        settings=SettingsStore(),
+        keys=CredentialStore(),
+        open_events=_open_event_file,
+        transcripts_root=_default_transcripts_root,
+        account_memory=AccountMemory(data_dir() / "accounts.json"),
+        base_url=base_url,
+    )
+
+
+def demo_environment() -> Environment:
+    """The built-in simulator on loopback, with every setting and key in memory."""
+    from glmtray.simulator import DEMO_API_KEY, PlatformSimulator
+
+    simulator = PlatformSimulator("demo")
+    simulator.start()
+    return Environment(
+        settings=MemorySettings(),
+        keys=MemoryKeys(DEMO_API_KEY),
+        open_events=_open_event_memory,
+        transcripts_root=lambda: None,
+        account_memory=AccountMemory(None),
+        base_url=simulator.base_url,
+        meter_allowed=False,
+        autostart_allowed=False,
+        sign_out_allowed=False,
+        instance_suffix="-demo",
+        title_suffix=" (demo)",
+        label="demo",
+        file_logging=False,
+        closers=[simulator.stop],
+    )

@@ -1,0 +1,358 @@
+"""The platform, the keyring and the risk monitor, on a worker thread of their own.
+
+The GUI talks to `PlatformService` only through its methods, which emit queued signals to
+the worker, and hears back through the service's signals. Nothing on the GUI thread reads
+or writes the worker's attributes. A key handed to `sign_in` goes to the worker and never
+comes back: results carry the account, never the key.
+
+Every session (one restore or sign-in) has a number; each result carries it, so a result
+that arrives after the user signed out or switched accounts is recognised and dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QLocale, QObject, QThread, Signal, Slot
+
+from glmtray.credentials import Account
+from glmtray.environment import Environment
+from glmtray.errors import CredentialError, GlmtrayError, PlatformError, UnexpectedResponse
+from glmtray.monitor import FetchPlan
+from glmtray.platform.client import PlatformClient
+from glmtray.platform.models import Section, Snapshot
+from glmtray.platform.regions import Region
+from glmtray.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from glmtray.activity.risk_watch import RiskWatcher
+
+log = logging.getLogger(__name__)
+
+FIRST_FETCH = FetchPlan(subscription=True, risk=True)
+RISK_HISTORY_UNAVAILABLE = "The risk-control history could not be opened; risk notices are off."
+
+
+class KeyStorage(str, Enum):
+    """Where a key given at sign-in is kept."""
+
+    KEYRING = "keyring"
+    SESSION = "session"
+    """Memory only, for this run: when the keyring is locked or absent."""
+
+
+@dataclass(frozen=True)
+class SessionStart:
+    """The one result of `restore` or `sign_in`."""
+
+    session: int
+    account: Account
+    signed_in: bool
+    session_only: bool = False
+    snapshot: Snapshot | None = None
+    """The first fetch's data; None when it failed (see `error`) or nobody signed in."""
+    error: GlmtrayError | None = None
+    offer_session_only: bool = False
+    """The key was good but the keyring could not keep it (or could not be read)."""
+
+
+def ui_language() -> str:
+    """The platform's messages follow Accept-Language: ask in the user's UI language."""
+    return QLocale().name()[:2] or "en"
+
+
+class _PlatformWorker(QObject):
+    started = Signal(object)  # SessionStart
+    fetched = Signal(int, object, object)  # session, Snapshot, FetchPlan
+    fetch_failed = Signal(int, object)  # session, GlmtrayError
+    risk_updated = Signal(int, object)  # session, RiskReport
+    risk_unavailable = Signal(int, str)  # session, notice text
+    key_removed = Signal(object, object)  # Account, CredentialError or None
+
+    def __init__(self, environment: Environment, language: str) -> None:
+        super().__init__()
+        self._env = environment
+        self._language = language
+        self._client: PlatformClient | None = None
+        self._session = 0
+        self._watcher: RiskWatcher | None = None
+        self._peak_hours: str | None = None
+
+    # -- sessions ----------------------------------------------------------------
+    @Slot(int, object, bool)
+    def restore(self, session: int, account: Account, read_transcripts: bool) -> None:
+        self._end_session()
+        try:
+            key = self._env.keys.get(account)
+        except CredentialError as error:
+            self.started.emit(
+                SessionStart(session, account, False, error=error, offer_session_only=True)
+            )
+            return
+        if not key:
+            self.started.emit(SessionStart(session, account, False))
+            return
+        self._start(session, account, key, read_transcripts, session_only=False, storage=None)
+
+    @Slot(int, object, str, object, bool)
+    def sign_in(
+        self,
+        session: int,
+        account: Account,
+        key: str,
+        storage: KeyStorage,
+        read_transcripts: bool,
+    ) -> None:
+        self._end_session()
+        self._start(
+            session,
+            account,
+            key,
+            read_transcripts,
+            session_only=storage is KeyStorage.SESSION,
+            storage=storage,
+        )
+
+    def _start(
+        self,
+        session: int,
+        account: Account,
+        key: str,
+        read_transcripts: bool,
+        *,
+        session_only: bool,
+        storage: KeyStorage | None,
+    ) -> None:
+        """Configure, fetch once (which checks the key), keep the key if asked to."""
+        memory = self._env.account_memory
+        client: PlatformClient | None = None
+        try:
+            client = PlatformClient(
+                key,
+                account.region,
+                base_url=self._env.base_url,
+                auth_scheme=memory.auth_scheme(account),
+                language=self._language,
+                on_auth_scheme=lambda scheme: memory.remember_auth_scheme(account, scheme),
+            )
+            snapshot = client.snapshot(include_subscription=True, include_risk=True)
+        except Exception as caught:
+            if isinstance(caught, GlmtrayError):
+                error: GlmtrayError = caught
+            else:  # a bug must not leave the sign-in hanging
+                log.exception("first fetch failed unexpectedly")
+                error = UnexpectedResponse(detail=type(caught).__name__)
+            if storage is not None or client is None:
+                # A sign-in whose key was not accepted keeps nothing; a stored key that
+                # cannot even be sent is as good as none.
+                if client is not None:
+                    client.close()
+                self.started.emit(SessionStart(session, account, False, error=error))
+                return
+            # A restore: the stored key stays; the app shows the error and retries.
+            self._session, self._client = session, client
+            self._open_risk(session, account, read_transcripts)
+            self.started.emit(SessionStart(session, account, True, error=error))
+            if isinstance(error, PlatformError):
+                self._update_risk(None, [error], False)
+            return
+        if storage is not None:
+            try:
+                self._env.keys.set(account, key, session_only=session_only)
+            except CredentialError as error:
+                client.close()
+                self.started.emit(
+                    SessionStart(session, account, False, error=error, offer_session_only=True)
+                )
+                return
+        self._session, self._client = session, client
+        self._open_risk(session, account, read_transcripts)
+        self.started.emit(
+            SessionStart(session, account, True, session_only=session_only, snapshot=snapshot)
+        )
+        self._watch_risk(snapshot, FIRST_FETCH)
+
+    def _open_risk(self, session: int, account: Account, read_transcripts: bool) -> None:
+        from glmtray.activity.risk_watch import RiskWatcher
+
+        try:
+            store = self._env.open_events(account)
+            root = self._env.transcripts_root() if read_transcripts else None
+            self._watcher = RiskWatcher(store, root)
+        except Exception as error:
+            log.warning("risk monitor disabled: event store unavailable (%s)", type(error).__name__)
+            self._watcher = None
+            self.risk_unavailable.emit(session, RISK_HISTORY_UNAVAILABLE)
+            return
+        if self._peak_hours is not None:
+            self._watcher.peak_hours = self._peak_hours
+
+    def _end_session(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        self._client, self._watcher, self._session = None, None, 0
+
+    @Slot(object)
+    def sign_out(self, account: Account) -> None:
+        self._end_session()
+        try:
+            self._env.keys.delete(account)
+        except CredentialError as error:
+            self.key_removed.emit(account, error)
+            return
+        self.key_removed.emit(account, None)
+
+    # -- refreshes ---------------------------------------------------------------
+    @Slot(int, object)
+    def fetch(self, session: int, plan: FetchPlan) -> None:
+        if session != self._session:
+            return  # asked for a session that has ended since
+        if self._client is None:
+            return
+        try:
+            snapshot = self._client.snapshot(
+                include_subscription=plan.subscription, include_risk=plan.risk
+            )
+        except GlmtrayError as error:
+            self.fetch_failed.emit(session, error)
+            self._update_risk(None, [error] if isinstance(error, PlatformError) else [], False)
+            return
+        except Exception as error:  # a bug must not kill the refresh loop; log it without data
+            log.exception("refresh failed unexpectedly")
+            self.fetch_failed.emit(session, UnexpectedResponse(detail=type(error).__name__))
+            return
+        self.fetched.emit(session, snapshot, plan)
+        self._watch_risk(snapshot, plan)
+
+    def _watch_risk(self, snapshot: Snapshot, plan: FetchPlan) -> None:
+        checked = (
+            plan.risk and snapshot.region is Region.CHINA and Section.RISK not in snapshot.problems
+        )
+        self._update_risk(
+            snapshot.risk_restricted if checked else None, list(snapshot.problems.values()), checked
+        )
+
+    @Slot()
+    def rescan_risk(self) -> None:
+        """Read new risk events between refreshes (the meter's 1302s: their "limit seen")."""
+        self._update_risk(None, [], False)
+
+    @Slot(str)
+    def set_peak_hours(self, peak_hours: str) -> None:
+        self._peak_hours = peak_hours
+        if self._watcher is not None:
+            self._watcher.peak_hours = peak_hours
+
+    def _update_risk(self, flag: bool | None, errors: list[PlatformError], checked: bool) -> None:
+        if self._watcher is None:
+            return
+        try:
+            report = self._watcher.update(
+                utcnow(), risk_flag=flag, flag_checked=checked, account_errors=errors
+            )
+        except Exception:  # the risk monitor is an extra: never let it stop quota refreshes
+            log.exception("risk monitor update failed")
+            return
+        self.risk_updated.emit(self._session, report)
+
+    @Slot()
+    def stop(self) -> None:
+        self._end_session()
+
+
+class PlatformService(QObject):
+    """The GUI's handle on the worker thread: requests out, results in, all queued."""
+
+    started = Signal(object)  # SessionStart
+    fetched = Signal(object, object)  # Snapshot, FetchPlan (current session only)
+    fetch_failed = Signal(object)  # GlmtrayError (current session only)
+    risk_updated = Signal(object)  # RiskReport (current session only)
+    risk_unavailable = Signal(str)
+    key_removed = Signal(object, object)  # Account, CredentialError or None
+
+    _restore = Signal(int, object, bool)
+    _sign_in = Signal(int, object, str, object, bool)
+    _fetch = Signal(int, object)
+    _rescan = Signal()
+    _sign_out = Signal(object)
+    _peak_hours = Signal(str)
+    _stop = Signal()
+
+    def __init__(self, environment: Environment, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session = 0
+        """The current session's number; 0 while nobody is signed in."""
+        self._thread = QThread()
+        self._thread.setObjectName("glmtray-platform")
+        self._worker = _PlatformWorker(environment, ui_language())
+        self._worker.moveToThread(self._thread)
+        self._restore.connect(self._worker.restore)
+        self._sign_in.connect(self._worker.sign_in)
+        self._fetch.connect(self._worker.fetch)
+        self._rescan.connect(self._worker.rescan_risk)
+        self._sign_out.connect(self._worker.sign_out)
+        self._peak_hours.connect(self._worker.set_peak_hours)
+        self._stop.connect(self._worker.stop)
+        self._worker.started.connect(self._on_started)
+        self._worker.fetched.connect(self._on_fetched)
+        self._worker.fetch_failed.connect(self._on_fetch_failed)
+        self._worker.risk_updated.connect(self._on_risk_updated)
+        self._worker.risk_unavailable.connect(self._on_risk_unavailable)
+        self._worker.key_removed.connect(self.key_removed)
+        self._thread.start()
+
+    # -- requests ----------------------------------------------------------------
+    def restore(self, account: Account, *, read_transcripts: bool) -> None:
+        """Read the account's stored key and, if there is one, start a session with it."""
+        self.session += 1
+        self._restore.emit(self.session, account, read_transcripts)
+
+    def sign_in(
+        self, account: Account, key: str, storage: KeyStorage, *, read_transcripts: bool
+    ) -> None:
+        """Check the key with a first fetch, keep it as asked, and start a session."""
+        self.session += 1
+        self._sign_in.emit(self.session, account, key, storage, read_transcripts)
+
+    def fetch(self, plan: FetchPlan) -> None:
+        self._fetch.emit(self.session, plan)
+
+    def rescan_risk(self) -> None:
+        self._rescan.emit()
+
+    def sign_out(self, account: Account) -> None:
+        self.session += 1  # whatever is still in flight belongs to the ended session
+        self._sign_out.emit(account)
+
+    def set_peak_hours(self, peak_hours: str) -> None:
+        self._peak_hours.emit(peak_hours)
+
+    def shutdown(self, wait_ms: int = 3000) -> None:
+        self.session += 1
+        self._stop.emit()
+        self._thread.quit()
+        self._thread.wait(wait_ms)
+
+    # -- results (on the GUI thread) ----------------------------------------------
+    def _on_started(self, start: SessionStart) -> None:
+        if start.session == self.session:
+            self.started.emit(start)
+
+    def _on_fetched(self, session: int, snapshot: Snapshot, plan: FetchPlan) -> None:
+        if session == self.session:
+            self.fetched.emit(snapshot, plan)
+
+    def _on_fetch_failed(self, session: int, error: GlmtrayError) -> None:
+        if session == self.session:
+            self.fetch_failed.emit(error)
+
+    def _on_risk_updated(self, session: int, report: object) -> None:
+        if session == self.session:
+            self.risk_updated.emit(report)
+
+    def _on_risk_unavailable(self, session: int, text: str) -> None:
+        if session == self.session:
+            self.risk_unavailable.emit(text)

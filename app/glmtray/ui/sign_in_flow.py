@@ -1,0 +1,112 @@
+"""Signing in and out: the stored key at start, the sign-in dialog, sign-out.
+
+Keys go from the dialog straight to the platform service; what comes back is a
+`SessionStart` naming the account, never the key.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Signal
+
+from glmtray.credentials import Account
+from glmtray.errors import CredentialError
+from glmtray.monitor import Monitor
+from glmtray.platform.regions import Region
+from glmtray.state import NoticeKey
+from glmtray.ui.platform_service import KeyStorage, PlatformService, SessionStart
+from glmtray.ui.signin import SignInDialog
+
+log = logging.getLogger(__name__)
+
+
+class SignInFlow(QObject):
+    session_started = Signal(object)
+    """A SessionStart that signed someone in: the monitor already knows the account."""
+    signed_out = Signal()
+    region_chosen = Signal(object)
+    """The user signed in to another region than the settings name: keep it."""
+    demo_requested = Signal()
+    open_url_requested = Signal(str)
+
+    def __init__(
+        self,
+        monitor: Monitor,
+        service: PlatformService,
+        *,
+        read_transcripts: Callable[[], bool],
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._monitor = monitor
+        self._service = service
+        self._read_transcripts = read_transcripts
+        self.dialog: SignInDialog | None = None
+        service.started.connect(self._on_started)
+        service.key_removed.connect(self._on_key_removed)
+
+    def _account(self, region: Region) -> Account:
+        return Account(region, self._monitor.state.settings.account_label)
+
+    def restore(self) -> None:
+        """Sign in with the stored key, read on the worker (a keyring may prompt)."""
+        self._service.restore(
+            self._account(self._monitor.state.settings.region),
+            read_transcripts=self._read_transcripts(),
+        )
+
+    def show_dialog(self) -> None:
+        if self.dialog is None:
+            self.dialog = SignInDialog(self._monitor.state.region)
+            self.dialog.sign_in_requested.connect(
+                lambda region, key: self._sign_in(region, key, KeyStorage.KEYRING)
+            )
+            self.dialog.session_only_requested.connect(
+                lambda region, key: self._sign_in(region, key, KeyStorage.SESSION)
+            )
+            self.dialog.demo_requested.connect(self.demo_requested)
+            self.dialog.open_url_requested.connect(self.open_url_requested)
+        self.dialog.show()
+        self.dialog.raise_()
+        self.dialog.activateWindow()
+
+    def _sign_in(self, region: Region, key: str, storage: KeyStorage) -> None:
+        if self.dialog is not None:
+            self.dialog.set_busy(True)
+        self._service.sign_in(
+            self._account(region), key, storage, read_transcripts=self._read_transcripts()
+        )
+
+    def _on_started(self, start: SessionStart) -> None:
+        if self.dialog is not None:
+            self.dialog.set_busy(False)
+        if not start.signed_in:
+            self._monitor.signed_out()
+            self.show_dialog()
+            if start.error is not None and self.dialog is not None:
+                self.dialog.show_error(
+                    start.error.title,
+                    start.error.message,
+                    offer_session_only=start.offer_session_only,
+                )
+            return
+        if self.dialog is not None:
+            self.dialog.hide()
+        if start.account.region is not self._monitor.state.settings.region:
+            self.region_chosen.emit(start.account.region)
+        self._monitor.signed_in(start.account, session_only=start.session_only)
+        self.session_started.emit(start)
+
+    def sign_out(self) -> None:
+        self._service.sign_out(self._monitor.account)
+        self._monitor.signed_out()
+        self.signed_out.emit()
+        self.show_dialog()
+
+    def _on_key_removed(self, account: Account, error: CredentialError | None) -> None:
+        if error is not None:
+            self._monitor.set_notice(NoticeKey.KEY_NOT_REMOVED, f"{error.title}: {error.message}")
+        else:
+            self._monitor.clear_notice(NoticeKey.KEY_NOT_REMOVED)
