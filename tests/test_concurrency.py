@@ -21,6 +21,8 @@ from glmtray.activity.concurrency import (
 from glmtray.activity.events import EventStore
 from glmtray.activity.transcripts import ActivitySummary
 
+ACCOUNT = "global:default"
+
 CST = timezone(timedelta(hours=8))
 PEAK = datetime(2026, 3, 2, 15, 0, tzinfo=CST)  # 15:00 platform time, inside 14:00-18:00
 OFF_PEAK = datetime(2026, 3, 2, 10, 0, tzinfo=CST)
@@ -28,7 +30,7 @@ OFF_PEAK = datetime(2026, 3, 2, 10, 0, tzinfo=CST)
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[EventStore]:
-    with EventStore(tmp_path / "events.db") as events:
+    with EventStore(tmp_path / "events.db", ACCOUNT) as events:
         yield events
 
 
@@ -86,7 +88,7 @@ def test_limit_seen_is_learned_per_period_and_persisted(store: EventStore, tmp_p
     book.record(OFF_PEAK, 5)
     assert book.limits(PEAK) == LimitSeen(peak=2, off_peak=4)
     store.close()
-    with EventStore(tmp_path / "events.db") as reopened:
+    with EventStore(tmp_path / "events.db", ACCOUNT) as reopened:
         assert LimitSeenBook(reopened).limits(PEAK) == LimitSeen(peak=2, off_peak=4)
 
 

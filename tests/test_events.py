@@ -16,6 +16,8 @@ from glmtray.activity.events import SCHEMA_VERSION, EventStore, Signal
 from glmtray.platform.codes import CodeClass
 from glmtray.redact import MASK, register_secret
 
+ACCOUNT = "global:default"
+
 T0 = datetime(2026, 11, 27, 10, 0, tzinfo=timezone.utc)
 
 
@@ -28,7 +30,7 @@ def signal(minutes: int = 0, code: int | None = 1302, **changes: Any) -> Signal:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[EventStore]:
-    opened = EventStore(tmp_path / "data" / "events.sqlite3")
+    opened = EventStore(tmp_path / "data" / "events.sqlite3", ACCOUNT)
     yield opened
     opened.close()
 
@@ -88,7 +90,7 @@ def test_keys_never_reach_the_database(tmp_path: Path) -> None:
     registered = "my-registered-secret-value"
     register_secret(registered)
     path = tmp_path / "events.sqlite3"
-    with EventStore(path) as opened:
+    with EventStore(path, ACCOUNT) as opened:
         opened.add(
             signal(0, message=f"refused Authorization: {key} and {registered}", trace_id=key)
         )
@@ -135,10 +137,10 @@ def test_state_values(store: EventStore) -> None:
 
 def test_history_survives_reopening(tmp_path: Path) -> None:
     path = tmp_path / "events.sqlite3"
-    with EventStore(path) as first:
+    with EventStore(path, ACCOUNT) as first:
         first.add(signal(0, dedup_key="k1"))
         first.set_state("reminder.sent", "true")
-    with EventStore(path) as second:
+    with EventStore(path, ACCOUNT) as second:
         assert second.schema_version == SCHEMA_VERSION
         assert [e.dedup_key for e in second.all_events()] == ["k1"]
         assert second.add(signal(0, dedup_key="k1")) is False
@@ -147,7 +149,7 @@ def test_history_survives_reopening(tmp_path: Path) -> None:
 
 def test_file_store_uses_wal(tmp_path: Path) -> None:
     path = tmp_path / "events.sqlite3"
-    with EventStore(path):
+    with EventStore(path, ACCOUNT):
         mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
 
@@ -155,27 +157,27 @@ def test_file_store_uses_wal(tmp_path: Path) -> None:
 def test_corrupt_file_is_set_aside_and_replaced(tmp_path: Path) -> None:
     path = tmp_path / "events.sqlite3"
     path.write_bytes(b"this is not a database" * 100)
-    with EventStore(path) as opened:
+    with EventStore(path, ACCOUNT) as opened:
         assert opened.add(signal(0))
     assert list(tmp_path.glob("events.sqlite3.corrupt-*"))
 
 
 def test_newer_schema_is_not_overwritten(tmp_path: Path) -> None:
     path = tmp_path / "events.sqlite3"
-    with EventStore(path):
+    with EventStore(path, ACCOUNT):
         pass
     db = sqlite3.connect(path)
     db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION + 1,))
     db.commit()
     db.close()
     # A newer glmtray's database is kept aside, never migrated backwards in place.
-    with EventStore(path) as opened:
+    with EventStore(path, ACCOUNT) as opened:
         assert opened.schema_version == SCHEMA_VERSION
     assert list(tmp_path.glob("events.sqlite3.corrupt-*"))
 
 
 def test_memory_store_and_use_from_a_worker_thread() -> None:
-    store = EventStore(":memory:")
+    store = EventStore(":memory:", ACCOUNT)
     results: list[bool] = []
 
     def worker() -> None:

@@ -23,6 +23,8 @@ from glmtray.platform.codes import CodeClass, classify, parse_reset_time
 from glmtray.redact import register_secret
 from glmtray.timeutil import PLATFORM_TZ
 
+ACCOUNT = "global:default"
+
 T0 = datetime(2026, 11, 27, 10, 0, tzinfo=timezone.utc)
 HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
@@ -67,7 +69,7 @@ def monitor() -> RiskMonitor:
 
 @pytest.fixture
 def store() -> Iterator[EventStore]:
-    opened = EventStore(":memory:")
+    opened = EventStore(":memory:", ACCOUNT)
     yield opened
     opened.close()
 

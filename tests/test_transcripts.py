@@ -21,6 +21,8 @@ from glmtray.activity.transcripts import (
 )
 from glmtray.redact import MASK
 
+ACCOUNT = "global:default"
+
 DATA = Path(__file__).parent / "data" / "transcripts"
 SHOP_SESSION = "3f2a9c1e-5b7d-4e21-9a0c-1d2e3f4a5b6c"
 NOTES_SESSION = "9b8e7d6c-1a2b-4c3d-8e9f-0a1b2c3d4e5f"
@@ -284,7 +286,7 @@ def test_replaced_file_is_read_again_and_the_store_keeps_one_event(tmp_path: Pat
     )
     write(session_file, content)
     reader = TranscriptReader(tmp_path)
-    store = EventStore(":memory:")
+    store = EventStore(":memory:", ACCOUNT)
     first = reader.scan(NOW)
     assert [store.add(e.to_signal()) for e in first.errors] == [True]
 

@@ -3,6 +3,11 @@
 Runs on the worker thread after each platform refresh. It joins the sources (the china
 risk flag, business errors from the account endpoints, errors coding tools met) into the
 event store and returns what the UI shows and which notices are new.
+
+The store belongs to one account: the history, flag reading and notices ledger read here
+are that account's. The transcript offsets are shared by every account (the files are
+read once); what a scan finds goes to this store's account, and the offsets are saved in
+the same transaction as those signals, so a failed write means the lines are read again.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from glmtray.activity.concurrency import DEFAULT_PEAK_HOURS, LimitSeen, LimitSeenBook
 from glmtray.activity.events import EventStore, Signal
@@ -37,6 +43,8 @@ class RiskReport:
     notices: tuple[Notice, ...] = ()
     limits: LimitSeen | None = None
     """Concurrency limits seen, read here on the worker so the GUI never queries SQLite."""
+    store_notice: str | None = None
+    """Once, after the history had to be set aside: where the old file is kept."""
 
     @property
     def restricted(self) -> bool:
@@ -69,16 +77,19 @@ class RiskWatcher:
         self.previous: RiskState | None = None
         self.peak_hours = DEFAULT_PEAK_HOURS
         """Set by the app from the settings (a str swap, safe across threads)."""
+        self.transcripts_root = transcripts_root
         self.reader: TranscriptReader | None = None
-        if transcripts_root is not None:
-            saved = store.get_state(OFFSETS_STATE_KEY)
-            try:
-                offsets = json.loads(saved) if saved else None
-            except ValueError:
-                offsets = None
-            self.reader = TranscriptReader(
-                transcripts_root, offsets if isinstance(offsets, dict) else None
-            )
+        """Made at the first update, with the saved offsets (the constructor never waits
+        for the database)."""
+        self._set_aside_seen = store.set_aside_path
+
+    def _saved_offsets(self) -> dict[str, Any] | None:
+        saved = self.store.get_shared_state(OFFSETS_STATE_KEY)
+        try:
+            offsets = json.loads(saved) if saved else None
+        except (ValueError, RecursionError):
+            return None
+        return offsets if isinstance(offsets, dict) else None
 
     def update(
         self,
@@ -88,6 +99,16 @@ class RiskWatcher:
         flag_checked: bool,
         account_errors: Iterable[PlatformError] = (),
     ) -> RiskReport:
+        """Record what this refresh saw and evaluate this account's history.
+
+        Raises `EventStoreBusy` (another program holds the database) or `EventStoreError`
+        when the history cannot be used this time; nothing read is lost, the next call
+        reads it again."""
+        if self.store.set_aside_path != self._set_aside_seen:
+            # The history was damaged and started afresh: read the transcripts again from
+            # the start, so that the strikes they hold are counted again.
+            self._set_aside_seen = self.store.set_aside_path
+            self.reader = None
         if flag_checked:
             record_risk_flag(self.store, risk_flag, now)
         for error in account_errors:
@@ -104,14 +125,10 @@ class RiskWatcher:
                     )
                 )
         activity: ActivitySummary | None = None
-        if self.reader is not None:
-            try:
-                result = self.reader.scan(now)
-                self.store.add_many([e.to_signal() for e in result.errors])
-                self.store.set_state(OFFSETS_STATE_KEY, json.dumps(self.reader.state()))
-                activity = self.reader.active_sessions(ACTIVITY_WINDOW, now)
-            except OSError as error:  # an unreadable transcript folder must not stop refreshing
-                log.warning("transcripts could not be read: %s", type(error).__name__)
+        if self.transcripts_root is not None:
+            if self.reader is None:
+                self.reader = TranscriptReader(self.transcripts_root, self._saved_offsets())
+            activity = self._read_transcripts(self.reader, now)
         state = self.monitor.evaluate(
             self.store.all_events(),
             load_risk_flag(self.store),
@@ -121,4 +138,22 @@ class RiskWatcher:
         fresh = self.ledger.take_unsent(risk_notices(self.previous, state))
         self.previous = state
         limits = LimitSeenBook(self.store, self.peak_hours).limits(now)
-        return RiskReport(state, activity, tuple(fresh), limits)
+        return RiskReport(state, activity, tuple(fresh), limits, self.store.take_notice())
+
+    def _read_transcripts(self, reader: TranscriptReader, now: datetime) -> ActivitySummary | None:
+        before = reader.state()
+        try:
+            result = reader.scan(now)
+        except OSError as error:  # an unreadable transcript folder must not stop refreshing
+            log.warning("transcripts could not be read: %s", type(error).__name__)
+            return None
+        try:
+            self.store.add_many(
+                [e.to_signal() for e in result.errors],
+                shared_state={OFFSETS_STATE_KEY: json.dumps(reader.state())},
+            )
+        except BaseException:
+            # Nothing was stored: step back, so that the next scan finds these lines again.
+            reader.restore(before)
+            raise
+        return reader.active_sessions(ACTIVITY_WINDOW, now)

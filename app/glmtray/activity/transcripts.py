@@ -13,10 +13,15 @@ files for two things:
 How the files are read, and why:
 
 - Only bytes appended since the last scan are read. Per file the reader remembers the
-  offset just past the last complete line, the size, inode and mtime, and a fingerprint
-  of the file's first bytes. A file that shrank, got a new inode, or whose first bytes
-  changed was replaced: it is read again from 0 (re-reading is harmless because every
-  error carries a dedup key made from the line's own uuid).
+  offset just past the last complete line, the size, inode and mtime, a fingerprint of
+  the file's first KiB and one of the KiB just before the offset. A file that shrank
+  below the offset, got a new inode, or whose first bytes or bytes before the offset
+  changed was rewritten: it is read again from 0 (re-reading is harmless because every
+  error carries a dedup key made from the line's own uuid). The second fingerprint
+  catches a rewrite that keeps the first KiB (the same session header) and grows.
+- One unreadable entry (a symlink loop named `*.jsonl`, a file deleted while the folder
+  is listed, a line nested too deep for the JSON parser) is skipped on its own; it never
+  hides the rest of its folder or stops the scan.
 - A line without its newline is normally torn (Claude Code is writing it): the offset
   stays before it and the next scan reads it whole. The exception is a last line that is
   already a complete JSON object: a JSON object cannot be complete before its final
@@ -56,6 +61,7 @@ from glmtray.redact import redact
 CHUNK_BYTES = 1 << 20
 MAX_LINE_BYTES = 64 << 20
 HEAD_FINGERPRINT_BYTES = 1024
+TAIL_FINGERPRINT_BYTES = 1024
 DEFAULT_ACTIVITY_WINDOW = timedelta(minutes=5)
 # Activity older than this is dropped from memory; the UI asks for 5 minutes, this
 # leaves room for a longer window without keeping every session ever seen.
@@ -96,9 +102,14 @@ def parse_timestamp(value: object) -> datetime | None:
         text = f"{match.group(1)}.{match.group(2)[:6].ljust(6, '0')}{match.group(3)}"
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=timezone.utc)
+        # A time that has no UTC equivalent (year 1 east of Greenwich) could not be
+        # stored: it is no time at all for glmtray.
+        moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
         return None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+    return moment
 
 
 @dataclass(frozen=True)
@@ -169,6 +180,8 @@ class _FileState:
     inode: int = 0
     mtime_ns: int = 0
     head: str = ""
+    tail: str = ""
+    """Fingerprint of the bytes just before `offset` ("" in state saved before it existed)."""
     uses_glm: bool = False
 
     def to_json(self) -> dict[str, Any]:
@@ -178,6 +191,7 @@ class _FileState:
             "inode": self.inode,
             "mtime_ns": self.mtime_ns,
             "head": self.head,
+            "tail": self.tail,
             "uses_glm": self.uses_glm,
         }
 
@@ -192,6 +206,7 @@ class _FileState:
                 inode=int(data.get("inode", 0)),
                 mtime_ns=int(data.get("mtime_ns", 0)),
                 head=str(data.get("head", "")),
+                tail=str(data.get("tail", "")),
                 uses_glm=bool(data.get("uses_glm", False)),
             )
         except (KeyError, TypeError, ValueError):
@@ -205,6 +220,16 @@ def _head_fingerprint(path: Path, length: int) -> str:
         return ""
     with path.open("rb") as handle:
         return hashlib.sha1(handle.read(length), usedforsecurity=False).hexdigest()
+
+
+def _tail_fingerprint(path: Path, offset: int) -> str:
+    """Hash of the bytes just before `offset` (up to `TAIL_FINGERPRINT_BYTES`)."""
+    start = max(0, offset - TAIL_FINGERPRINT_BYTES)
+    if offset <= 0:
+        return ""
+    with path.open("rb") as handle:
+        handle.seek(start)
+        return hashlib.sha1(handle.read(offset - start), usedforsecurity=False).hexdigest()
 
 
 class TranscriptReader:
@@ -228,6 +253,12 @@ class TranscriptReader:
         self.activity_retention = activity_retention
         self._files: dict[str, _FileState] = {}
         self._latest_activity: dict[str, ActivityRecord] = {}
+        self.restore(state)
+
+    def restore(self, state: dict[str, Any] | None) -> None:
+        """Go back to offsets from `state()` (or none): used when what a scan found could
+        not be stored, so that the next scan reads those lines again."""
+        self._files = {}
         if state and state.get("version") == STATE_VERSION and isinstance(state.get("files"), dict):
             for name, data in state["files"].items():
                 restored = _FileState.from_json(data)
@@ -245,7 +276,8 @@ class TranscriptReader:
         result = ScanResult()
         latest_in_scan: dict[str, ActivityRecord] = {}
         present: set[str] = set()
-        for path in self._transcript_files():
+        files, unlisted = self._transcript_files()
+        for path in files:
             name = path.relative_to(self.root).as_posix()
             present.add(name)
             result.files_seen += 1
@@ -255,7 +287,9 @@ class TranscriptReader:
                 # Deleted or unreadable between listing and reading: try again next scan.
                 continue
         for gone in set(self._files) - present:
-            del self._files[gone]
+            # A folder that could not be listed this time still has its files.
+            if not any(gone.startswith(folder) for folder in unlisted):
+                del self._files[gone]
         for record in latest_in_scan.values():
             self._remember_activity(record)
         result.activity = sorted(latest_in_scan.values(), key=lambda r: r.timestamp)
@@ -290,28 +324,39 @@ class TranscriptReader:
         if known is None or record.timestamp >= known.timestamp:
             self._latest_activity[record.session_id] = record
 
-    def _transcript_files(self) -> list[Path]:
+    def _transcript_files(self) -> tuple[list[Path], list[str]]:
+        """The transcript files, and the folders (relative, with a trailing /) that could
+        not be listed this time."""
         found: list[Path] = []
+        unlisted: list[str] = []
         if not self.root.is_dir():
-            return found
+            return found, unlisted
         pending: list[tuple[Path, int]] = [(self.root, 0)]
         while pending:
             folder, depth = pending.pop()
             try:
                 with os.scandir(folder) as entries:
                     for entry in entries:
-                        if entry.is_dir(follow_symlinks=False) and depth < MAX_DEPTH:
-                            pending.append((Path(entry.path), depth + 1))
-                        elif (
-                            depth > 0
-                            and entry.name.endswith(".jsonl")
-                            and entry.is_file()
-                            and self._recent_enough(entry)
-                        ):
-                            found.append(Path(entry.path))
+                        # Each entry on its own: a symlink loop or a file deleted since the
+                        # listing raises here, and must cost only that entry.
+                        try:
+                            if entry.is_dir(follow_symlinks=False):
+                                if depth < MAX_DEPTH:
+                                    pending.append((Path(entry.path), depth + 1))
+                            elif (
+                                depth > 0
+                                and entry.name.endswith(".jsonl")
+                                and entry.is_file()
+                                and self._recent_enough(entry)
+                            ):
+                                found.append(Path(entry.path))
+                        except OSError:
+                            continue
             except OSError:
+                if depth > 0:
+                    unlisted.append(folder.relative_to(self.root).as_posix() + "/")
                 continue
-        return sorted(found)
+        return sorted(found), unlisted
 
     def _recent_enough(self, entry: os.DirEntry[str]) -> bool:
         return self.modified_since_ns is None or entry.stat().st_mtime_ns >= self.modified_since_ns
@@ -336,6 +381,7 @@ class TranscriptReader:
             stat.st_ino != known.inode
             or stat.st_size < known.offset
             or _head_fingerprint(path, min(known.offset, HEAD_FINGERPRINT_BYTES)) != known.head
+            or (bool(known.tail) and _tail_fingerprint(path, known.offset) != known.tail)
         )
         if known is None or replaced:
             if replaced:
@@ -360,6 +406,8 @@ class TranscriptReader:
         file_state.inode = stat.st_ino
         if start < HEAD_FINGERPRINT_BYTES:
             file_state.head = _head_fingerprint(path, min(consumed, HEAD_FINGERPRINT_BYTES))
+        if consumed != start or not file_state.tail:
+            file_state.tail = _tail_fingerprint(path, consumed)
         self._files[name] = file_state
 
     def _handle_line(
@@ -376,7 +424,9 @@ class TranscriptReader:
             return
         try:
             entry = json.loads(line)
-        except ValueError:  # JSONDecodeError and UnicodeDecodeError
+        # ValueError: JSONDecodeError and UnicodeDecodeError. RecursionError: a line
+        # nested deeper than the parser's stack; skipped, else it fails every scan.
+        except (ValueError, RecursionError):
             result.malformed_lines += 1
             return
         if not isinstance(entry, dict):
@@ -392,7 +442,11 @@ class TranscriptReader:
         if entry.get("isApiErrorMessage") is True or (
             entry.get("error") and model == "<synthetic>"
         ):
-            error = _api_error(entry, message, session_id, project, now, line)
+            try:
+                error = _api_error(entry, message, session_id, project, now, line)
+            except RecursionError:  # an `error` field too deep to serialise again
+                result.malformed_lines += 1
+                return
             if error is not None and (file_state.uses_glm or _is_platform_code(error.code)):
                 result.errors.append(error)
             return
@@ -461,7 +515,7 @@ def _is_complete_object(data: bytes) -> bool:
         return False
     try:
         return isinstance(json.loads(stripped), dict)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
 
 
