@@ -1,11 +1,16 @@
-"""The panel's concurrency section, from ConcurrencyState values."""
+"""The panel's concurrency section, from the ConcurrencyState in the AppState."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from pytestqt.qtbot import QtBot
 
 from glmtray.activity.concurrency import ConcurrencyState
-from glmtray.ui.concurrency_section import ConcurrencySection, concurrency_lines
+from glmtray.ui.concurrency_section import concurrency_lines
+from glmtray.ui.panel import Panel
+
+from .conftest import NOW, healthy_state
 
 
 def state(**changes: object) -> ConcurrencyState:
@@ -43,15 +48,38 @@ def test_no_idle_session_line() -> None:
     )
 
 
-def test_hidden_without_data_and_warning_shown(qtbot: QtBot) -> None:
-    section = ConcurrencySection()
-    qtbot.addWidget(section)
-    section.show_state(None)
+def test_shown_through_the_panel_only_with_live_figures(qtbot: QtBot) -> None:
+    panel = Panel()
+    qtbot.addWidget(panel)
+    section = panel.concurrency_section
+    panel.show_state(healthy_state(), NOW)
     assert section.isHidden()
-    section.show_state(state(active_sessions=0))
+    # The plan's recommendation alone, or sessions read but none active: nothing live.
+    panel.show_state(replace(healthy_state(), concurrency=state(active_sessions=0)), NOW)
     assert section.isHidden()
-    section.show_state(
-        state(in_flight=3, peak_5m=3, warning="3 in flight: at or above the limit seen")
+    panel.show_state(
+        replace(
+            healthy_state(),
+            concurrency=state(
+                in_flight=3, peak_5m=3, warning="3 in flight: at or above the limit seen"
+            ),
+        ),
+        NOW,
     )
     assert not section.isHidden() and not section.warning.isHidden()
     assert "at or above" in section.warning.text() and "In flight now: 3" in section.body.text()
+    # Gone again when the state no longer carries it.
+    panel.show_state(healthy_state(), NOW)
+    assert section.isHidden()
+
+
+def test_warning_without_a_warning_is_hidden(qtbot: QtBot) -> None:
+    panel = Panel()
+    qtbot.addWidget(panel)
+    with_warning = state(in_flight=3, peak_5m=3, warning="3 in flight: at or above the limit seen")
+    panel.show_state(replace(healthy_state(), concurrency=with_warning), NOW)
+    calm = state(in_flight=1, peak_5m=3, active_sessions=1, active_projects=1)
+    panel.show_state(replace(healthy_state(), concurrency=calm), NOW)
+    section = panel.concurrency_section
+    assert section.warning.isHidden()
+    assert section.body.text() == "\n".join(concurrency_lines(calm))

@@ -104,27 +104,29 @@ def test_healthy(panel: Panel) -> None:
     assert "Cancel by: 20 Mar 2026 (17 days left)" in text
     assert "Updated 40 s ago" in text
     assert "DEMO" not in text
-    assert not panel.status_card.isVisibleTo(panel)
+    assert not panel.status_section.isVisibleTo(panel)
     assert not panel.risk_banner.isVisibleTo(panel)
-    assert panel.policy_note.toolTip().startswith("Cancel at least 3 days before billing")
-    assert "No refunds" in panel.policy_note.text()
+    assert panel.renewal_section.policy_note.toolTip().startswith(
+        "Cancel at least 3 days before billing"
+    )
+    assert "No refunds" in panel.renewal_section.policy_note.text()
     assert_nothing_clipped(panel)
 
 
 def test_demo_tag(panel: Panel) -> None:
     state = make_state(make_snapshot(), demo=True)
     show(panel, state)
-    assert panel.demo_badge.isVisibleTo(panel)
+    assert panel.header_section.demo_badge.isVisibleTo(panel)
     assert "DEMO" in visible_text(panel)
 
 
 def test_weekly_limit_reached_is_called_out(panel: Panel) -> None:
     show(panel, weekly_exhausted_state())
-    assert panel.blocking_label.text().startswith("Weekly limit reached: back on ")
-    assert panel.blocking_label.font().bold()
-    weekly = next(row for row in panel._rows if row.window_id == "weekly")
+    assert panel.quota_section.blocking_label.text().startswith("Weekly limit reached: back on ")
+    assert panel.quota_section.blocking_label.font().bold()
+    weekly = next(row for row in panel.quota_section.rows if row.window_id == "weekly")
     assert weekly.bar.percent() == 100
-    five = next(row for row in panel._rows if row.window_id == "five_hour")
+    five = next(row for row in panel.quota_section.rows if row.window_id == "five_hour")
     assert weekly.bar.colour() != five.bar.colour()
     assert_nothing_clipped(panel)
 
@@ -132,11 +134,11 @@ def test_weekly_limit_reached_is_called_out(panel: Panel) -> None:
 def test_restricted_banner(panel: Panel, qtbot: QtBot) -> None:
     show(panel, restricted_state())
     assert panel.risk_banner.isVisibleTo(panel)
-    text = panel.risk_banner.message.text()
+    text = panel.risk_banner.card.message.text()
     assert "lifted automatically" in text
     assert "Three violations lead to a ban" in text
     with qtbot.waitSignal(panel.review_requested, timeout=1000):
-        qtbot.mouseClick(panel.review_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(panel.risk_banner.review_button, Qt.MouseButton.LeftButton)
     assert_nothing_clipped(panel)
 
 
@@ -150,14 +152,14 @@ def test_auto_renew_off(panel: Panel) -> None:
 
 def test_cancel_by_soon_is_emphasised(panel: Panel) -> None:
     show(panel, make_state(make_snapshot(subscription=make_subscription(renew_in_days=5))))
-    line = panel.renewal_labels[1]
+    line = panel.renewal_section.lines[1]
     assert line.text() == "Cancel by: 5 Mar 2026 (2 days left)"
     assert line.font().bold()
 
 
 def test_idle_window_not_started(panel: Panel) -> None:
     show(panel, make_state(make_snapshot(windows=make_windows(five=0, five_started=False))))
-    five = next(row for row in panel._rows if row.window_id == "five_hour")
+    five = next(row for row in panel.quota_section.rows if row.window_id == "five_hour")
     assert five.detail.text() == "not started"
 
 
@@ -191,47 +193,47 @@ def test_notices_and_warnings(panel: Panel) -> None:
 
 def test_stale(panel: Panel) -> None:
     show(panel, stale_state())
-    assert panel.updated_label.text() == "Stale: updated 12 min ago"
-    assert panel.stale_badge.isVisibleTo(panel)
-    row = panel._rows[0]
+    assert panel.footer_section.updated_label.text() == "Stale: updated 12 min ago"
+    assert panel.header_section.stale_badge.isVisibleTo(panel)
+    row = panel.quota_section.rows[0]
     assert row.bar.colour().hsvSaturation() < 60  # greyed, not the level colour
 
 
 def test_signed_out(panel: Panel, qtbot: QtBot) -> None:
     show(panel, make_state(None, phase=Phase.SIGNED_OUT))
-    assert panel.status_card.title.text() == "Not signed in"
-    assert panel.sign_in_button.isVisibleTo(panel)
-    assert not panel.quota_box.isVisibleTo(panel)
-    assert not panel.links_box.isVisibleTo(panel)
-    assert not panel.refresh_button.isEnabled()
+    assert panel.status_section.card.title.text() == "Not signed in"
+    assert panel.status_section.sign_in_button.isVisibleTo(panel)
+    assert not panel.quota_section.isVisibleTo(panel)
+    assert not panel.links_section.isVisibleTo(panel)
+    assert not panel.footer_section.refresh_button.isEnabled()
     with qtbot.waitSignal(panel.sign_in_requested, timeout=1000):
-        qtbot.mouseClick(panel.sign_in_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(panel.status_section.sign_in_button, Qt.MouseButton.LeftButton)
     assert_nothing_clipped(panel)
 
 
 def test_loading(panel: Panel) -> None:
     show(panel, make_state(None, phase=Phase.LOADING))
-    assert panel.status_card.title.text() == "Loading…"
-    assert not panel.sign_in_button.isVisibleTo(panel)
+    assert panel.status_section.card.title.text() == "Loading…"
+    assert not panel.status_section.sign_in_button.isVisibleTo(panel)
 
 
 def test_key_not_accepted(panel: Panel, qtbot: QtBot) -> None:
     show(panel, make_state(None, phase=Phase.ERROR, error=AuthenticationFailed()))
-    assert panel.status_card.title.text() == "Key not accepted"
-    assert "rejected the API key" in panel.status_card.message.text()
-    assert panel.sign_in_button.isVisibleTo(panel)
+    assert panel.status_section.card.title.text() == "Key not accepted"
+    assert "rejected the API key" in panel.status_section.card.message.text()
+    assert panel.status_section.sign_in_button.isVisibleTo(panel)
     with qtbot.waitSignal(panel.sign_in_requested, timeout=1000):
-        qtbot.mouseClick(panel.sign_in_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(panel.status_section.sign_in_button, Qt.MouseButton.LeftButton)
     assert_nothing_clipped(panel)
 
 
 @pytest.mark.parametrize("error", [NoCodingPlan(), PlanExpired()])
 def test_no_coding_plan(panel: Panel, qtbot: QtBot, error: GlmtrayError) -> None:
     show(panel, make_state(None, phase=Phase.ERROR, error=error))
-    assert panel.status_card.title.text() == error.title
-    assert panel.plan_page_button.isVisibleTo(panel)
+    assert panel.status_section.card.title.text() == error.title
+    assert panel.status_section.plan_page_button.isVisibleTo(panel)
     with qtbot.waitSignal(panel.open_url_requested, timeout=1000) as blocker:
-        qtbot.mouseClick(panel.plan_page_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(panel.status_section.plan_page_button, Qt.MouseButton.LeftButton)
     assert blocker.args == [REGIONS[Region.GLOBAL].subscription_page]
     assert_nothing_clipped(panel)
 
@@ -242,28 +244,28 @@ def test_unreachable_keeps_last_data_marked_stale(
 ) -> None:
     snap = make_snapshot(fetched_ago=timedelta(minutes=12))
     show(panel, make_state(snap, phase=Phase.ERROR, error=error))
-    assert panel.status_card.title.text() == error.title
-    assert "Showing data from 12 min ago." in panel.status_card.message.text()
-    assert panel.quota_box.isVisibleTo(panel)
-    assert panel.updated_label.text().startswith("Stale: updated 12 min ago")
-    assert panel.stale_badge.isVisibleTo(panel)
+    assert panel.status_section.card.title.text() == error.title
+    assert "Showing data from 12 min ago." in panel.status_section.card.message.text()
+    assert panel.quota_section.isVisibleTo(panel)
+    assert panel.footer_section.updated_label.text().startswith("Stale: updated 12 min ago")
+    assert panel.header_section.stale_badge.isVisibleTo(panel)
     with qtbot.waitSignal(panel.refresh_requested, timeout=1000):
-        qtbot.mouseClick(panel.retry_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(panel.status_section.retry_button, Qt.MouseButton.LeftButton)
     assert_nothing_clipped(panel)
 
 
 def test_unexpected_response(panel: Panel) -> None:
     show(panel, make_state(None, phase=Phase.ERROR, error=UnexpectedResponse()))
-    assert panel.status_card.title.text() == "Unexpected answer from the platform"
-    assert panel.retry_button.isVisibleTo(panel)
+    assert panel.status_section.card.title.text() == "Unexpected answer from the platform"
+    assert panel.status_section.retry_button.isVisibleTo(panel)
     assert_nothing_clipped(panel)
 
 
 def test_account_restricted_error_shows_the_banner(panel: Panel) -> None:
     show(panel, make_state(make_snapshot(risk=None), phase=Phase.ERROR, error=AccountRestricted()))
     assert panel.risk_banner.isVisibleTo(panel)
-    assert not panel.status_card.isVisibleTo(panel)
-    assert "last refresh failed: Account restricted" in panel.updated_label.text()
+    assert not panel.status_section.isVisibleTo(panel)
+    assert "last refresh failed: Account restricted" in panel.footer_section.updated_label.text()
 
 
 @pytest.mark.parametrize("region", list(Region))
@@ -271,10 +273,10 @@ def test_links_open_the_region_pages(panel: Panel, qtbot: QtBot, region: Region)
     show(panel, make_state(make_snapshot(region=region), region=region))
     info = REGIONS[region]
     expected = {
-        panel.subscription_link: info.subscription_page,
-        panel.billing_link: info.billing_page,
-        panel.policy_link: info.usage_policy_page,
-        panel.support_link: f"mailto:{info.support_email}",
+        panel.links_section.subscription_link: info.subscription_page,
+        panel.links_section.billing_link: info.billing_page,
+        panel.links_section.policy_link: info.usage_policy_page,
+        panel.links_section.support_link: f"mailto:{info.support_email}",
     }
     for link, url in expected.items():
         with qtbot.waitSignal(panel.open_url_requested, timeout=1000) as blocker:
@@ -285,9 +287,9 @@ def test_links_open_the_region_pages(panel: Panel, qtbot: QtBot, region: Region)
 def test_footer_buttons_emit(panel: Panel, qtbot: QtBot) -> None:
     show(panel, healthy_state())
     for button, signal in (
-        (panel.refresh_button, panel.refresh_requested),
-        (panel.settings_button, panel.settings_requested),
-        (panel.quit_button, panel.quit_requested),
+        (panel.footer_section.refresh_button, panel.refresh_requested),
+        (panel.footer_section.settings_button, panel.settings_requested),
+        (panel.footer_section.quit_button, panel.quit_requested),
     ):
         with qtbot.waitSignal(signal, timeout=1000):
             qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
@@ -295,13 +297,13 @@ def test_footer_buttons_emit(panel: Panel, qtbot: QtBot) -> None:
 
 def test_updates_reuse_rows_and_follow_the_state(panel: Panel) -> None:
     show(panel, healthy_state())
-    rows = list(panel._rows)
+    rows = list(panel.quota_section.rows)
     panel.show_state(weekly_exhausted_state(), NOW + timedelta(seconds=20))
-    assert panel._rows == rows
+    assert panel.quota_section.rows == rows
     panel.show_state(make_state(make_snapshot(windows=make_windows()[:1])), NOW)
-    assert sum(row.isVisibleTo(panel) for row in panel._rows) == 1
+    assert sum(row.isVisibleTo(panel) for row in panel.quota_section.rows) == 1
     panel.show_state(make_state(make_snapshot(fetched_ago=timedelta(seconds=2))), NOW)
-    assert panel.updated_label.text() == "Updated just now"
+    assert panel.footer_section.updated_label.text() == "Updated just now"
 
 
 def test_add_section(panel: Panel) -> None:

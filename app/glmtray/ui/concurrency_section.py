@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QWidget
+from datetime import datetime
+from typing import TYPE_CHECKING
 
-from glmtray.activity.concurrency import ConcurrencyState
-from glmtray.ui.section import PanelSection
+from PySide6.QtWidgets import QWidget
+
+from glmtray.state import AppState, Level
+from glmtray.ui import style
+from glmtray.ui.section import TextSection, plain_label, scaled_font, set_colour
 from glmtray.wording import plural
+
+if TYPE_CHECKING:  # the event store (and SQLite) load with the first state, not the panel
+    from glmtray.activity.concurrency import ConcurrencyState
 
 
 def concurrency_lines(state: ConcurrencyState) -> list[str]:
@@ -30,27 +37,33 @@ def concurrency_lines(state: ConcurrencyState) -> list[str]:
     return lines
 
 
-class ConcurrencySection(PanelSection):
+def has_data(state: ConcurrencyState | None) -> bool:
+    """Whether there is something live to show: requests in flight (the meter is on) or
+    active coding sessions; a recommendation or a limit seen alone keeps the section hidden."""
+    return state is not None and (state.in_flight is not None or bool(state.active_sessions))
+
+
+class ConcurrencySection(TextSection):
+    """Requests in flight and active coding sessions, from `state.concurrency`."""
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(self.tr("CONCURRENCY"), parent)
-        self.warning = QLabel()
-        self.warning.setWordWrap(True)
-        self.warning.setStyleSheet("color: #b86e00; font-weight: bold;")
+        self.warning = plain_label()
+        self.warning.setFont(scaled_font(self, 0, bold=True))
         self.box.addWidget(self.warning)
-
-    def show_state(self, state: ConcurrencyState | None) -> None:
-        has_data = state is not None and (
-            state.in_flight is not None or bool(state.active_sessions)
-        )
-        self.setVisible(has_data)
-        if state is None or not has_data:
-            return
-        self.body.setText("\n".join(concurrency_lines(state)))
-        self.warning.setText(state.warning or "")
-        self.warning.setVisible(bool(state.warning))
         self.setToolTip(
             self.tr(
                 "The platform limits how many requests run at once and raises the limit "
                 "off-peak; it publishes no number. glmtray learns it from error 1302."
             )
         )
+
+    def render_state(self, state: AppState, now: datetime) -> None:
+        concurrency = state.concurrency
+        self.setVisible(has_data(concurrency))
+        if concurrency is None or not has_data(concurrency):
+            return
+        self.body.setText("\n".join(concurrency_lines(concurrency)))
+        self.warning.setText(concurrency.warning or "")
+        self.warning.setVisible(bool(concurrency.warning))
+        set_colour(self.warning, style.level_colour(Level.WARNING, self.is_dark()))

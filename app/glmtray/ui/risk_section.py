@@ -1,16 +1,19 @@
-"""The panel's risk-control section: status, strikes and throttling, from a RiskReport."""
+"""Risk control in the panel: the restriction banner, and the details from the RiskReport."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QPushButton, QWidget
 
-from glmtray.activity.risk import RiskStatus
-from glmtray.activity.risk_watch import RiskReport
+from glmtray.state import AppState, Phase
 from glmtray.timeutil import format_local_time
-from glmtray.ui.section import PanelSection
+from glmtray.ui.section import DANGER, Card, Section, TextSection, vbox
+
+if TYPE_CHECKING:  # the risk monitor (and SQLite) load with the first report, not the panel
+    from glmtray.activity.risk_watch import RiskReport
 
 POLICY = (
     "Restricted benefits are lifted automatically once usage is back to normal coding. "
@@ -25,6 +28,8 @@ def _day(moment: datetime) -> str:
 
 def report_lines(report: RiskReport, now: datetime, *, with_policy: bool = True) -> list[str]:
     """The section's text, plain so it can be tested without looking at widgets."""
+    from glmtray.activity.risk import RiskStatus  # loaded already: it made the report
+
     state = report.state
     lines: list[str] = []
     episode = state.active_episode
@@ -63,7 +68,50 @@ def report_lines(report: RiskReport, now: datetime, *, with_policy: bool = True)
     return lines
 
 
-class RiskSection(PanelSection):
+def banner_shown(state: AppState) -> bool:
+    """Whether the restriction banner shows: the account is restricted and signed in."""
+    return state.restricted and state.phase is not Phase.SIGNED_OUT
+
+
+class RiskBanner(Section):
+    """The red card at the top of the panel while the account is restricted.
+
+    It follows `state.restricted`: the platform's flag, a restricted error, or the risk
+    monitor's episodes all raise it.
+    """
+
+    review_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        box = vbox(self, 0)
+        self.card = Card(self)
+        self.review_button = QPushButton(self.tr("Request a review"), self)
+        self.review_button.clicked.connect(self.review_requested)
+        self.card.add_button(self.review_button)
+        box.addWidget(self.card)
+        self.hide()
+
+    def render_state(self, state: AppState, now: datetime) -> None:
+        shown = banner_shown(state)
+        self.setVisible(shown)
+        if shown:
+            self.card.set_content(
+                DANGER,
+                self.tr("Account restricted by risk control"),
+                self.tr(
+                    "The platform has restricted this account's plan benefits. The restriction "
+                    "is lifted automatically once usage is back to normal coding use. "
+                    "Three violations lead to a ban. If you think this is a mistake, ask "
+                    "support for a review."
+                ),
+                dark=self.is_dark(),
+            )
+
+
+class RiskSection(TextSection):
+    """The risk monitor's details (episodes, strikes, throttling) from `state.risk`."""
+
     review_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -73,16 +121,14 @@ class RiskSection(PanelSection):
         self.review.clicked.connect(self.review_requested.emit)
         self.box.addWidget(self.review)
 
-    def show_report(
-        self, report: RiskReport | None, now: datetime, *, banner_shown: bool = False
-    ) -> None:
-        """`banner_shown`: the panel's restriction banner already states the policy and
-        offers the review, so this section keeps to the details."""
-        lines = (
-            report_lines(report, now, with_policy=not banner_shown) if report is not None else []
-        )
+    def render_state(self, state: AppState, now: datetime) -> None:
+        # While the banner shows, it states the policy and offers the review: the section
+        # keeps to the details.
+        banner = banner_shown(state)
+        report = state.risk
+        lines = report_lines(report, now, with_policy=not banner) if report is not None else []
         self.setVisible(bool(lines))
         self.body.setText("\n".join(lines))
         self.body.setToolTip(POLICY)
         has_episode = report is not None and bool(report.state.episodes)
-        self.review.setVisible(has_episode and not banner_shown)
+        self.review.setVisible(has_episode and not banner)

@@ -1,0 +1,41 @@
+"""One-line notices (a reset settings file, a missing tray) and the parser's warnings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from PySide6.QtWidgets import QLabel, QWidget
+
+from glmtray.state import AppState, Level, Phase
+from glmtray.ui import style
+from glmtray.ui.section import Section, plain_label, scaled_font, set_colour, vbox
+
+
+def notice_lines(state: AppState) -> list[str]:
+    lines = state.notice_texts()
+    if state.snapshot is not None and state.phase is not Phase.SIGNED_OUT:
+        lines.extend(state.snapshot.warnings)
+    return lines
+
+
+class NoticesSection(Section):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._layout = vbox(self, 4)
+        self.labels: list[QLabel] = []
+        """One per notice shown so far; those past the current notices are hidden."""
+
+    def render_state(self, state: AppState, now: datetime) -> None:
+        lines = notice_lines(state)
+        while len(self.labels) < len(lines):
+            label = plain_label()
+            label.setFont(scaled_font(self, -1))
+            self.labels.append(label)
+            self._layout.addWidget(label)
+        colour = style.level_colour(Level.WARNING, self.is_dark())
+        for index, label in enumerate(self.labels):
+            label.setVisible(index < len(lines))
+            if index < len(lines):
+                label.setText("⚠ " + lines[index])
+                set_colour(label, colour)
+        self.setVisible(bool(lines))
