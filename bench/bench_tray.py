@@ -1,84 +1,580 @@
-"""Start-up time, idle memory and idle CPU of `glmtray --demo` on a real tray host.
+"""Start-up time, idle memory and idle CPU of the real, signed-in `glmtray` on a real tray host.
 
-Needs a display with a system tray: run it inside the desktop session, e.g.
+Needs a display with a system tray, a session bus and an unlocked keyring: run it inside the
+throwaway desktop session, as `make bench` does:
     bash .ci/desktop-session .venv/bin/python bench/bench_tray.py [--runs 3] [--idle 60]
+
+Default target: `glmtray` signed in the way a user does it. The bench starts the platform
+simulator on loopback (`glmtray simulate --scenario pro --port 0`), stores the simulator's key
+with `glmtray login` (key on stdin), then starts `glmtray --base-url <simulator>`. Every run
+gets a fresh HOME and XDG_{CONFIG,DATA,CACHE,STATE}_HOME under a temporary folder, so neither
+the user's settings nor a previous run's files play a part; the keyring is the session's own
+(the bench refuses to store a key outside .ci/desktop-session). The meter stays off (default
+settings). Other targets: `--demo` (built-in demo platform) and `--floor` (a bare PySide6 tray
+icon, bench/tray_floor.py: what no tray app can go below).
+
 For each run: time from process start to the tray icon showing data (the app logs that
-moment), then resident memory after the idle period and CPU time spent during it.
+moment), then resident memory (VmRSS from /proc) after the idle period and CPU time
+(utime + stime from /proc/<pid>/stat) spent during it, given per minute.
+
+`--explain` adds one more run through bench/app_modules_probe.py with `-X importtime`: which
+glmtray, third-party and heavy standard-library modules the idle app has loaded, who imported
+them first, what each costs to import (time, and memory measured in a fresh interpreter), and
+which mapped files make up the resident memory.
+
+To measure other code (an older commit, say) put its `app` folder first on PYTHONPATH: every
+process the bench starts inherits it, and the bench prints which glmtray runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import queue
+import re
+import signal
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 READY_LINE = "tray icon shows data"
+METER_LINE = "local meter listening"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+BENCH_DIR = Path(__file__).resolve().parent
+FLOOR_SCRIPT = BENCH_DIR / "tray_floor.py"
+PROBE_SCRIPT = BENCH_DIR / "app_modules_probe.py"
+SCENARIO = "pro"
+READY_TIMEOUT_S = 30.0
+GOAL_READY_S = 0.5
+GOAL_RSS_MB = 80.0
+GOAL_CPU_PER_MIN = 0.05
+# glmtray modules the idle, signed-in tray is suspected not to need; --explain reports the
+# memory each costs to import, when the app has loaded it.
+SUSPECT_GLMTRAY_MODULES = (
+    "glmtray.simulator",
+    "glmtray.meter.server",
+    "glmtray.ui.settings_dialog",
+    "glmtray.ui.signin",
+    "glmtray.activity.events",
+    "glmtray.activity.transcripts",
+    "glmtray.activity.risk_watch",
+    "glmtray.platform.client",
+    "glmtray.desktop_notify",
+    "glmtray.autostart",
+    "glmtray.tool_setup",
+)
+# What "import X" costs is measured on top of the Qt modules every tray needs anyway.
+QT_BASELINE = "import PySide6.QtCore, PySide6.QtGui, PySide6.QtWidgets"
 
 
+# -- /proc ------------------------------------------------------------------------------------
 def cpu_seconds(pid: int) -> float:
+    """utime + stime of the whole process (every thread)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def rss_mb(pid: int) -> float:
+def memory_mb(pid: int) -> dict[str, float]:
+    """VmRSS and its split (RssAnon, RssFile, RssShmem) in MB."""
+    values: dict[str, float] = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+        name, _, rest = line.partition(":")
+        if name in ("VmRSS", "RssAnon", "RssFile", "RssShmem"):
+            values[name] = int(rest.split()[0]) / 1024
+    return values
 
 
-def one_run(idle: float) -> tuple[float, float, float]:
-    start = time.perf_counter()
+def rss_by_mapping(pid: int) -> dict[str, float]:
+    """Resident MB per mapped file (basename) or kind of anonymous memory, from smaps."""
+    totals: dict[str, float] = defaultdict(float)
+    current = "[anon]"
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        parts = line.split(maxsplit=5)
+        if len(parts) >= 5 and "-" in parts[0] and not parts[0].endswith(":"):
+            path = parts[5].strip() if len(parts) == 6 else ""
+            current = Path(path).name if path.startswith("/") else (path or "[anon]")
+        elif line.startswith("Rss:"):
+            totals[current] += int(line.split()[1]) / 1024
+    return dict(totals)
+
+
+# -- processes --------------------------------------------------------------------------------
+def isolated_env(root: Path, base: dict[str, str]) -> dict[str, str]:
+    """A fresh home and XDG folders under `root`; display, bus and runtime dir stay."""
+    env = dict(base)
+    for name in ("GLMTRAY_API_KEY", "GLMTRAY_BASE_URL"):
+        env.pop(name, None)  # the CLI honours these; the bench says everything explicitly
+    folders = {
+        "HOME": root / "home",
+        "XDG_CONFIG_HOME": root / "config",
+        "XDG_DATA_HOME": root / "data",
+        "XDG_CACHE_HOME": root / "cache",
+        "XDG_STATE_HOME": root / "state",
+    }
+    for name, folder in folders.items():
+        folder.mkdir(parents=True)
+        env[name] = str(folder)
+    return env
+
+
+def glmtray_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "glmtray", *args]
+
+
+def stop(process: subprocess.Popen[str], how: signal.Signals = signal.SIGTERM) -> None:
+    if process.poll() is None:
+        process.send_signal(how)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+@dataclass
+class Simulator:
+    url: str
+    key: str
+    process: subprocess.Popen[str]
+
+
+@contextmanager
+def platform_simulator(env: dict[str, str]) -> Iterator[Simulator]:
+    """`glmtray simulate` on a free loopback port (port 0: the kernel picks, no race); its
+    banner names the address and the key it accepts."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "glmtray", "-v", "--demo"],
+        glmtray_command("simulate", "--scenario", SCENARIO, "--host", "127.0.0.1", "--port", "0"),
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
         text=True,
     )
     try:
-        assert process.stderr is not None
-        for line in process.stderr:
-            if READY_LINE in line:
+        assert process.stdout is not None
+        url = key = ""
+        for line in process.stdout:
+            if match := re.search(r"on (http://127\.0\.0\.1:\d+)", line):
+                url = match.group(1)
+            elif line.startswith("accepted API key:"):
+                key = line.split(":", 1)[1].strip()
+            elif line.startswith("press Ctrl-C"):
                 break
-        else:
-            raise RuntimeError("glmtray exited before showing data")
+        if not (url and key):
+            stop(process)
+            error = process.stderr.read() if process.stderr else ""
+            raise RuntimeError(f"the platform simulator did not start: {error.strip()}")
+        yield Simulator(url, key, process)
+    finally:
+        stop(process, signal.SIGINT)  # Ctrl-C: the simulator's own way out
+
+
+def login(env: dict[str, str], simulator: Simulator) -> None:
+    """Store the key in the session's keyring the way a user does: `glmtray login`, key on
+    stdin (not a terminal, so no prompt)."""
+    done = subprocess.run(
+        glmtray_command("login", "--region", "global", "--base-url", simulator.url),
+        env=env,
+        input=simulator.key + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if done.returncode != 0 or "Signed in" not in done.stdout:
+        raise RuntimeError(f"glmtray login failed ({done.returncode}): {done.stderr.strip()}")
+
+
+def logout(env: dict[str, str]) -> None:
+    subprocess.run(
+        glmtray_command("logout", "--region", "global"),
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+
+
+class LineReader:
+    """Reads a pipe on a thread of the bench (never of the app), so the app never blocks on a
+    full pipe and the bench can wait for a line with a timeout."""
+
+    def __init__(self, stream: Iterator[str]) -> None:
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: Iterator[str]) -> None:
+        for line in stream:
+            self.lines.append(line)
+            self._queue.put(line)
+        self._queue.put(None)
+
+    def wait_for(self, text: str, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self._queue.get(timeout=left)
+            except queue.Empty:
+                return False
+            if line is None:
+                return False
+            if text in line:
+                return True
+        return False
+
+    def join(self) -> None:
+        self._thread.join(5)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    ready_s: float
+    memory: dict[str, float]
+    cpu_s: float
+    idle_s: float
+
+    @property
+    def rss_mb(self) -> float:
+        return self.memory.get("VmRSS", float("nan"))
+
+    @property
+    def cpu_per_minute(self) -> float:
+        return self.cpu_s / self.idle_s * 60
+
+
+@dataclass
+class Target:
+    """What one run starts: `glmtray <app_args>`, or a script of the bench instead."""
+
+    label: str
+    app_args: list[str]
+    script: Path | None = None
+    python_options: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    """The last run's stderr."""
+
+    def argv(self) -> list[str]:
+        python = [sys.executable, *self.python_options]
+        if self.script is not None:
+            return [*python, self.script.as_posix(), *self.app_args]
+        return [*python, "-m", "glmtray", *self.app_args]
+
+
+def measure(
+    target: Target,
+    env: dict[str, str],
+    idle: float,
+    inspect: bool = False,
+) -> tuple[RunResult, dict[str, str], dict[str, float]]:
+    """One run: start, wait for data, idle, read /proc. With `inspect` (the probe target) also
+    ask the app for its module list and read its memory map before stopping it."""
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        target.argv(),
+        env=env,
+        stdin=subprocess.PIPE if inspect else subprocess.DEVNULL,
+        stdout=subprocess.PIPE if inspect else subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    stderr = LineReader(process.stderr)
+    try:
+        if not stderr.wait_for(READY_LINE, READY_TIMEOUT_S):
+            stop(process)
+            stderr.join()
+            tail = "".join(stderr.lines[-15:])
+            raise RuntimeError(
+                f"{target.label}: no '{READY_LINE}' line within {READY_TIMEOUT_S:.0f} s "
+                f"(exit status {process.poll()}); its stderr ended with:\n{tail}"
+            )
         ready = time.perf_counter() - start
-        # Drain the rest of stderr in the background so the app never blocks on it.
-        drain = subprocess.Popen(["cat"], stdin=process.stderr, stdout=subprocess.DEVNULL)
         cpu_before = cpu_seconds(process.pid)
         time.sleep(idle)
+        if process.poll() is not None:
+            raise RuntimeError(f"{target.label} exited during the idle period")
         cpu = cpu_seconds(process.pid) - cpu_before
-        rss = rss_mb(process.pid)
-        return ready, rss, cpu
+        memory = memory_mb(process.pid)
+        modules: dict[str, str] = {}
+        mappings: dict[str, float] = {}
+        if inspect:
+            assert process.stdin is not None and process.stdout is not None
+            mappings = rss_by_mapping(process.pid)
+            process.stdin.write("modules\n")
+            process.stdin.flush()
+            modules = json.loads(process.stdout.readline())
+        return RunResult(ready, memory, cpu, idle), modules, mappings
     finally:
-        process.terminate()
-        process.wait(10)
-        if "drain" in locals():
-            drain.wait(5)
+        stop(process)
+        stderr.join()
+        target.lines = stderr.lines
+        if any(METER_LINE in line for line in stderr.lines):
+            print(f"  warning: {target.label} started its local meter", file=sys.stderr)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--idle", type=float, default=60.0)
-    args = parser.parse_args()
+def code_under_test(env: dict[str, str], floor: bool) -> str:
+    statement = (
+        "import PySide6; print('PySide6', PySide6.__version__, PySide6.__file__)"
+        if floor
+        else "import glmtray; print('glmtray', glmtray.__version__, glmtray.__file__)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", statement], env=env, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+# -- --explain --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ImportCost:
+    self_ms: float
+    cumulative_ms: float
+    importer: str
+    """The module whose import first pulled this one in ("" at top level)."""
+
+
+def parse_importtime(lines: Sequence[str]) -> dict[str, ImportCost]:
+    """`-X importtime` prints a module when its import finishes, indented two spaces per
+    level: a module's importer is the next line printed one level up."""
+    pattern = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \| ( *)(\S+)")
+    waiting: dict[int, list[tuple[str, float, float]]] = defaultdict(list)
+    costs: dict[str, ImportCost] = {}
+    for line in lines:
+        match = pattern.match(line)
+        if match is None:
+            continue
+        self_us, cumulative_us, indent, name = match.groups()
+        depth = len(indent) // 2
+        for child, child_self, child_cumulative in waiting.pop(depth + 1, []):
+            costs.setdefault(child, ImportCost(child_self, child_cumulative, name))
+        waiting[depth].append((name, int(self_us) / 1000, int(cumulative_us) / 1000))
+    for entries in waiting.values():
+        for name, self_ms, cumulative_ms in entries:
+            costs.setdefault(name, ImportCost(self_ms, cumulative_ms, ""))
+    return costs
+
+
+def importers(name: str, costs: dict[str, ImportCost]) -> list[str]:
+    """The chain of modules whose import first pulled `name` in, nearest first."""
+    chain: list[str] = []
+    current = name
+    while (importer := costs[current].importer if current in costs else "") and (
+        importer not in chain
+    ):
+        chain.append(importer)
+        current = importer
+    return chain
+
+
+def import_memory_mb(names: Sequence[str], env: dict[str, str]) -> float | None:
+    """Resident MB that importing `names` adds in a fresh interpreter that already has Qt."""
+    script = (
+        f"{QT_BASELINE}\n"
+        "import importlib, sys\n"
+        "def rss():\n"
+        "    for line in open('/proc/self/status'):\n"
+        "        if line.startswith('VmRSS:'):\n"
+        "            return int(line.split()[1])\n"
+        "before = rss()\n"
+        "for name in sys.argv[1:]:\n"
+        "    try:\n"
+        "        importlib.import_module(name)\n"
+        "    except Exception:\n"
+        "        pass\n"
+        "print((rss() - before) / 1024)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, *names], env=env, capture_output=True, text=True, timeout=60
+    )
+    return float(done.stdout) if done.returncode == 0 else None
+
+
+def stdlib_file(path: str) -> bool:
+    return "site-packages" not in path and "dist-packages" not in path
+
+
+def explain(
+    modules: dict[str, str],
+    mappings: dict[str, float],
+    importtime_lines: Sequence[str],
+    env: dict[str, str],
+) -> None:
+    costs = parse_importtime(importtime_lines)
+    ours = sorted(name for name in modules if name == "glmtray" or name.startswith("glmtray."))
+    print(f"\nglmtray modules loaded in the idle app ({len(ours)}):")
+    print("  " + ", ".join(name.removeprefix("glmtray.") for name in ours))
+
+    packages: dict[str, list[str]] = defaultdict(list)
+    for name in modules:
+        packages[name.split(".")[0]].append(name)
+    third_party = sorted(
+        top
+        for top in packages
+        if top != "glmtray" and modules.get(top) and not stdlib_file(modules[top])
+    )
+    stdlib = sorted(
+        top
+        for top in packages
+        if top in sys.stdlib_module_names and top in costs and costs[top].cumulative_ms >= 3
+    )
+    qt_modules = sorted(name for name in modules if re.fullmatch(r"PySide6\.Qt\w+", name))
+
+    # What each suspect glmtray module pulls in that nothing imported before it had.
+    pulled: dict[str, set[str]] = defaultdict(set)
+    for name in modules:
+        for importer in importers(name, costs):
+            if importer in SUSPECT_GLMTRAY_MODULES:
+                pulled[importer].add(name if name.startswith("glmtray.") else name.split(".")[0])
+
+    candidates = [name for name in SUSPECT_GLMTRAY_MODULES if name in modules]
+    candidates += [top for top in third_party if top not in ("PySide6", "shiboken6")]
+    candidates += [name for name in qt_modules if name not in QT_BASELINE]
+    candidates += stdlib
+    print(f"\nThird-party packages loaded: {', '.join(third_party)}")
+    print(
+        "\nImport costs. 'import ms': cumulative, from -X importtime in the app. '+RSS MB': what "
+        "importing the module (for a package: every submodule the app loaded) adds to a fresh "
+        "Python that already has QtWidgets; figures overlap where modules share dependencies."
+    )
+    print(f"  {'module':30} {'modules':>7} {'import ms':>9} {'+RSS MB':>8}  first imported by")
+    for name in candidates:
+        cost = costs.get(name)
+        loaded = packages.get(name, [name]) if "." not in name else [name]
+        extra = import_memory_mb(loaded, env)
+        if name in stdlib and (extra or 0) < 0.5 and (cost.cumulative_ms if cost else 0) < 10:
+            continue  # the cheap standard-library rest
+        # No importer: an import inside a function, run after start-up (or the probe's own).
+        chain = " <- ".join(importers(name, costs)[:3]) or "(a function's import)"
+        print(
+            f"  {name:30} {len(loaded):7d} {cost.cumulative_ms if cost else float('nan'):9.1f} "
+            f"{extra if extra is not None else float('nan'):8.1f}  {chain}"
+        )
+    print(f"  Qt modules loaded: {', '.join(name.removeprefix('PySide6.') for name in qt_modules)}")
+    print("\nWhat each suspect glmtray module brings in first (modules, or top-level packages):")
+    for name in SUSPECT_GLMTRAY_MODULES:
+        if pulled.get(name):
+            print(f"  {name}: {', '.join(sorted(pulled[name]))}")
+
+    total = sum(mappings.values())
+    print(f"\nResident memory by mapping ({total:.1f} MB in all), the largest:")
+    for name, mb in sorted(mappings.items(), key=lambda item: -item[1])[:18]:
+        print(f"  {mb:7.1f} MB  {name}")
+
+
+# -- main -------------------------------------------------------------------------------------
+def summary(label: str, results: Sequence[RunResult], goals: bool) -> None:
+    print(f"{label}: {len(results)} runs, {results[0].idle_s:.0f} s idle each")
+    for number, result in enumerate(results, 1):
+        memory = result.memory
+        print(
+            f"  run {number}: start to data {result.ready_s:.3f} s, "
+            f"RSS {result.rss_mb:.1f} MB (anon {memory.get('RssAnon', 0):.1f}, "
+            f"file {memory.get('RssFile', 0):.1f}), "
+            f"idle CPU {result.cpu_s:.3f} s = {result.cpu_per_minute:.3f} s/min"
+        )
+    ready = statistics.median(r.ready_s for r in results)
+    rss = statistics.median(r.rss_mb for r in results)
+    cpu = statistics.median(r.cpu_per_minute for r in results)
+
+    def goal(value: float, limit: float) -> str:
+        if not goals:
+            return ""
+        return f" (goal < {limit:g}: {'met' if value < limit else 'NOT met'})"
+
+    print(f"  median start to tray icon with data: {ready:.3f} s{goal(ready, GOAL_READY_S)}")
+    print(f"  median resident memory after idle:   {rss:.1f} MB{goal(rss, GOAL_RSS_MB)}")
+    print(f"  median idle CPU:                     {cpu:.3f} s/min{goal(cpu, GOAL_CPU_PER_MIN)}")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0] if __doc__ else None)
+    parser.add_argument("--runs", type=int, default=3, help="how many runs (default 3)")
+    parser.add_argument(
+        "--idle", type=float, default=60.0, help="idle seconds after data shows (default 60)"
+    )
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument("--demo", action="store_true", help="measure `glmtray --demo` instead")
+    what.add_argument(
+        "--floor", action="store_true", help="measure a bare PySide6 tray icon instead"
+    )
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="one more run that lists loaded modules, their costs, and RSS by mapping",
+    )
+    args = parser.parse_args(argv)
+    if args.runs < 1 or args.idle <= 0:
+        parser.error("--runs must be at least 1 and --idle positive")
+    if args.explain and args.floor:
+        parser.error("--explain looks at glmtray, not at the floor")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
     if not os.environ.get("DISPLAY"):
         sys.exit("bench_tray: no DISPLAY; run it under .ci/desktop-session")
-    results = [one_run(args.idle) for _ in range(args.runs)]
-    ready, rss, cpu = (sorted(values) for values in zip(*results, strict=True))
-    print(f"glmtray --demo, {args.runs} runs, {args.idle:.0f} s idle each:")
-    print(
-        f"  start to tray icon with data: median {statistics.median(ready):.3f} s (min {ready[0]:.3f}, max {ready[-1]:.3f})"
-    )
-    print(f"  resident memory after idle:   median {statistics.median(rss):.1f} MB")
-    print(
-        f"  CPU time during idle:         median {statistics.median(cpu):.3f} s per {args.idle:.0f} s"
-    )
+    signs_in = not (args.demo or args.floor)
+    if signs_in and not os.environ.get("GLMTRAY_DESKTOP_SESSION"):
+        # `glmtray login` writes to whatever keyring the session bus offers.
+        sys.exit("bench_tray: the signed-in bench stores a key: run it under .ci/desktop-session")
+
+    with tempfile.TemporaryDirectory(prefix="bench-tray-") as tmp:
+        scratch = Path(tmp)
+        base_env = isolated_env(scratch / "setup", dict(os.environ))
+        print(code_under_test(base_env, args.floor))
+        with contextmanager_or_none(signs_in, base_env) as simulator:
+            if args.floor:
+                target = Target("bare PySide6 tray icon (floor)", [], FLOOR_SCRIPT)
+            elif args.demo:
+                # -v: demo mode has no log file, so only -v puts the ready line on stderr.
+                target = Target("glmtray --demo", ["-v", "--demo"])
+            else:
+                assert simulator is not None
+                target = Target(
+                    f"glmtray signed in (simulator scenario '{SCENARIO}' on {simulator.url})",
+                    ["--base-url", simulator.url],
+                )
+            results = []
+            for run in range(args.runs):
+                env = isolated_env(scratch / f"run{run}", dict(os.environ))
+                if simulator is not None:
+                    login(env, simulator)
+                results.append(measure(target, env, args.idle)[0])
+            summary(target.label, results, goals=not args.floor)
+
+            if args.explain:
+                env = isolated_env(scratch / "explain", dict(os.environ))
+                if simulator is not None:
+                    login(env, simulator)
+                probe = Target(target.label, target.app_args, PROBE_SCRIPT, ["-X", "importtime"])
+                _, modules, mappings = measure(probe, env, args.idle, inspect=True)
+                print(f"\n--explain run ({args.idle:.0f} s idle):")
+                for line in probe.lines:
+                    if line.startswith("bench probe:"):
+                        print("  " + line.strip())
+                explain(modules, mappings, probe.lines, base_env)
+            if simulator is not None:
+                logout(base_env)
+
+
+@contextmanager
+def contextmanager_or_none(signs_in: bool, env: dict[str, str]) -> Iterator[Simulator | None]:
+    if not signs_in:
+        yield None
+        return
+    with platform_simulator(env) as simulator:
+        yield simulator
 
 
 if __name__ == "__main__":
