@@ -106,6 +106,18 @@ class PlatformUnavailable(PlatformError):
         return "The platform could not be reached. Check the network connection."
 
 
+class ProxyFailed(PlatformUnavailable):
+    """The proxy the environment names cannot be used: a bad address, unreachable, or it
+    refused the credentials. The message names the variable and the proxy, never its
+    user name or password."""
+
+    title = "Proxy unusable"
+    exit_code = 4
+
+    def default_message(self) -> str:
+        return "The configured proxy could not be used."
+
+
 class UnexpectedResponse(PlatformError):
     title = "Unexpected answer from the platform"
     exit_code = 5
@@ -130,6 +142,15 @@ class CredentialError(GlmtrayError):
 
 class KeyringLocked(CredentialError):
     title = "Keyring locked"
+
+
+class KeyringUnresponsive(CredentialError):
+    """The keyring did not answer in time (an unlock prompt nobody sees, a hung D-Bus)."""
+
+    title = "Keyring not answering"
+
+    def default_message(self) -> str:
+        return f"The system keyring ({self.backend}) did not answer in time."
 
 
 class SettingsError(GlmtrayError):

@@ -6,9 +6,10 @@ remembering the form that worked. It never calls an endpoint that changes the ac
 
 from __future__ import annotations
 
-import json
 import logging
+import math
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,13 +21,17 @@ import httpx
 from glmtray import __version__
 from glmtray.errors import (
     AuthenticationFailed,
+    GlmtrayError,
     PlatformError,
     PlatformUnavailable,
+    ProxyFailed,
     UnexpectedResponse,
 )
 from glmtray.platform import parsing
 from glmtray.platform.models import Quota, Section, Snapshot, Subscription
+from glmtray.platform.proxies import ProxyChoice, choose_proxy, proxy_transport
 from glmtray.platform.regions import Region, info, validate_base_url
+from glmtray.platform.transfer import BodyTooLarge, CappedBody, UnknownEncoding, Watchdog
 from glmtray.redact import register_secret
 from glmtray.timeutil import PLATFORM_TZ, utcnow
 
@@ -52,6 +57,15 @@ class AuthScheme(str, Enum):
 class Timeouts:
     connect: float = 5.0
     read: float = 10.0
+    total: float | None = None
+    """The most one request (both auth forms included) may take, headers and body; None:
+    connect + 2 x read. httpx's own timeouts are per read, so a server that drips a byte
+    a second would otherwise hold a request for as long as it likes."""
+
+    @property
+    def overall(self) -> float:
+        total = self.total if self.total is not None else self.connect + 2 * self.read
+        return total if math.isfinite(total) and total > 0 else self.connect + 2 * self.read
 
 
 ACCEPT_LANGUAGE = {"en": "en-US,en", "zh": "zh-CN,zh"}
@@ -82,10 +96,17 @@ class PlatformClient:
         transport: httpx.BaseTransport | None = None,
         on_auth_scheme: Callable[[AuthScheme], None] | None = None,
     ) -> None:
-        key = api_key.strip()
+        key = api_key.strip() if isinstance(api_key, str) else ""
         if not key or any(ch.isspace() for ch in key) or not key.isprintable():
             raise AuthenticationFailed(
                 "The API key is empty or contains spaces or control characters."
+            )
+        if not key.isascii():
+            # HTTP headers carry ASCII only; such a key is a paste with a typographic
+            # quote or dash, or not a key at all.
+            raise AuthenticationFailed(
+                "API keys contain only ASCII characters; the key given has other characters "
+                "(check for a pasted quote, dash or space)."
             )
         register_secret(key)
         self._key = key
@@ -95,19 +116,42 @@ class PlatformClient:
         self._auth_confirmed = auth_scheme is not None
         self._on_auth_scheme = on_auth_scheme
         self._locks = _EndpointLocks()
-        t = timeouts or Timeouts()
+        self._timeouts = timeouts or Timeouts()
+        self._budget = threading.local()
+        self.proxy: ProxyChoice | None = None
+        self._proxy_problem: ProxyFailed | None = None
+        if transport is None:
+            transport = self._transport()
         self._http = httpx.Client(
-            timeout=httpx.Timeout(t.read, connect=t.connect),
+            timeout=httpx.Timeout(self._timeouts.read, connect=self._timeouts.connect),
             headers={
                 "Accept-Language": ACCEPT_LANGUAGE.get(language[:2], ACCEPT_LANGUAGE["en"]),
                 "Content-Type": "application/json",
                 "Accept": "application/json",
+                # Only what `transfer.CappedBody` can inflate under its cap.
+                "Accept-Encoding": "gzip, deflate",
                 "User-Agent": f"glmtray/{__version__}",
             },
             follow_redirects=False,
             trust_env=True,
             transport=transport,
         )
+
+    def _transport(self) -> httpx.HTTPTransport:
+        """Direct or through the environment's proxy (see `proxies`). Keep-alive is off:
+        every request gets its own connection, so the deadline watchdog always holds the
+        socket it may have to shut down (three small requests per refresh)."""
+        limits = httpx.Limits(max_keepalive_connections=0)
+        try:
+            self.proxy = choose_proxy(self.base_url)
+            if self.proxy is not None:
+                log.debug("platform requests go through %s", self.proxy.where().lower())
+                return proxy_transport(self.proxy, limits)
+        except ProxyFailed as problem:
+            # Raised at each request rather than here, so that a snapshot reports it
+            # like any other unreachable platform.
+            self._proxy_problem = problem
+        return httpx.HTTPTransport(limits=limits, trust_env=True)
 
     # -- lifecycle ---------------------------------------------------------------
     def close(self) -> None:
@@ -142,9 +186,26 @@ class PlatformClient:
             return None
         return parsing.parse_risk_flag(self._get(RISK_FLAG_PATH))
 
-    def snapshot(self, *, include_subscription: bool = True, include_risk: bool = True) -> Snapshot:
+    def snapshot(
+        self,
+        *,
+        include_subscription: bool = True,
+        include_risk: bool = True,
+        within: float | None = None,
+    ) -> Snapshot:
         """Everything at once. One failing endpoint does not lose the others, except a
-        rejected key, which fails them all and is raised."""
+        rejected key, which fails them all and is raised.
+
+        `within` bounds the whole snapshot in seconds (the CLI's --timeout): an endpoint
+        not reached by then is reported as unavailable without being asked."""
+        if within is not None:
+            self._budget.end = time.monotonic() + max(0.0, within)
+            try:
+                return self.snapshot(
+                    include_subscription=include_subscription, include_risk=include_risk
+                )
+            finally:
+                self._budget.end = None
         problems: dict[Section, PlatformError] = {}
         warnings: list[str] = []
 
@@ -178,15 +239,21 @@ class PlatformClient:
         )
 
     # -- transport ---------------------------------------------------------------
+    def _deadline(self) -> float:
+        deadline = time.monotonic() + self._timeouts.overall
+        end: float | None = getattr(self._budget, "end", None)
+        return deadline if end is None else min(deadline, end)
+
     def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
+        deadline = self._deadline()
         with self._locks.get(path):
             try:
-                return self._get_with_scheme(path, params, self.auth_scheme)
+                return self._get_with_scheme(path, params, self.auth_scheme, deadline)
             except AuthenticationFailed:
                 if self._auth_confirmed or self.auth_scheme is AuthScheme.BEARER:
                     raise
                 log.info("raw key rejected on %s; retrying once with Bearer", path)
-                data = self._get_with_scheme(path, params, AuthScheme.BEARER)
+                data = self._get_with_scheme(path, params, AuthScheme.BEARER, deadline)
                 self._remember(AuthScheme.BEARER)
                 return data
 
@@ -197,42 +264,133 @@ class PlatformClient:
         if first_time and self._on_auth_scheme is not None:
             self._on_auth_scheme(scheme)
 
-    def _get_with_scheme(self, path: str, params: dict[str, str] | None, scheme: AuthScheme) -> Any:
+    def _get_with_scheme(
+        self, path: str, params: dict[str, str] | None, scheme: AuthScheme, deadline: float
+    ) -> Any:
         header = self._key if scheme is AuthScheme.RAW else f"Bearer {self._key}"
-        status, content_type, body = self._fetch(path, params, header)
+        status, content_type, body = self._fetch(path, params, header, deadline)
         data = _decode(path, status, content_type, body)
         if not self._auth_confirmed:
             self._remember(scheme)
         return data
 
-    def _fetch(self, path: str, params: dict[str, str] | None, auth: str) -> tuple[int, str, bytes]:
-        url = self.base_url + path
+    def _late(self, path: str) -> PlatformUnavailable:
+        return PlatformUnavailable(
+            f"The platform did not answer in time (within {self._timeouts.overall:g} s).",
+            detail=path,
+        )
+
+    def _fetch(
+        self, path: str, params: dict[str, str] | None, auth: str, deadline: float
+    ) -> tuple[int, str, bytes]:
+        if self._proxy_problem is not None:
+            raise ProxyFailed(self._proxy_problem.message, detail=path)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise self._late(path)
+        timeout = httpx.Timeout(
+            min(self._timeouts.read, remaining), connect=min(self._timeouts.connect, remaining)
+        )
+        watchdog = Watchdog(remaining)
         try:
             with self._http.stream(
-                "GET", url, params=params, headers={"Authorization": auth}
+                "GET",
+                self.base_url + path,
+                params=params,
+                headers={"Authorization": auth},
+                timeout=timeout,
+                extensions={"trace": watchdog.trace},
             ) as response:
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
-                    if size > MAX_RESPONSE_BYTES:
-                        raise UnexpectedResponse(
-                            detail=f"{path}: response larger than {MAX_RESPONSE_BYTES} bytes"
-                        )
-                    chunks.append(chunk)
-                return (
-                    response.status_code,
-                    response.headers.get("content-type", ""),
-                    b"".join(chunks),
-                )
-        except httpx.TimeoutException:
-            raise PlatformUnavailable("The platform did not answer in time.", detail=path) from None
-        except httpx.ConnectError as error:
-            raise PlatformUnavailable(_connect_message(error), detail=path) from None
+                watchdog.watch(response.extensions.get("network_stream"))
+                return self._read(path, response, watchdog, deadline)
+        except GlmtrayError:
+            raise
         except httpx.HTTPError as error:
+            if watchdog.fired or time.monotonic() >= deadline:
+                raise self._late(path) from None
+            raise self._transport_error(path, error) from None
+        except (BodyTooLarge, MemoryError):
+            raise UnexpectedResponse(
+                detail=f"{path}: response larger than {MAX_RESPONSE_BYTES} bytes"
+            ) from None
+        except UnknownEncoding as error:
+            raise UnexpectedResponse(
+                detail=f"{path}: response compressed as {error.encoding[:40]!r}"
+            ) from None
+        except Exception as error:  # e.g. a SOCKS server answering garbage: never a traceback
+            if watchdog.fired:
+                raise self._late(path) from None
             raise PlatformUnavailable(
                 f"The connection to the platform failed ({type(error).__name__}).", detail=path
             ) from None
+        finally:
+            watchdog.cancel()
+
+    def _read(
+        self, path: str, response: httpx.Response, watchdog: Watchdog, deadline: float
+    ) -> tuple[int, str, bytes]:
+        if response.status_code == 407 and self.proxy is not None:
+            raise ProxyFailed(
+                f"{self.proxy.where()} refused glmtray's credentials (HTTP 407). Check the user "
+                f"name and password in {self.proxy.source}.",
+                http_status=407,
+                detail=path,
+            )
+        length = parsing.to_int(response.headers.get("content-length"))
+        if length is not None and length > MAX_RESPONSE_BYTES:
+            raise BodyTooLarge
+        if response.is_stream_consumed:
+            # A body built in memory (a test's MockTransport) has been read already.
+            body = CappedBody([], MAX_RESPONSE_BYTES)
+            body.feed(response.content)
+            return response.status_code, response.headers.get("content-type", ""), body.content()
+        body = CappedBody(
+            response.headers.get_list("content-encoding", split_commas=True), MAX_RESPONSE_BYTES
+        )
+        for chunk in response.iter_raw():
+            if watchdog.fired or time.monotonic() >= deadline:
+                raise self._late(path)
+            body.feed(chunk)
+        if watchdog.fired:
+            raise self._late(path)
+        return response.status_code, response.headers.get("content-type", ""), body.content()
+
+    def _transport_error(self, path: str, error: httpx.HTTPError) -> PlatformError:
+        """The typed error for a failed connection, naming the proxy when one is in use."""
+        proxy = self.proxy
+        text = str(error).lower()
+        if isinstance(error, httpx.ConnectError) and any(
+            word in text for word in ("certificate", "ssl", "tls")
+        ):
+            return PlatformUnavailable(_connect_message(error), detail=path)
+        if proxy is None:
+            if isinstance(error, httpx.TimeoutException):
+                return PlatformUnavailable("The platform did not answer in time.", detail=path)
+            if isinstance(error, httpx.ConnectError):
+                return PlatformUnavailable(_connect_message(error), detail=path)
+            return PlatformUnavailable(
+                f"The connection to the platform failed ({type(error).__name__}).", detail=path
+            )
+        if isinstance(error, httpx.ProxyError):
+            if "407" in text or "username/password" in text or "requested" in text:
+                return ProxyFailed(
+                    f"{proxy.where()} refused glmtray's credentials. Check the user name and "
+                    f"password in {proxy.source}.",
+                    detail=path,
+                )
+            return ProxyFailed(f"{proxy.where()} could not connect to the platform.", detail=path)
+        if isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout)):
+            return ProxyFailed(f"{proxy.where()} could not be reached.", detail=path)
+        if isinstance(error, httpx.TimeoutException):
+            return PlatformUnavailable(
+                f"The platform did not answer in time (through the proxy in {proxy.source}).",
+                detail=path,
+            )
+        return PlatformUnavailable(
+            f"The connection to the platform through the proxy in {proxy.source} failed "
+            f"({type(error).__name__}).",
+            detail=path,
+        )
 
 
 def _span(start: datetime, end: datetime) -> dict[str, str]:
@@ -268,11 +426,11 @@ def _decode(path: str, status: int, content_type: str, body: bytes) -> Any:
             detail=path,
         )
     try:
-        decoded = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        decoded = parsing.parse_json(body)
+    except UnexpectedResponse as error:
         if status in (401, 403):
             raise AuthenticationFailed(http_status=status) from None
-        raise UnexpectedResponse(detail=f"{path}: HTTP {status}, body is not JSON") from None
+        raise UnexpectedResponse(detail=f"{path}: HTTP {status}, {error.detail}") from None
     if status in (401, 403) and isinstance(decoded, dict) and "code" not in decoded:
         raise AuthenticationFailed(http_status=status)
     return parsing.unwrap_envelope(decoded, status)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
 from enum import Enum
 
@@ -113,8 +114,14 @@ class Quota:
         far = datetime.max.replace(tzinfo=None)
 
         def key(window: QuotaWindow) -> tuple[float, datetime]:
-            reset = window.resets_at.replace(tzinfo=None) if window.resets_at else far
-            return (window.used_percent, reset)
+            reset = far
+            if window.resets_at is not None:
+                try:  # compared in UTC: windows may carry different zones
+                    reset = window.resets_at.astimezone(timezone.utc).replace(tzinfo=None)
+                except (OverflowError, ValueError):
+                    reset = far
+            percent = window.used_percent
+            return (percent if math.isfinite(percent) else 0.0, reset)
 
         return max(self.windows, key=key)
 
@@ -148,17 +155,23 @@ class Subscription:
         """
         if self.next_renewal is None:
             return None
-        if (
-            self.valid_until is not None
-            and self.valid_until.astimezone(PLATFORM_TZ).date() == self.next_renewal
-        ):
-            return self.valid_until
-        return datetime.combine(self.next_renewal, time(0), PLATFORM_TZ)
+        try:
+            if (
+                self.valid_until is not None
+                and self.valid_until.astimezone(PLATFORM_TZ).date() == self.next_renewal
+            ):
+                return self.valid_until
+            return datetime.combine(self.next_renewal, time(0), PLATFORM_TZ)
+        except (OverflowError, ValueError):
+            return None  # a date at datetime's edge (year 1 or 9999), typed in by hand
 
     def local_renewal_day(self, tz: tzinfo | None = None) -> date | None:
         """The renewal day in the user's zone: west of UTC+8 it can be the day before."""
         moment = self.renews_at
-        return moment.astimezone(tz).date() if moment else None
+        try:
+            return moment.astimezone(tz).date() if moment else None
+        except (OverflowError, ValueError):
+            return None
 
     def days_to_cancel(self, today: date, tz: tzinfo | None = None) -> int | None:
         """Whole days from `today` (local) to the last local day to cancel; negative once
@@ -171,13 +184,19 @@ class Subscription:
         moment = self.renews_at
         if moment is None:
             return None
-        return (moment - timedelta(days=CANCEL_NOTICE_DAYS)).astimezone(tz).date()
+        try:
+            return (moment - timedelta(days=CANCEL_NOTICE_DAYS)).astimezone(tz).date()
+        except (OverflowError, ValueError):
+            return None  # three days before year 1 is no day at all
 
     @property
     def cancel_by(self) -> date | None:
         if self.next_renewal is None:
             return None
-        return self.next_renewal - timedelta(days=CANCEL_NOTICE_DAYS)
+        try:
+            return self.next_renewal - timedelta(days=CANCEL_NOTICE_DAYS)
+        except OverflowError:
+            return None
 
     @property
     def is_active_coding_plan(self) -> bool:

@@ -7,12 +7,15 @@ raises UnexpectedResponse rather than a KeyError deep in the UI.
 
 from __future__ import annotations
 
+import functools
+import json
+import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from glmtray.errors import (
     AccountRestricted,
@@ -38,23 +41,160 @@ from glmtray.timeutil import from_epoch_ms, parse_platform_datetime, platform_da
 _NO_PLAN_HINTS = ("coding plan", "没有资格", "不存在")
 _SUCCESS_CODES = (None, 0, 200)
 
+MAX_NUMBER = 2**53
+"""Counts, percentages, codes and epoch milliseconds all fit well below this; anything
+larger (or inf, NaN) is not a value the platform means, and is read as absent."""
+MAX_DEPTH = 32
+"""The platform's bodies nest four or five levels deep."""
+MAX_TEXT = 500
+"""Longest platform text kept (names, messages): enough for any real one."""
+_MAX_NUMBER_TEXT = 40
+EARLIEST = datetime(1971, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(9000, 1, 1, tzinfo=timezone.utc)
+"""Dates outside these are read as absent: date arithmetic (a cancel-by day three days
+before, a conversion to local time) stays far from datetime's limits of years 1 and 9999."""
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def typed(func: Callable[P, R]) -> Callable[P, R]:
+    """A parser's last line of defence: whatever slipped past its checks becomes
+    UnexpectedResponse, never a TypeError or RecursionError in the caller."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except PlatformError:
+            raise
+        except (
+            ArithmeticError,
+            AttributeError,
+            LookupError,
+            RecursionError,
+            TypeError,
+            ValueError,
+        ) as error:
+            raise UnexpectedResponse(detail=f"{func.__name__}: {type(error).__name__}") from None
+
+    return wrapper
+
 
 def to_int(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if -MAX_NUMBER <= value <= MAX_NUMBER else None
     number = to_float(value)
     return None if number is None else int(number)
 
 
 def to_float(value: object) -> float | None:
+    """A finite number of plausible size, or None."""
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
+    number: float
+    if isinstance(value, int):
+        if not -MAX_NUMBER <= value <= MAX_NUMBER:
+            return None
+        number = float(value)
+    elif isinstance(value, float):
+        number = value
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text or len(text) > _MAX_NUMBER_TEXT:
+            return None
         try:
-            return float(value.strip())
+            number = float(text)
         except ValueError:
             return None
+    else:
+        return None
+    if not math.isfinite(number) or abs(number) > MAX_NUMBER:
+        return None
+    return number
+
+
+def text_of(value: object, limit: int = MAX_TEXT) -> str:
+    """Platform text made safe to show: only strings and numbers, bounded in length, lone
+    surrogates (a JSON `\\ud800` escape) replaced, control characters dropped."""
+    if isinstance(value, bool) or value is None:
+        return ""
+    if isinstance(value, int):
+        value = str(value) if -MAX_NUMBER <= value <= MAX_NUMBER else ""
+    elif isinstance(value, float):
+        value = repr(value) if math.isfinite(value) else ""
+    if not isinstance(value, str):
+        return ""
+    text = value[: limit * 2].encode("utf-8", "replace").decode("utf-8")
+    text = "".join(ch if ch.isprintable() or ch == " " else " " for ch in text)
+    return text[:limit].strip()
+
+
+def plausible(moment: datetime | None) -> datetime | None:
+    """The moment if it is an aware datetime between 1971 and 9000, else None."""
+    if moment is None or moment.tzinfo is None:
+        return None
+    try:
+        return moment if EARLIEST <= moment <= LATEST else None
+    except (OverflowError, ValueError):
+        return None
+
+
+def _platform_datetime(value: object) -> datetime | None:
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    try:
+        return plausible(parse_platform_datetime(value))
+    except (OverflowError, ValueError):
+        return None
+
+
+def _platform_date(value: object) -> date | None:
+    moment = _platform_datetime(value)
+    if moment is None:
+        return None
+    text = value.strip() if isinstance(value, str) else ""
+    try:
+        return platform_date(text)
+    except (OverflowError, ValueError):
+        return None
+
+
+def _reject_constant(name: str) -> None:
+    """NaN, Infinity and -Infinity are not JSON; read them as absent."""
     return None
+
+
+@typed
+def parse_json(body: bytes) -> Any:
+    """A response body as JSON, or UnexpectedResponse: never a RecursionError or a
+    ValueError from an integer of a million digits."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UnexpectedResponse(detail="body is not UTF-8") from None
+    try:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise UnexpectedResponse(detail="body is nested too deeply") from None
+    except ValueError:
+        raise UnexpectedResponse(detail="body is not JSON") from None
+    check_depth(value)
+    return value
+
+
+def check_depth(value: object, limit: int = MAX_DEPTH) -> None:
+    """Raise UnexpectedResponse for JSON nested deeper than `limit` (checked without
+    recursion, so the check itself cannot overflow the stack)."""
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            raise UnexpectedResponse(detail=f"body is nested more than {limit} levels deep")
+        if isinstance(item, Mapping):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
 
 
 def to_bool(value: object) -> bool | None:
@@ -75,7 +215,7 @@ def business_error(
     code: int | None, message: str | None, http_status: int | None = None
 ) -> PlatformError:
     """The typed error for a business code (or HTTP status) and the platform's message."""
-    text = message or ""
+    text = text_of(message)
     kwargs: dict[str, Any] = {"code": code, "http_status": http_status, "platform_message": text}
     klass = codes.classify(code)
     if (
@@ -98,6 +238,7 @@ def business_error(
     )
 
 
+@typed
 def unwrap_envelope(body: object, http_status: int = 200) -> Any:
     """Return `data` of a successful envelope, or raise the error the envelope carries."""
     if not isinstance(body, Mapping):
@@ -105,13 +246,18 @@ def unwrap_envelope(body: object, http_status: int = 200) -> Any:
     error = body.get("error")
     if isinstance(error, Mapping):
         # The inference endpoints' shape: {"error": {"code": "1302", "message": "..."}}
-        raise business_error(
-            to_int(error.get("code")), str(error.get("message") or ""), http_status
-        )
-    code = to_int(body.get("code"))
+        raise business_error(to_int(error.get("code")), text_of(error.get("message")), http_status)
+    raw_code = body.get("code")
+    code = to_int(raw_code)
     success = to_bool(body.get("success"))
+    message = text_of(body.get("msg")) or text_of(body.get("message"))
+    if code is None and raw_code is not None and success is not True:
+        # A code that is no number ("nan", 1e400, an object): not a success we can trust.
+        raise UnexpectedResponse(
+            detail=f"HTTP {http_status}: business code is not a number", platform_message=message
+        )
     if success is False or code not in _SUCCESS_CODES:
-        raise business_error(code, str(body.get("msg") or body.get("message") or ""), http_status)
+        raise business_error(code, message, http_status)
     return body.get("data")
 
 
@@ -130,17 +276,23 @@ def _window_id(kind: str, unit: int | None, number: int | None) -> str:
 def _reset_time(value: object) -> datetime | None:
     number = to_float(value)
     if number is None:
-        if isinstance(value, str):
-            return parse_platform_datetime(value)
-        return None
+        return _platform_datetime(value)
     if number <= 0:
         return None
     # Epoch milliseconds per the platform; a value that small can only be seconds.
-    return from_epoch_ms(number if number > 1e11 else number * 1000)
+    try:
+        return plausible(from_epoch_ms(number if number > 1e11 else number * 1000))
+    except (OverflowError, ValueError, OSError):
+        return None  # past year 9999: no real reset time
 
 
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+@typed
 def parse_window(raw: Mapping[str, Any]) -> QuotaWindow:
-    kind = str(raw.get("type") or "UNKNOWN_LIMIT").upper()
+    kind = (text_of(raw.get("type"), 60) or "UNKNOWN_LIMIT").upper()
     unit, number = to_int(raw.get("unit")), to_int(raw.get("number"))
     limit = to_int(raw.get("usage"))
     used = to_int(raw.get("currentValue"))
@@ -157,9 +309,10 @@ def parse_window(raw: Mapping[str, Any]) -> QuotaWindow:
         remaining = limit - used
     tools = tuple(
         ToolCount(
-            str(item.get("modelCode") or item.get("name") or "tool"), to_int(item.get("usage")) or 0
+            text_of(item.get("modelCode"), 80) or text_of(item.get("name"), 80) or "tool",
+            to_int(item.get("usage")) or 0,
         )
-        for item in raw.get("usageDetails") or ()
+        for item in _list(raw.get("usageDetails"))
         if isinstance(item, Mapping)
     )
     return QuotaWindow(
@@ -176,6 +329,7 @@ def parse_window(raw: Mapping[str, Any]) -> QuotaWindow:
     )
 
 
+@typed
 def parse_quota(data: object) -> Quota:
     if not isinstance(data, Mapping):
         raise UnexpectedResponse(detail="quota data is not an object")
@@ -197,9 +351,9 @@ def parse_quota(data: object) -> Quota:
         if window_id != window.id:
             window = QuotaWindow(**{**window.__dict__, "id": window_id})
         windows.append(window)
-    level = data.get("level")
+    level = text_of(data.get("level"), 40) if isinstance(data.get("level"), str) else ""
     return Quota(
-        level=str(level).lower() if isinstance(level, str) and level else None,
+        level=level.lower() or None,
         windows=tuple(windows),
     )
 
@@ -211,42 +365,51 @@ _VALID_RANGE = re.compile(
 
 
 def _valid_range(text: object) -> tuple[datetime | None, datetime | None]:
-    if not isinstance(text, str):
+    if not isinstance(text, str) or len(text) > 200:
         return None, None
     match = _VALID_RANGE.search(text)
     if not match:
         return None, None
-    return parse_platform_datetime(match.group(1)), parse_platform_datetime(match.group(2))
+    return _platform_datetime(match.group(1)), _platform_datetime(match.group(2))
+
+
+MAX_PRICE = Decimal(10) ** 9
 
 
 def _decimal(value: object) -> Decimal | None:
-    if value is None or isinstance(value, bool):
+    """A finite price below a billion, or None (`1e300000000` formats as 300 MB of digits)."""
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    text = value.strip() if isinstance(value, str) else repr(value)
+    if not text or len(text) > _MAX_NUMBER_TEXT:
         return None
     try:
-        return Decimal(str(value).strip())
-    except InvalidOperation:
+        number = Decimal(text)
+    except (InvalidOperation, ValueError):
         return None
+    if not number.is_finite() or abs(number) >= MAX_PRICE:
+        return None
+    return number
 
 
+@typed
 def parse_subscription(raw: Mapping[str, Any], currency: str | None) -> Subscription:
     valid_from, valid_until = _valid_range(raw.get("valid"))
-    next_renewal: date | None = None
-    if isinstance(raw.get("nextRenewTime"), str) and raw["nextRenewTime"].strip():
-        next_renewal = platform_date(raw["nextRenewTime"])
+    next_renewal = _platform_date(raw.get("nextRenewTime"))
     if next_renewal is None and valid_until is not None:
-        next_renewal = platform_date(valid_until.isoformat())
+        next_renewal = _platform_date(valid_until.isoformat())
     price = _decimal(raw.get("actualPrice"))
     if price is None:
         price = _decimal(raw.get("initialPrice"))
-    product_id = raw.get("productId")
+    product_id = text_of(raw.get("productId"), 120) or None
     return Subscription(
-        product=str(raw.get("productName") or product_id or "Unknown product"),
-        product_id=str(product_id) if product_id is not None else None,
-        status=str(raw.get("status") or "UNKNOWN"),
+        product=text_of(raw.get("productName"), 120) or product_id or "Unknown product",
+        product_id=product_id,
+        status=text_of(raw.get("status"), 40) or "UNKNOWN",
         in_current_period=to_bool(raw.get("inCurrentPeriod")),
         auto_renew=to_bool(raw.get("autoRenew")),
         next_renewal=next_renewal,
-        billing_cycle=str(raw["billingCycle"]) if raw.get("billingCycle") else None,
+        billing_cycle=text_of(raw.get("billingCycle"), 40) or None,
         price=price,
         currency=currency,
         valid_from=valid_from,
@@ -254,6 +417,7 @@ def parse_subscription(raw: Mapping[str, Any], currency: str | None) -> Subscrip
     )
 
 
+@typed
 def parse_subscriptions(data: object, currency: str | None = None) -> list[Subscription]:
     if isinstance(data, Mapping):
         # Paged variants wrap the list; accept the usual names.
@@ -276,21 +440,29 @@ def active_coding_plan(subscriptions: list[Subscription]) -> Subscription | None
     return max(active, key=lambda s: (s.in_current_period is True, s.next_renewal or date.min))
 
 
+@typed
 def parse_risk_flag(data: object) -> bool | None:
     """E10: `false` means fine; `null` means unknown; anything else means restricted."""
+    for _ in range(MAX_DEPTH):  # a loop, not recursion: {"result": {"result": ...}}
+        if not isinstance(data, Mapping):
+            break
+        inner = next(
+            (data[key] for key in ("isRisk", "risk", "riskCustomer", "result") if key in data),
+            _NOT_FOUND,
+        )
+        if inner is _NOT_FOUND:
+            return True
+        data = inner
     if data is None:
         return None
     if data is False:
         return False
     if isinstance(data, str) and data.strip().lower() in ("false", "0"):
         return False
-    if isinstance(data, (int, float)) and not isinstance(data, bool) and data == 0:
-        return False
-    if isinstance(data, Mapping):
-        for key in ("isRisk", "risk", "riskCustomer", "result"):
-            if key in data:
-                return parse_risk_flag(data[key])
-    return True
+    return not (isinstance(data, (int, float)) and not isinstance(data, bool) and data == 0)
+
+
+_NOT_FOUND = object()
 
 
 @dataclass(frozen=True)
@@ -302,21 +474,20 @@ class UsageSeries:
     totals: dict[str, int]
 
 
+@typed
 def parse_usage_series(data: object) -> UsageSeries:
     if not isinstance(data, Mapping):
         raise UnexpectedResponse(detail="usage data is not an object")
-    times = tuple(
-        t for t in (parse_platform_datetime(str(x)) for x in data.get("x_time") or ()) if t
-    )
+    times = tuple(t for t in (_platform_datetime(x) for x in _list(data.get("x_time"))) if t)
     series: dict[str, tuple[int, ...]] = {}
     for key, value in data.items():
-        if key != "x_time" and isinstance(value, list):
-            series[key] = tuple(to_int(v) or 0 for v in value)
+        if key != "x_time" and isinstance(key, str) and isinstance(value, list):
+            series[text_of(key, 80)] = tuple(to_int(v) or 0 for v in value)
     totals: dict[str, int] = {}
     total_usage = data.get("totalUsage")
     if isinstance(total_usage, Mapping):
         for key, value in total_usage.items():
             number = to_int(value)
-            if number is not None:
-                totals[key] = number
+            if number is not None and isinstance(key, str):
+                totals[text_of(key, 80)] = number
     return UsageSeries(times=times, series=series, totals=totals)
