@@ -1,11 +1,16 @@
 """The whole tray app, offscreen, against the simulator: sign-in, sign-out, scenarios,
-single instance and demo mode. The keyring is an in-memory double."""
+single instance, demo mode, accounts and the meter. The keyring is an in-memory double.
+
+Tests drive the app through what a user or the desktop does (its signals, menu, panel and
+public actions) and read what it shows; none calls a private method.
+"""
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +18,14 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from glmtray.credentials import Account, CredentialStore
+from glmtray.environment import Environment, demo_environment, normal_environment
 from glmtray.errors import AuthenticationFailed
 from glmtray.platform.regions import Region
-from glmtray.settings import SettingsStore
+from glmtray.settings import Settings, SettingsStore
 from glmtray.simulator import SIMULATOR_API_KEY, PlatformSimulator, scenario_names
 from glmtray.state import IconLook, Phase
 from glmtray.ui.application import GlmTrayApp
+from glmtray.ui.platform_service import SessionStart
 from glmtray.ui.signin import SignInDialog
 from tests.helpers import MemoryKeyring
 from tests.test_credentials import LockedKeyring
@@ -30,7 +37,9 @@ class RecordingNotifier:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
 
-    def notify(self, summary: str, body: str, *, urgent: bool = False, timeout_ms: int = -1) -> int:
+    def notify(
+        self, summary: str, body: str, *, urgent: bool = False, timeout_ms: int = -1
+    ) -> int | None:
         self.sent.append((summary, body))
         return len(self.sent)
 
@@ -44,17 +53,26 @@ def sim() -> Iterator[PlatformSimulator]:
         yield simulator
 
 
+MakeApp = Callable[..., GlmTrayApp]
+
+
 @pytest.fixture
-def make_app(qapp: Any, sim: PlatformSimulator, tmp_path: Path) -> Iterator[Any]:
+def make_app(qapp: Any, sim: PlatformSimulator, tmp_path: Path) -> Iterator[MakeApp]:
     apps: list[GlmTrayApp] = []
 
     def make(keyring: Any = None, *, demo: bool = False, name: str | None = None) -> GlmTrayApp:
+        environment: Environment = (
+            demo_environment()
+            if demo
+            else replace(
+                normal_environment(sim.base_url),
+                keys=CredentialStore(keyring if keyring is not None else MemoryKeyring()),
+            )
+        )
         app = GlmTrayApp(
             qapp,
-            demo=demo,
-            base_url=None if demo else sim.base_url,
-            credentials=CredentialStore(keyring if keyring is not None else MemoryKeyring()),
-            notifier=RecordingNotifier(),  # type: ignore[arg-type]
+            environment,
+            notifier=RecordingNotifier(),
             instance_name=name or f"glmtray-test-{os.getpid()}-{len(apps)}-{tmp_path.name}",
         )
         apps.append(app)
@@ -63,7 +81,7 @@ def make_app(qapp: Any, sim: PlatformSimulator, tmp_path: Path) -> Iterator[Any]
     yield make
     for app in apps:
         app.shutdown()
-        for widget in (app.panel, app.signin, app.settings_dialog):
+        for widget in (app.panel, app.sign_in.dialog, app.settings_dialog):
             if widget is not None:
                 widget.close()
 
@@ -74,19 +92,49 @@ def keyring_with_key(region: Region = Region.GLOBAL) -> MemoryKeyring:
     return keyring
 
 
+@pytest.fixture
+def signed_in_app(qtbot: QtBot, make_app: MakeApp, sim: PlatformSimulator) -> GlmTrayApp:
+    """A started app, signed in with a stored key to the simulator's Pro plan, data shown."""
+    sim.set_scenario("pro")
+    app = make_app(keyring_with_key())
+    assert app.start()
+    wait_phase(qtbot, app, Phase.READY)
+    return app
+
+
 def wait_phase(qtbot: QtBot, app: GlmTrayApp, phase: Phase) -> None:
-    qtbot.waitUntil(lambda: app.monitor.state.phase is phase and not app.busy, timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: app.monitor.state.phase is phase and not app.scheduler.busy, timeout=WAIT_MS
+    )
+
+
+def refresh_and_wait(qtbot: QtBot, app: GlmTrayApp) -> None:
+    before = app.monitor.state.last_attempt
+    app.scheduler.refresh(forced=True)
+    qtbot.waitUntil(
+        lambda: not app.scheduler.busy and app.monitor.state.last_attempt != before,
+        timeout=WAIT_MS,
+    )
 
 
 def wait_sign_in(qtbot: QtBot, app: GlmTrayApp) -> SignInDialog:
     """The sign-in dialog, once it shows: the key is read on the worker, after start()."""
-    qtbot.waitUntil(lambda: app.signin is not None and app.signin.isVisible(), timeout=WAIT_MS)
-    assert app.signin is not None
-    return app.signin
+    qtbot.waitUntil(
+        lambda: app.sign_in.dialog is not None and app.sign_in.dialog.isVisible(),
+        timeout=WAIT_MS,
+    )
+    assert app.sign_in.dialog is not None
+    return app.sign_in.dialog
+
+
+def sent_titles(app: GlmTrayApp) -> list[str]:
+    notifier = app.notifications.notifier
+    assert isinstance(notifier, RecordingNotifier)
+    return [title for title, _ in notifier.sent]
 
 
 def test_first_run_asks_to_sign_in_and_a_good_key_is_stored(
-    qtbot: QtBot, make_app: Any, sim: PlatformSimulator
+    qtbot: QtBot, make_app: MakeApp, sim: PlatformSimulator
 ) -> None:
     sim.set_scenario("pro")
     keyring = MemoryKeyring()
@@ -97,9 +145,9 @@ def test_first_run_asks_to_sign_in_and_a_good_key_is_stored(
     signin.sign_in_requested.emit(Region.CHINA, SIMULATOR_API_KEY)
     wait_phase(qtbot, app, Phase.READY)
     assert keyring.items == {("glmtray", "china:default"): SIMULATOR_API_KEY}
-    assert not app.signin.isVisible()
+    assert not signin.isVisible()
     assert SettingsStore().load().settings.region is Region.CHINA
-    assert app.monitor.state.icon_spec(app.monitor.state.snapshot.fetched_at).look is IconLook.GAUGE  # type: ignore[union-attr]
+    assert app.tray.icon_spec is not None and app.tray.icon_spec.look is IconLook.GAUGE
 
 
 class PromptingKeyring(MemoryKeyring):
@@ -120,7 +168,7 @@ class PromptingKeyring(MemoryKeyring):
 
 
 def test_a_keyring_waiting_at_its_unlock_prompt_leaves_the_tray_responsive(
-    qtbot: QtBot, make_app: Any, sim: PlatformSimulator
+    qtbot: QtBot, make_app: MakeApp, sim: PlatformSimulator
 ) -> None:
     sim.set_scenario("pro")
     keyring = PromptingKeyring()
@@ -137,46 +185,46 @@ def test_a_keyring_waiting_at_its_unlock_prompt_leaves_the_tray_responsive(
     assert app.panel.isVisible()
     keyring.answered.set()  # the user unlocked the keyring
     wait_phase(qtbot, app, Phase.READY)
-    assert app.signin is None or not app.signin.isVisible()
+    assert app.sign_in.dialog is None or not app.sign_in.dialog.isVisible()
 
 
 def test_wrong_key_is_said_inline_and_nothing_is_stored(
-    qtbot: QtBot, make_app: Any, sim: PlatformSimulator
+    qtbot: QtBot, make_app: MakeApp, sim: PlatformSimulator
 ) -> None:
     sim.set_scenario("wrong_key")
     keyring = MemoryKeyring()
     app = make_app(keyring)
     app.start()
-    wait_sign_in(qtbot, app).sign_in_requested.emit(Region.GLOBAL, "bad" * 12)
-    qtbot.waitUntil(
-        lambda: app.signin is not None and app.signin.isEnabled() and not app.busy, timeout=WAIT_MS
-    )
-    qtbot.wait(200)
+    signin = wait_sign_in(qtbot, app)
+    with qtbot.waitSignal(app.service.started, timeout=WAIT_MS):
+        signin.sign_in_requested.emit(Region.GLOBAL, "bad" * 12)
+    qtbot.waitUntil(signin.isEnabled, timeout=WAIT_MS)
     assert keyring.items == {}
-    assert app.signin.isVisible()
+    assert signin.isVisible()
     assert app.monitor.state.phase is Phase.SIGNED_OUT
-    text = _visible_text(app.signin)
+    text = _visible_text(signin)
     assert AuthenticationFailed.title in text or "rejected" in text
 
 
 def test_locked_keyring_offers_this_session_only(
-    qtbot: QtBot, make_app: Any, sim: PlatformSimulator
+    qtbot: QtBot, make_app: MakeApp, sim: PlatformSimulator
 ) -> None:
     sim.set_scenario("pro")
-    keyring = LockedKeyring()
-    app = make_app(keyring)
+    app = make_app(LockedKeyring())
     app.start()
-    wait_sign_in(qtbot, app).sign_in_requested.emit(Region.GLOBAL, SIMULATOR_API_KEY)
-    qtbot.waitUntil(lambda: _visible_button(app.signin, "session"), timeout=WAIT_MS)
+    signin = wait_sign_in(qtbot, app)
+    signin.sign_in_requested.emit(Region.GLOBAL, SIMULATOR_API_KEY)
+    qtbot.waitUntil(lambda: _visible_button(signin, "session"), timeout=WAIT_MS)
     assert app.monitor.state.phase is Phase.SIGNED_OUT
-    app.signin.session_only_requested.emit(Region.GLOBAL, SIMULATOR_API_KEY)
+    signin.session_only_requested.emit(Region.GLOBAL, SIMULATOR_API_KEY)
     wait_phase(qtbot, app, Phase.READY)
     assert app.monitor.state.session_only
-    assert app.credentials.is_session_only(Account(Region.GLOBAL))
+    keys = app.environment.keys
+    assert isinstance(keys, CredentialStore) and keys.is_session_only(Account(Region.GLOBAL))
 
 
 def test_sign_out_removes_the_key_and_returns_to_sign_in(
-    qtbot: QtBot, make_app: Any, sim: PlatformSimulator
+    qtbot: QtBot, make_app: MakeApp, sim: PlatformSimulator
 ) -> None:
     sim.set_scenario("pro")
     keyring = keyring_with_key()
@@ -185,25 +233,73 @@ def test_sign_out_removes_the_key_and_returns_to_sign_in(
     wait_phase(qtbot, app, Phase.READY)
     app.sign_out()
     assert app.monitor.state.phase is Phase.SIGNED_OUT and app.monitor.state.snapshot is None
-    assert app.signin is not None and app.signin.isVisible()
+    assert app.sign_in.dialog is not None and app.sign_in.dialog.isVisible()
     qtbot.waitUntil(lambda: keyring.items == {}, timeout=WAIT_MS)  # removed on the worker
 
 
-def test_every_scenario_reaches_a_clear_state(
-    qtbot: QtBot, make_app: Any, sim: PlatformSimulator
+def test_sign_out_during_a_slow_refresh_drops_its_late_result(
+    qtbot: QtBot, signed_in_app: GlmTrayApp, sim: PlatformSimulator
 ) -> None:
-    keyring = keyring_with_key()
+    app = signed_in_app
+    sim.set_scenario("slow")  # answers after 2 s
+    try:
+        app.scheduler.refresh(forced=True)
+        qtbot.waitUntil(lambda: len(sim.requests) > 0 and app.scheduler.busy, timeout=WAIT_MS)
+        app.sign_out()
+        qtbot.wait(2600)  # the slow answer has arrived on the worker by now
+        state = app.monitor.state
+        assert state.phase is Phase.SIGNED_OUT and state.snapshot is None and state.risk is None
+    finally:
+        sim.set_scenario("pro")
+
+
+def test_the_key_never_comes_back_to_the_gui_thread(
+    qtbot: QtBot, make_app: MakeApp, sim: PlatformSimulator
+) -> None:
     sim.set_scenario("pro")
-    app = make_app(keyring)
+    app = make_app(MemoryKeyring())
     app.start()
+    signin = wait_sign_in(qtbot, app)
+    results: list[SessionStart] = []
+    app.service.started.connect(results.append)
+    signin.sign_in_requested.emit(Region.GLOBAL, SIMULATOR_API_KEY)
     wait_phase(qtbot, app, Phase.READY)
+    assert len(results) == 1 and results[0].signed_in
+    assert SIMULATOR_API_KEY not in repr(results[0])
+    assert SIMULATOR_API_KEY not in repr(app.monitor.state)
+
+
+def test_a_bearer_only_key_is_refused_once_across_sign_in_refresh_and_restart(
+    qtbot: QtBot, make_app: MakeApp, sim: PlatformSimulator
+) -> None:
+    sim.set_scenario("bearer_only")
+    try:
+        keyring = MemoryKeyring()
+        app = make_app(keyring)
+        app.start()
+        start = len(sim.requests)
+        wait_sign_in(qtbot, app).sign_in_requested.emit(Region.GLOBAL, SIMULATOR_API_KEY)
+        wait_phase(qtbot, app, Phase.READY)
+        refresh_and_wait(qtbot, app)
+        app.shutdown()
+        again = make_app(keyring)  # a restart: same keyring, same data folder
+        again.start()
+        wait_phase(qtbot, again, Phase.READY)
+        refresh_and_wait(qtbot, again)
+        forms = [r.auth_form for r in sim.requests[start:]]
+        assert forms.count("raw") == 1, forms  # learned once, at sign-in
+        assert forms.count("bearer") >= 4 and forms[-1] == "bearer"
+    finally:
+        sim.set_scenario("pro")
+
+
+def test_every_scenario_reaches_a_clear_state(
+    qtbot: QtBot, signed_in_app: GlmTrayApp, sim: PlatformSimulator
+) -> None:
+    app = signed_in_app
     for name in scenario_names():
         sim.set_scenario(name)
-        before = app.monitor.state.last_attempt
-        app.refresh(forced=True)
-        qtbot.waitUntil(
-            lambda b=before: not app.busy and app.monitor.state.last_attempt != b, timeout=WAIT_MS
-        )
+        refresh_and_wait(qtbot, app)
         state = app.monitor.state
         assert state.phase in (Phase.READY, Phase.ERROR), name
         if state.phase is Phase.ERROR:
@@ -212,27 +308,22 @@ def test_every_scenario_reaches_a_clear_state(
         assert tooltip and SIMULATOR_API_KEY not in tooltip
         assert app.panel.isVisible()  # offscreen has no tray: the panel is a window
     sim.set_scenario("weekly_exhausted")
-    app.refresh(forced=True)
-    wait_phase(qtbot, app, Phase.READY)
+    refresh_and_wait(qtbot, app)
     assert app.monitor.state.snapshot is not None
     assert app.monitor.state.snapshot.blocking_window.id == "weekly"  # type: ignore[union-attr]
-    notifier = app.notifier
-    assert any("Weekly limit reached" in summary for summary, _ in notifier.sent)
+    assert any("Weekly limit reached" in title for title in sent_titles(app))
 
 
-def test_no_tray_shows_the_panel_as_a_window_with_a_notice(
-    qtbot: QtBot, make_app: Any, sim: PlatformSimulator
-) -> None:
-    sim.set_scenario("pro")
+def test_no_tray_shows_the_panel_as_a_window_with_a_notice(make_app: MakeApp) -> None:
     app = make_app()
     app.start()
     assert app.panel.isVisible() and not app.panel.is_popup()
-    assert any("No system tray" in n for n in app.monitor.state.notices)
-    assert app.tray_retry.isActive()
+    assert any("No system tray" in text for text in app.monitor.state.notice_texts())
+    assert app.tray.looking_for_tray
 
 
 def test_second_start_shows_the_first_ones_panel(
-    qtbot: QtBot, make_app: Any, sim: PlatformSimulator, tmp_path: Path
+    qtbot: QtBot, make_app: MakeApp, tmp_path: Path
 ) -> None:
     name = f"glmtray-single-{os.getpid()}-{tmp_path.name}"
     first = make_app(name=name)
@@ -245,36 +336,40 @@ def test_second_start_shows_the_first_ones_panel(
 
 
 def test_demo_mode_leaves_keyring_and_settings_untouched(
-    qtbot: QtBot, make_app: Any, isolated_dirs: Path
+    qtbot: QtBot, make_app: MakeApp, isolated_dirs: Path
 ) -> None:
-    keyring = MemoryKeyring()
-    app = make_app(keyring, demo=True)
+    app = make_app(demo=True)
     assert app.start()
     wait_phase(qtbot, app, Phase.READY)
     state = app.monitor.state
     assert state.demo and state.snapshot is not None and state.snapshot.windows
-    app.apply_settings(state.settings)
-    app.sign_out()  # demo has nothing to remove; must not touch the real keyring
-    assert keyring.items == {}
+    assert "Sign out" not in app.tray.menu_texts()
+    app.apply_settings(replace(state.settings, refresh_seconds=600))
+    assert app.monitor.state.settings.refresh_seconds == 600
     assert not any(isolated_dirs.rglob("settings.json"))
+    assert not any(isolated_dirs.rglob("*.sqlite3"))
 
 
 def test_settings_apply_without_restart(
-    qtbot: QtBot, make_app: Any, sim: PlatformSimulator
+    qtbot: QtBot, signed_in_app: GlmTrayApp
 ) -> None:
-    from dataclasses import replace
-
-    sim.set_scenario("pro")
-    keyring = keyring_with_key()
-    app = make_app(keyring)
-    app.start()
-    wait_phase(qtbot, app, Phase.READY)
+    app = signed_in_app
     new = replace(app.monitor.state.settings, show_number_in_icon=False, refresh_seconds=300)
     app.apply_settings(new)
     assert app.monitor.state.settings.refresh_seconds == 300
-    assert app._icon_key.show_number is False  # type: ignore[attr-defined]
+    assert app.tray.icon_spec is not None and app.tray.icon_spec.show_number is False
     assert SettingsStore().load().settings.refresh_seconds == 300
-    assert app.refresh_timer.remainingTime() > 200_000
+    assert app.scheduler.next_refresh_ms > 200_000
+
+
+def test_settings_dialog_loads_on_first_use(signed_in_app: GlmTrayApp) -> None:
+    import sys
+
+    app = signed_in_app
+    assert app.settings_dialog is None
+    app.open_settings()
+    assert app.settings_dialog is not None and app.settings_dialog.isVisible()
+    assert "glmtray.ui.settings_dialog" in sys.modules
 
 
 def _visible_button(widget: Any, word: str) -> bool:
@@ -302,36 +397,50 @@ def _write_transcript(claude_dir: Path, lines: list[dict[str, Any]]) -> None:
             handle.write(json.dumps(line) + "\n")
 
 
+def _api_error_line(now: str, text: str) -> dict[str, Any]:
+    return {
+        "type": "assistant", "isApiErrorMessage": True, "apiErrorStatus": 429,
+        "error": "rate_limit", "timestamp": now, "sessionId": "s1", "cwd": "/home/dev/shop",
+        "message": {"model": "<synthetic>", "content": [{"type": "text", "text": text}]},
+    }  # fmt: skip
+
+
+def _glm_line(now: str) -> dict[str, Any]:
+    return {
+        "type": "assistant", "timestamp": now, "sessionId": "s1", "cwd": "/home/dev/shop",
+        "message": {"model": "glm-4.6", "usage": {"input_tokens": 10}},
+    }  # fmt: skip
+
+
+def _now_text() -> str:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
 def test_restriction_seen_in_transcripts_gives_banner_badge_notice_and_review(
-    qtbot: QtBot, make_app: Any, sim: PlatformSimulator, isolated_dirs: Path
+    qtbot: QtBot, make_app: MakeApp, sim: PlatformSimulator, isolated_dirs: Path
 ) -> None:
     from datetime import datetime, timezone
 
     from PySide6.QtGui import QGuiApplication
 
-    now = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    now = _now_text()
     _write_transcript(
         isolated_dirs / "claude",
-        [
-            {"type": "assistant", "timestamp": now, "sessionId": "s1", "cwd": "/home/dev/shop",
-             "message": {"model": "glm-4.6", "usage": {"input_tokens": 10}}},
-            {"type": "assistant", "isApiErrorMessage": True, "apiErrorStatus": 429, "error": "rate_limit",
-             "timestamp": now, "sessionId": "s1", "cwd": "/home/dev/shop",
-             "message": {"model": "<synthetic>", "content": [{"type": "text", "text": "API Error: 400 [1313][Fair use restriction][trace-abc123]"}]}},
-        ],
+        [_glm_line(now), _api_error_line(now, "API Error: 400 [1313][Fair use restriction][trace-abc123]")],
     )  # fmt: skip
     sim.set_scenario("pro")
-    keyring = keyring_with_key()
-    app = make_app(keyring)
+    app = make_app(keyring_with_key())
     app.start()
-    qtbot.waitUntil(lambda: "risk" in app.monitor.state.extras, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: app.monitor.state.risk is not None, timeout=WAIT_MS)
     state = app.monitor.state
     assert state.restricted
     assert state.icon_spec(datetime.now(timezone.utc)).restricted
-    assert app.risk_section.isVisible() or app.risk_section.body.text()
-    text = app.risk_section.body.text()
-    assert "Restricted by risk control" in text and "1313" in text and "1 of 3" in text
-    assert any("restrict" in title.lower() for title, _ in app.notifier.sent)
+    app.show_panel()
+    text = _visible_text(app.panel)
+    assert "Restricted by risk control" in text and "1313" in text
+    assert any("restrict" in title.lower() for title in sent_titles(app))
     request = app.review_text()
     assert request is not None and "1313" in request.body and "trace-abc123" in request.body
     assert SIMULATOR_API_KEY not in request.body + request.mailto_url
@@ -340,26 +449,54 @@ def test_restriction_seen_in_transcripts_gives_banner_badge_notice_and_review(
     assert "trace-abc123" in clip and SIMULATOR_API_KEY not in clip
 
 
+def test_another_accounts_risk_history_never_shows(
+    qtbot: QtBot, make_app: MakeApp, sim: PlatformSimulator, isolated_dirs: Path
+) -> None:
+    """A lock seen while signed in to the global account stays with it: the china account
+    signed in next on the same machine starts with a clean history."""
+    now = _now_text()
+    _write_transcript(
+        isolated_dirs / "claude",
+        [_glm_line(now), _api_error_line(now, "API Error: 401 [1112][Account locked][trace-lock1]")],
+    )  # fmt: skip
+    sim.set_scenario("pro")
+    keyring = keyring_with_key()
+    keyring.set_password("glmtray", "china:default", SIMULATOR_API_KEY)
+    app = make_app(keyring)
+    app.start()
+    qtbot.waitUntil(lambda: app.monitor.state.risk is not None, timeout=WAIT_MS)
+    assert app.monitor.state.restricted and app.monitor.state.risk is not None
+    assert app.monitor.state.risk.state.episodes
+    app.sign_out()
+    wait_sign_in(qtbot, app).sign_in_requested.emit(Region.CHINA, SIMULATOR_API_KEY)
+    wait_phase(qtbot, app, Phase.READY)
+    qtbot.waitUntil(lambda: app.monitor.state.risk is not None, timeout=WAIT_MS)
+    state = app.monitor.state
+    assert state.region is Region.CHINA
+    assert state.risk is not None and not state.risk.state.episodes
+    assert not state.restricted
+    app.show_panel()
+    assert "1112" not in _visible_text(app.panel)
+
+
 def test_china_risk_flag_restricted_shows_badge(
-    qtbot: QtBot, make_app: Any, sim: PlatformSimulator
+    qtbot: QtBot, make_app: MakeApp, sim: PlatformSimulator
 ) -> None:
     from datetime import datetime, timezone
 
     sim.set_scenario("restricted")
-    keyring = keyring_with_key(Region.CHINA)
-    from glmtray.settings import Settings
-
     SettingsStore().save(Settings(region=Region.CHINA))
-    app = make_app(keyring)
+    app = make_app(keyring_with_key(Region.CHINA))
     app.start()
-    qtbot.waitUntil(lambda: "risk" in app.monitor.state.extras, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: app.monitor.state.risk is not None, timeout=WAIT_MS)
     assert app.monitor.state.restricted
     assert app.monitor.state.icon_spec(datetime.now(timezone.utc)).restricted
-    assert "Restricted" in app.risk_section.body.text()
+    app.show_panel()
+    assert "Restricted" in _visible_text(app.panel)
 
 
 def test_corrupt_settings_file_is_reset_with_a_notice(
-    qtbot: QtBot, make_app: Any, isolated_dirs: Path
+    qtbot: QtBot, make_app: MakeApp, isolated_dirs: Path
 ) -> None:
     from glmtray.settings import settings_path
 
@@ -368,7 +505,7 @@ def test_corrupt_settings_file_is_reset_with_a_notice(
     path.write_text("{ this is not json")
     app = make_app(keyring_with_key())
     app.start()
-    assert any("damaged" in notice for notice in app.monitor.state.notices)
+    assert any("damaged" in text for text in app.monitor.state.notice_texts())
     assert list(path.parent.glob("settings.json.corrupt-*"))
     wait_phase(qtbot, app, Phase.READY)
 
@@ -381,28 +518,35 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_meter_follows_settings_and_a_taken_port_is_a_notice(qtbot: QtBot, make_app: Any) -> None:
+def test_meter_follows_settings_and_a_taken_port_is_a_notice(
+    qtbot: QtBot, signed_in_app: GlmTrayApp
+) -> None:
     import socket
-    from dataclasses import replace
 
     import httpx
 
-    app = make_app(keyring_with_key())
-    app.start()
-    wait_phase(qtbot, app, Phase.READY)
-    assert app.meter is None
+    app = signed_in_app
+    assert not app.meter.running
     port = _free_port()
     app.apply_settings(replace(app.monitor.state.settings, meter_enabled=True, meter_port=port))
-    assert app.meter is not None and app.meter.port == port
+    qtbot.waitUntil(lambda: app.meter.running, timeout=WAIT_MS)  # started off the GUI thread
+    assert app.meter.meter is not None and app.meter.meter.port == port
     # a coding tool's request reaches the platform through it (here: the simulator)
     response = httpx.get(f"http://127.0.0.1:{port}/api/coding/paas/v4/models", timeout=5)
     assert response.status_code == 404  # the simulator's own answer for a path it lacks
     assert response.json()["success"] is False
-    assert app.meter.snapshot().requests_total == 1
+    assert app.meter.meter.snapshot().requests_total == 1
     app.apply_settings(replace(app.monitor.state.settings, meter_enabled=False))
-    assert app.meter is None
-    with pytest.raises(httpx.ConnectError):
-        httpx.get(f"http://127.0.0.1:{port}/api/anthropic/v1/messages", timeout=2)
+    assert not app.meter.running
+
+    def refused() -> bool:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/api/anthropic/v1/messages", timeout=2)
+        except httpx.ConnectError:
+            return True
+        return False
+
+    qtbot.waitUntil(refused, timeout=WAIT_MS)
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
@@ -410,25 +554,29 @@ def test_meter_follows_settings_and_a_taken_port_is_a_notice(qtbot: QtBot, make_
         app.apply_settings(
             replace(app.monitor.state.settings, meter_enabled=True, meter_port=taken)
         )
-        assert app.meter is None
-        assert any(
-            str(taken) in notice and "in use" in notice for notice in app.monitor.state.notices
+        qtbot.waitUntil(
+            lambda: any(
+                str(taken) in text and "in use" in text
+                for text in app.monitor.state.notice_texts()
+            ),
+            timeout=WAIT_MS,
         )
-    free = _free_port()
-    app.apply_settings(replace(app.monitor.state.settings, meter_port=free))
-    assert app.meter is not None
-    assert not any("in use" in notice for notice in app.monitor.state.notices)
+        assert not app.meter.running
+    app.apply_settings(replace(app.monitor.state.settings, meter_port=_free_port()))
+    qtbot.waitUntil(lambda: app.meter.running, timeout=WAIT_MS)
+    assert not any("in use" in text for text in app.monitor.state.notice_texts())
 
 
-def test_menu_is_rebuilt_from_state(qtbot: QtBot, make_app: Any, sim: PlatformSimulator) -> None:
+def test_menu_is_rebuilt_from_state(
+    qtbot: QtBot, make_app: MakeApp, sim: PlatformSimulator
+) -> None:
     sim.set_scenario("weekly_exhausted")
     app = make_app(keyring_with_key())
     app.start()
     wait_phase(qtbot, app, Phase.READY)
-    app._rebuild_menu()
-    texts = [action.text() for action in app.menu.actions() if action.text()]
+    texts = app.tray.menu_texts()
     assert "GLM Coding Pro (Pro)" in texts[0] and "Weekly: 100 %" in texts[0]
-    assert not app.menu.actions()[0].isEnabled()
+    assert not app.tray.menu.actions()[0].isEnabled()
     assert texts[1:] == [
         "Refresh now",
         "Open panel",
@@ -437,34 +585,28 @@ def test_menu_is_rebuilt_from_state(qtbot: QtBot, make_app: Any, sim: PlatformSi
         "Sign out",
         "Quit",
     ]
-    pause = next(a for a in app.menu.actions() if a.text() == "Pause notifications").menu()
+    pause = next(a for a in app.tray.menu.actions() if a.text() == "Pause notifications").menu()
     next(a for a in pause.actions() if a.text() == "For 1 hour").trigger()
-    app._rebuild_menu()
-    assert any(a.text().startswith("Notifications paused until") for a in app.menu.actions())
-    app.sign_out()
-    app._rebuild_menu()
-    assert "Sign in…" in [a.text() for a in app.menu.actions()]
+    assert any(text.startswith("Notifications paused until") for text in app.tray.menu_texts())
+    next(a for a in app.tray.menu.actions() if a.text() == "Sign out").trigger()
+    assert app.monitor.state.phase is Phase.SIGNED_OUT
+    assert "Sign in…" in app.tray.menu_texts()
 
 
 def test_concurrency_refusals_through_the_meter_notify_once(
-    qtbot: QtBot, make_app: Any, sim: PlatformSimulator
+    qtbot: QtBot, signed_in_app: GlmTrayApp, sim: PlatformSimulator
 ) -> None:
-    import threading
-    from dataclasses import replace
-
     import httpx
 
-    sim.set_scenario("pro")
+    app = signed_in_app
     sim.set_coding(limit=1, chunks=6, chunk_delay=0.1)
     try:
-        app = make_app(keyring_with_key())
-        app.start()
-        wait_phase(qtbot, app, Phase.READY)
         app.apply_settings(
             replace(app.monitor.state.settings, meter_enabled=True, meter_port=_free_port())
         )
-        assert app.meter is not None
-        url = app.meter.url + "/api/coding/paas/v4/chat/completions"
+        qtbot.waitUntil(lambda: app.meter.running, timeout=WAIT_MS)
+        assert app.meter.meter is not None
+        url = app.meter.meter.url + "/api/coding/paas/v4/chat/completions"
         body = {"model": "glm-4.6", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
         headers = {"Authorization": f"Bearer {SIMULATOR_API_KEY}"}
         statuses: list[int] = []
@@ -478,33 +620,32 @@ def test_concurrency_refusals_through_the_meter_notify_once(
         for thread in tools:
             thread.join()
         assert sorted(statuses)[0] == 200 and 429 in statuses
-        app._tick()
-        refused = [title for title, _ in app.notifier.sent if "concurrency" in title]
+        app.tick()
+        refused = [title for title in sent_titles(app) if "concurrency" in title]
         assert refused == ["Requests refused: concurrency too high"]
-        assert app.monitor.state.extras["concurrency"].peak_5m >= 2
+        concurrency = app.monitor.state.concurrency
+        assert concurrency is not None and concurrency.peak_5m >= 2
 
         # The limit seen comes from the event store, read on the worker at once when new
         # 1302s are counted, not at the next refresh (minutes away).
         def limit_seen() -> int | None:
-            c = app.monitor.state.extras["concurrency"]
-            return c.limit_seen_peak or c.limit_seen_offpeak
+            c = app.monitor.state.concurrency
+            return (c.limit_seen_peak or c.limit_seen_offpeak) if c else None
 
         fetches = len(sim.requests)
         qtbot.waitUntil(lambda: limit_seen() is not None, timeout=WAIT_MS)
         assert limit_seen() == 1
         assert len(sim.requests) == fetches  # no refresh of the account was needed for it
-        app._tick()  # nothing new: no second notification
-        assert len([t for t, _ in app.notifier.sent if "concurrency" in t]) == 1
+        app.tick()  # nothing new: no second notification
+        assert len([t for t in sent_titles(app) if "concurrency" in t]) == 1
     finally:
         sim.set_coding(limit=None, chunks=4, chunk_delay=0.0)
 
 
 def test_renewal_reminder_from_a_hand_entered_date(
-    qtbot: QtBot, make_app: Any, sim: PlatformSimulator
+    qtbot: QtBot, make_app: MakeApp, sim: PlatformSimulator
 ) -> None:
     from datetime import date, timedelta
-
-    from glmtray.settings import Settings
 
     sim.set_scenario("partial")  # the subscription list fails: the date typed in Settings is used
     renewal = date.today() + timedelta(days=5)
@@ -514,5 +655,5 @@ def test_renewal_reminder_from_a_hand_entered_date(
     wait_phase(qtbot, app, Phase.READY)
     sub = app.monitor.state.snapshot.subscription  # type: ignore[union-attr]
     assert sub is not None and sub.entered_by_hand
-    titles = [title for title, _ in app.notifier.sent]
+    titles = sent_titles(app)
     assert any("renews on" in title for title in titles), titles

@@ -101,7 +101,7 @@ class GlmTrayApp(QObject):
 
         self.freshness = QTimer(self)
         self.freshness.setInterval(FRESHNESS_TICK_MS)
-        self.freshness.timeout.connect(self._tick)
+        self.freshness.timeout.connect(self.tick)
         self.freshness.start()
         self._ticks = 0
 
@@ -212,8 +212,9 @@ class GlmTrayApp(QObject):
         if self.panel_visible:  # show_panel renders before showing: a hidden one need not
             self.panel.show_state(state, utcnow())
 
-    def _tick(self) -> None:
-        """Keep ages and countdowns current; an idle app with its panel closed wakes rarely."""
+    def tick(self) -> None:
+        """Keep ages, countdowns and the meter's figures current (every FRESHNESS_TICK_MS);
+        an idle app with its panel closed and no meter redraws once a minute."""
         self._ticks += 1
         if self.meter.running:
             # The meter's numbers move between refreshes: in flight now, the 5-minute peak.

@@ -66,6 +66,16 @@ class TrayController(QObject):
     def visible(self) -> bool:
         return self.icon.isVisible()
 
+    @property
+    def icon_spec(self) -> IconSpec | None:
+        """What the icon shows now (None before the first render)."""
+        return self._icon_spec
+
+    @property
+    def looking_for_tray(self) -> bool:
+        """No tray host was found and the controller keeps looking for one."""
+        return self._retry.isActive()
+
     def show(self) -> None:
         """Show the icon if a tray host is there; otherwise say so and keep looking."""
         if QSystemTrayIcon.isSystemTrayAvailable():
