@@ -2,7 +2,9 @@
 
     .venv/bin/python tools/render_widgets.py [--out artifacts/widgets] [--dark]
 
-Runs offscreen; the states come from the same factories the widget tests use.
+Runs offscreen; the states come from the same factories the widget tests use, with risk
+reports from the real risk monitor and concurrency figures added to some, so the risk and
+concurrency sections are drawn too (healthy, weekly limit reached, restricted, lifted).
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ from tests.ui.conftest import (  # noqa: E402
     weekly_exhausted_state,
 )
 
+from glmtray.activity.concurrency import ConcurrencyState  # noqa: E402
+from glmtray.activity.events import Event  # noqa: E402
+from glmtray.activity.risk import RiskMonitor  # noqa: E402
+from glmtray.activity.risk_watch import RiskReport  # noqa: E402
 from glmtray.errors import (  # noqa: E402
     AccountRestricted,
     AuthenticationFailed,
@@ -41,6 +47,7 @@ from glmtray.errors import (  # noqa: E402
     PlatformUnavailable,
     UnexpectedResponse,
 )
+from glmtray.platform.codes import classify  # noqa: E402
 from glmtray.platform.regions import Region  # noqa: E402
 from glmtray.settings import Settings  # noqa: E402
 from glmtray.state import AppState, IconLook, IconSpec, Level, Phase  # noqa: E402
@@ -73,12 +80,59 @@ def dark_palette() -> QPalette:
     return palette
 
 
+def risk_report(*signals: tuple[timedelta, int, str]) -> RiskReport:
+    """The risk monitor's report at NOW for (how long ago, business code, message) signals."""
+    events = [
+        Event(
+            id=number,
+            time=NOW - ago,
+            source="transcript",
+            code=code,
+            code_class=classify(code),
+            message=message,
+            trace_id=None,
+            dedup_key=f"render{number}",
+            http_status=429,
+        )
+        for number, (ago, code, message) in enumerate(signals, start=1)
+    ]
+    return RiskReport(RiskMonitor().evaluate(events, None, NOW), None)
+
+
+def concurrency(
+    in_flight: int, peak: int, sessions: int, warning: str | None = None
+) -> ConcurrencyState:
+    return ConcurrencyState(
+        in_flight=in_flight,
+        peak_5m=peak,
+        active_sessions=sessions,
+        active_projects=1,
+        recommended="1-2",
+        limit_seen_peak=2,
+        limit_seen_offpeak=4,
+        warning=warning,
+    )
+
+
 def panel_states() -> dict[str, AppState]:
     healthy = healthy_state()
     return {
-        "healthy": replace(healthy, demo=True),
-        "weekly_limit": weekly_exhausted_state(),
-        "restricted": restricted_state(),
+        "healthy": replace(healthy, demo=True, concurrency=concurrency(1, 2, 1)),
+        "weekly_limit": replace(
+            weekly_exhausted_state(),
+            risk=risk_report((timedelta(minutes=3), 1310, "Weekly limit exhausted")),
+            concurrency=concurrency(0, 1, 0),
+        ),
+        "restricted": replace(
+            restricted_state(),
+            risk=risk_report(
+                (timedelta(days=9), 1313, ""),
+                (timedelta(hours=1), 1313, ""),
+                (timedelta(minutes=2), 1302, ""),
+            ),
+            concurrency=concurrency(3, 3, 2, "3 in flight: at or above the limit seen (2)"),
+        ),
+        "risk_lifted": replace(healthy, risk=risk_report((timedelta(hours=30), 1313, ""))),
         "stale": stale_state(),
         "cancel_soon": make_state(make_snapshot(subscription=make_subscription(renew_in_days=5))),
         "auto_renew_off_idle": make_state(
