@@ -104,11 +104,35 @@ class RiskWatcher:
         Raises `EventStoreBusy` (another program holds the database) or `EventStoreError`
         when the history cannot be used this time; nothing read is lost, the next call
         reads it again."""
-        if self.store.set_aside_path != self._set_aside_seen:
-            # The history was damaged and started afresh: read the transcripts again from
-            # the start, so that the strikes they hold are counted again.
+        # Twice at most: when the history turns out damaged on the way, it is set aside and
+        # this refresh is recorded again into the fresh one, with the transcripts read from
+        # the start so that the strikes they hold are counted again.
+        errors = tuple(account_errors)
+        for _ in range(2):
+            activity = self._record(now, risk_flag, flag_checked, errors)
+            events = self.store.all_events()
+            if self.store.set_aside_path == self._set_aside_seen:
+                break
             self._set_aside_seen = self.store.set_aside_path
             self.reader = None
+        state = self.monitor.evaluate(
+            events,
+            load_risk_flag(self.store),
+            now,
+            last_activity=activity.last_seen if activity else None,
+        )
+        fresh = self.ledger.take_unsent(risk_notices(self.previous, state))
+        self.previous = state
+        limits = LimitSeenBook(self.store, self.peak_hours).limits(now)
+        return RiskReport(state, activity, tuple(fresh), limits, self.store.take_notice())
+
+    def _record(
+        self,
+        now: datetime,
+        risk_flag: bool | None,
+        flag_checked: bool,
+        account_errors: Iterable[PlatformError],
+    ) -> ActivitySummary | None:
         if flag_checked:
             record_risk_flag(self.store, risk_flag, now)
         for error in account_errors:
@@ -124,21 +148,11 @@ class RiskWatcher:
                         http_status=error.http_status,
                     )
                 )
-        activity: ActivitySummary | None = None
-        if self.transcripts_root is not None:
-            if self.reader is None:
-                self.reader = TranscriptReader(self.transcripts_root, self._saved_offsets())
-            activity = self._read_transcripts(self.reader, now)
-        state = self.monitor.evaluate(
-            self.store.all_events(),
-            load_risk_flag(self.store),
-            now,
-            last_activity=activity.last_seen if activity else None,
-        )
-        fresh = self.ledger.take_unsent(risk_notices(self.previous, state))
-        self.previous = state
-        limits = LimitSeenBook(self.store, self.peak_hours).limits(now)
-        return RiskReport(state, activity, tuple(fresh), limits, self.store.take_notice())
+        if self.transcripts_root is None:
+            return None
+        if self.reader is None:
+            self.reader = TranscriptReader(self.transcripts_root, self._saved_offsets())
+        return self._read_transcripts(self.reader, now)
 
     def _read_transcripts(self, reader: TranscriptReader, now: datetime) -> ActivitySummary | None:
         before = reader.state()
