@@ -294,3 +294,26 @@ def test_a_time_that_cannot_be_stored_costs_only_its_signal(tmp_path: Path) -> N
             store.add(impossible)
         assert store.add_many([signal(0), impossible, signal(1)]) == 2
         assert [e.dedup_key for e in store.all_events()] == ["m0", "m1"]
+
+
+def test_two_files_set_aside_in_one_second_are_both_kept(tmp_path: Path) -> None:
+    path = tmp_path / "events.sqlite3"
+    asides: list[Path] = []
+    for content in (b"first garbage" * 100, b"second garbage" * 100):
+        path.write_bytes(content)
+        for sibling in tmp_path.glob("events.sqlite3-*"):
+            sibling.unlink()
+        with EventStore(path, ACCOUNT) as store:
+            assert store.set_aside_path is not None
+            asides.append(store.set_aside_path)
+    assert asides[0] != asides[1]
+    assert asides[0].read_bytes().startswith(b"first")
+    assert asides[1].read_bytes().startswith(b"second")
+
+
+def test_a_folder_that_cannot_hold_the_file_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "data"
+    blocker.write_text("a file where the data folder should be")
+    with pytest.raises(EventStoreError, match="could not be opened"):
+        EventStore(blocker / "events.sqlite3", ACCOUNT)
+    assert blocker.read_text().startswith("a file")

@@ -295,6 +295,20 @@ def _create_missing_tables(db: sqlite3.Connection) -> None:
     db.execute(_SHARED_STATE_V2)
 
 
+def _in_transaction(db: sqlite3.Connection, operation: Callable[[sqlite3.Connection], _T]) -> _T:
+    # IMMEDIATE: take the write lock first, so a lock held elsewhere shows up here (where
+    # the busy timeout waits for it) rather than halfway through the writes.
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        outcome = operation(db)
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    return outcome
+
+
 _INSERT_SIGNAL = (
     "INSERT OR IGNORE INTO signals (account, time, source, code, code_class, message,"
     " trace_id, http_status, dedup_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -361,19 +375,23 @@ class EventStore:
                         time_module.sleep(_RETRY_PAUSE_S * attempt)
                         continue
                     raise self._busy_error() from None
-                if self._memory:
-                    raise EventStoreError(
-                        f"the risk history could not be opened: {error}"
-                    ) from None
-                if failure is _Failure.DAMAGED or isinstance(error, _NewerSchema):
-                    self._set_aside(str(error))
-                    try:
-                        return self._connect_and_migrate()
-                    except sqlite3.Error as again:
-                        raise EventStoreError(
-                            f"the risk history could not be started afresh: {again}"
-                        ) from None
+                if not self._memory and (
+                    failure is _Failure.DAMAGED or isinstance(error, _NewerSchema)
+                ):
+                    return self._start_afresh(str(error))
                 raise EventStoreError(f"the risk history could not be opened: {error}") from None
+            except OSError as error:  # the data folder cannot be made or read
+                raise EventStoreError(f"the risk history could not be opened: {error}") from None
+
+    def _start_afresh(self, reason: str) -> sqlite3.Connection:
+        """Set the unreadable file aside and open a fresh one in its place."""
+        try:
+            self._set_aside(reason)
+            return self._connect_and_migrate()
+        except (OSError, sqlite3.Error) as error:
+            raise EventStoreError(
+                f"the risk history could not be started afresh: {error}"
+            ) from None
 
     def _connect_and_migrate(self) -> sqlite3.Connection:
         if not self._memory:
@@ -414,7 +432,8 @@ class EventStore:
             _create_missing_tables(db)
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
 
     @staticmethod
@@ -446,6 +465,10 @@ class EventStore:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
         source = Path(self._path)
         target = source.with_name(f"{source.name}.corrupt-{stamp}")
+        serial = 1
+        while target.exists():  # never over an older one set aside in the same second
+            serial += 1
+            target = source.with_name(f"{source.name}.corrupt-{stamp}-{serial}")
         for suffix in ("", "-wal", "-shm"):
             sibling = Path(self._path + suffix)
             if sibling.exists():
@@ -464,21 +487,17 @@ class EventStore:
         be recovered: a lock (wait and retry), a missing table (recreate it), a damaged
         file (set it aside once and start afresh)."""
         busy_attempts = 0
-        repaired_tables = False
+        repair_tables = repaired_tables = False
         with self._lock:
             while True:
                 try:
-                    if not write:
-                        return operation(self._db)
-                    self._db.execute("BEGIN IMMEDIATE")
-                    try:
-                        outcome = operation(self._db)
-                        self._db.execute("COMMIT")
-                    except BaseException:
-                        if self._db.in_transaction:
-                            self._db.execute("ROLLBACK")
-                        raise
-                    return outcome
+                    if repair_tables:
+                        log.warning("event store: recreating missing tables")
+                        _in_transaction(self._db, _create_missing_tables)
+                        repair_tables = False
+                    if write:
+                        return _in_transaction(self._db, operation)
+                    return operation(self._db)
                 except sqlite3.Error as error:
                     failure = _failure_of(error)
                     if failure is _Failure.BUSY:
@@ -488,11 +507,7 @@ class EventStore:
                             continue
                         raise self._busy_error() from None
                     if failure is _Failure.MISSING_TABLE and not repaired_tables:
-                        repaired_tables = True
-                        log.warning("event store: recreating missing tables")
-                        self._db.execute("BEGIN IMMEDIATE")
-                        _create_missing_tables(self._db)
-                        self._db.execute("COMMIT")
+                        repair_tables = repaired_tables = True
                         continue
                     if (
                         failure is _Failure.DAMAGED
@@ -500,13 +515,7 @@ class EventStore:
                         and self.set_aside_path is None
                     ):
                         self._db.close()
-                        self._set_aside(str(error))
-                        try:
-                            self._db = self._connect_and_migrate()
-                        except sqlite3.Error as again:
-                            raise EventStoreError(
-                                f"the risk history could not be started afresh: {again}"
-                            ) from None
+                        self._db = self._start_afresh(str(error))
                         continue
                     raise EventStoreError(f"the risk history could not be used: {error}") from None
 
