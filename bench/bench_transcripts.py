@@ -6,7 +6,9 @@ contents, and some API errors), then times:
 
 - the first scan (the whole history, streamed), median of 5 fresh readers;
 - a refresh with nothing new (only `stat` calls), median of 5;
-- an incremental refresh after a few lines were appended to a few sessions, median of 5.
+- an incremental refresh after a few lines were appended to a few sessions, median of 5;
+- a whole risk-watcher refresh with nothing new, through a SQLite event store on disk
+  (scan, signals and offsets committed in one transaction, history evaluated), median of 5.
 
 Run: .venv/bin/python bench/bench_transcripts.py [--megabytes 200] [--sessions 400]
 Times are with the files in the page cache (the usual case: the files were just written).
@@ -26,6 +28,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from glmtray.activity.events import EventStore
+from glmtray.activity.risk_watch import RiskWatcher
 from glmtray.activity.transcripts import TranscriptReader
 
 START = datetime(2026, 10, 1, tzinfo=timezone.utc)
@@ -227,6 +231,19 @@ def main() -> int:
         state_size = len(json.dumps(reader.state()))
         peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         print(f"persisted reader state: {state_size / 1e3:.1f} kB; peak RSS {peak_kb / 1e3:.0f} MB")
+
+        with EventStore(Path(temp) / "events.sqlite3", "global:bench") as store:
+            watcher = RiskWatcher(store, root)
+            first_update = timed(lambda: watcher.update(now, risk_flag=None, flag_checked=False))
+            update_times = [
+                timed(lambda: watcher.update(now, risk_flag=None, flag_checked=False))
+                for _ in range(args.runs)
+            ]
+            print(
+                f"risk watcher with a file event store: first refresh {first_update:.2f} s "
+                f"({len(store.all_events())} events stored), "
+                f"then nothing new: median {statistics.median(update_times) * 1000:.1f} ms"
+            )
     return 0
 
 
