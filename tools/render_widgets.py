@@ -7,6 +7,7 @@ reports from the real risk monitor and concurrency figures added to some, so the
 concurrency sections are drawn too (healthy, weekly limit reached, restricted, lifted).
 """
 
+# ruff: noqa: E402 (Qt must see QT_QPA_PLATFORM before it loads)
 from __future__ import annotations
 
 import argparse
@@ -19,12 +20,12 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
 
-from PySide6.QtCore import QPoint  # noqa: E402
-from PySide6.QtGui import QColor, QImage, QPainter, QPalette  # noqa: E402
-from PySide6.QtWidgets import QApplication, QStyleFactory, QWidget  # noqa: E402
-from tests.ui.conftest import (  # noqa: E402
+from PySide6.QtCore import QPoint
+from PySide6.QtGui import QColor, QImage, QPainter, QPalette
+from PySide6.QtWidgets import QApplication, QStyleFactory, QWidget
+from sample_states import (
     NOW,
     healthy_state,
     make_snapshot,
@@ -36,25 +37,25 @@ from tests.ui.conftest import (  # noqa: E402
     weekly_exhausted_state,
 )
 
-from glmtray.activity.concurrency import ConcurrencyState  # noqa: E402
-from glmtray.activity.events import Event  # noqa: E402
-from glmtray.activity.risk import RiskMonitor  # noqa: E402
-from glmtray.activity.risk_watch import RiskReport  # noqa: E402
-from glmtray.errors import (  # noqa: E402
+from glmtray.activity.concurrency import ConcurrencyState
+from glmtray.activity.events import Event
+from glmtray.activity.risk import RiskMonitor
+from glmtray.activity.risk_watch import RiskReport
+from glmtray.errors import (
     AccountRestricted,
     AuthenticationFailed,
     NoCodingPlan,
     PlatformUnavailable,
     UnexpectedResponse,
 )
-from glmtray.platform.codes import classify  # noqa: E402
-from glmtray.platform.regions import Region  # noqa: E402
-from glmtray.settings import Settings  # noqa: E402
-from glmtray.state import AppState, IconLook, IconSpec, Level, Phase  # noqa: E402
-from glmtray.ui.icon import render_icon  # noqa: E402
-from glmtray.ui.panel import Panel  # noqa: E402
-from glmtray.ui.settings_dialog import SettingsDialog  # noqa: E402
-from glmtray.ui.signin import SignInDialog  # noqa: E402
+from glmtray.platform.codes import classify
+from glmtray.platform.regions import Region
+from glmtray.settings import Settings
+from glmtray.state import AppState, IconLook, IconSpec, Level, Phase
+from glmtray.ui.icon import render_icon
+from glmtray.ui.panel import Panel
+from glmtray.ui.settings_dialog import SettingsDialog
+from glmtray.ui.signin import SignInDialog
 
 
 def dark_palette() -> QPalette:
