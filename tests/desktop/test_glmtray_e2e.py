@@ -64,8 +64,12 @@ def wait_line(app: harness.LaunchedApp, text: str, timeout: float = 15.0) -> str
 
 
 def app_windows(app: harness.LaunchedApp, title: str) -> list[Any]:
-    return [w for w in (harness.window_info(wid) for wid in harness.find_windows(pid=app.pid, visible=True))
-            if w.name == title and w.viewable and not w.rect.empty]  # fmt: skip
+    """The app's visible windows named `title`, largest first. The XEmbed tray icon's own
+    small window carries the app's name too; the panel is built at its first showing, so
+    it is not always the first window listed."""
+    found = [w for w in (harness.window_info(wid) for wid in harness.find_windows(pid=app.pid, visible=True))
+             if w.name == title and w.viewable and not w.rect.empty and w.rect.width > 64]  # fmt: skip
+    return sorted(found, key=lambda w: w.rect.width * w.rect.height, reverse=True)
 
 
 def open_menu(app: harness.LaunchedApp) -> harness.TrayIcon:
