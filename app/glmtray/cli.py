@@ -7,6 +7,7 @@ import argparse
 import getpass
 import json
 import logging
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -16,7 +17,7 @@ from glmtray import __version__
 from glmtray.credentials import Account, CredentialStore
 from glmtray.errors import AuthenticationFailed, GlmtrayError
 from glmtray.platform.regions import Region
-from glmtray.redact import RedactingFilter
+from glmtray.redact import RedactingFilter, redact
 from glmtray.settings import SettingsStore
 
 if TYPE_CHECKING:
@@ -72,11 +73,15 @@ def cmd_status(args: argparse.Namespace) -> int:
     from glmtray.report import snapshot_json, snapshot_text
     from glmtray.timeutil import utcnow
 
+    if not math.isfinite(args.timeout) or args.timeout <= 0:
+        print("glmtray: --timeout takes a positive number of seconds", file=sys.stderr)
+        return EXIT_USAGE
     region = _region(args)
     key = os.environ.get(ENV_API_KEY, "").strip()
     if not key:
+        store = CredentialStore()
         try:
-            key = CredentialStore().get(Account(region)) or ""
+            key = store.bounded(lambda: store.get(Account(region))) or ""
         except GlmtrayError as error:
             return _fail(error, args.json)
     if not key:
@@ -86,21 +91,23 @@ def cmd_status(args: argparse.Namespace) -> int:
         )
         return _fail(not_signed_in, args.json)
     try:
-        timeout = max(0.5, args.timeout)
-        timeouts = Timeouts(connect=min(5.0, timeout), read=timeout)
+        # --timeout bounds the whole command's wait on the platform, every endpoint and
+        # every byte included, not each read.
+        timeout = min(max(0.5, args.timeout), 600.0)
+        timeouts = Timeouts(connect=min(5.0, timeout), read=timeout, total=timeout)
         with PlatformClient(key, region, base_url=_base_url(args), timeouts=timeouts) as client:
-            snapshot = client.snapshot()
+            snapshot = client.snapshot(within=timeout)
     except GlmtrayError as error:
         return _fail(error, args.json)
     quota_problem = snapshot.problems.get(Section.QUOTA)
     concurrency = _concurrency(snapshot.tier.value if snapshot.tier else None)
     if args.json:
         data = snapshot_json(snapshot)
-        data["concurrency"] = concurrency.to_json()
+        data["concurrency"] = concurrency.to_json() if concurrency is not None else None
         print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         print(snapshot_text(snapshot, utcnow()))
-        if concurrency.tooltip_line:
+        if concurrency is not None and concurrency.tooltip_line:
             print(concurrency.tooltip_line)
     if quota_problem is not None:
         print(f"glmtray: {quota_problem.title}: {quota_problem.message}", file=sys.stderr)
@@ -108,9 +115,18 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _concurrency(tier: str | None) -> ConcurrencyState:
+def _concurrency(tier: str | None) -> ConcurrencyState | None:
     """What is running now: the local meter's numbers when it runs, and the coding sessions
-    active in the last minutes from transcripts changed in that window only (cheap)."""
+    active in the last minutes from transcripts changed in that window only (cheap).
+    None when it cannot be worked out: it is a bonus, never a reason for status to fail."""
+    try:
+        return _concurrency_state(tier)
+    except Exception:
+        logging.getLogger(__name__).warning("local activity could not be read", exc_info=True)
+        return None
+
+
+def _concurrency_state(tier: str | None) -> ConcurrencyState:
     from datetime import timedelta
 
     from glmtray.activity.concurrency import LimitSeenBook, concurrency_state, fetch_meter_stats
@@ -158,7 +174,8 @@ def cmd_login(args: argparse.Namespace) -> int:
     try:
         with PlatformClient(key, region, base_url=_base_url(args)) as client:
             quota = client.quota()
-        CredentialStore().set(Account(region), key)
+        credentials = CredentialStore()
+        credentials.bounded(lambda: credentials.set(Account(region), key))
         store = SettingsStore()
         settings = store.load().settings
         if settings.region is not region:
@@ -174,8 +191,9 @@ def cmd_login(args: argparse.Namespace) -> int:
 
 def cmd_logout(args: argparse.Namespace) -> int:
     region = _region(args)
+    store = CredentialStore()
     try:
-        removed = CredentialStore().delete(Account(region))
+        removed = store.bounded(lambda: store.delete(Account(region)))
     except GlmtrayError as error:
         return _fail(error)
     print("Signed out: the key was removed from the keyring." if removed else "No key was stored.")
@@ -264,11 +282,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     func = getattr(args, "func", cmd_gui)
     try:
         result: int = func(args)
+    except GlmtrayError as error:
+        return _fail(error)
     except ValueError as error:
-        print(f"glmtray: {error}", file=sys.stderr)
+        print(f"glmtray: {redact(str(error))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # a bug: say so in one line; -v logs the (redacted) details
+        logging.getLogger(__name__).debug("unexpected error", exc_info=True)
+        print(
+            f"glmtray: unexpected error ({type(error).__name__}); run with -v for details",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     return result
 
 

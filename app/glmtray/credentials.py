@@ -8,17 +8,23 @@ choice instead of crashing. The key is never written anywhere else.
 from __future__ import annotations
 
 import logging
+import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from glmtray.errors import CredentialError, KeyringLocked
+from glmtray.errors import CredentialError, GlmtrayError, KeyringLocked, KeyringUnresponsive
 from glmtray.platform.regions import Region
 from glmtray.redact import register_secret
 
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = "glmtray"
+ENV_KEYRING_TIMEOUT = "GLMTRAY_KEYRING_TIMEOUT"
+DEFAULT_KEYRING_TIMEOUT = 10.0
+"""Seconds the CLI waits for the keyring: long enough for an unlock prompt to be answered."""
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,9 @@ class CredentialStore:
                 import keyring
 
                 self._backend = keyring.get_keyring()
-            except Exception as error:
+            except KeyboardInterrupt:
+                raise
+            except BaseException as error:  # a backend's import can even call sys.exit
                 raise CredentialError(
                     f"No system keyring could be loaded ({type(error).__name__}).",
                     backend="none",
@@ -72,12 +80,16 @@ class CredentialStore:
     def _fail(self, action: str, error: BaseException) -> CredentialError:
         backend = self.backend_name
         reason = type(error).__name__
+        try:
+            said = str(error)
+        except Exception:  # an exception whose text itself fails
+            said = ""
         if "fail" in backend.lower() or reason == "NoKeyringError":
             message = (
                 "No system keyring is available. On Linux, install and start a Secret "
                 "Service provider such as GNOME Keyring or KWallet."
             )
-        elif any(word in f"{reason} {error}".lower() for word in ("locked", "dismissed")):
+        elif any(word in f"{reason} {said}".lower() for word in ("locked", "dismissed")):
             log.warning("keyring %s failed: backend=%s error=%s", action, backend, reason)
             return KeyringLocked(
                 f"The system keyring ({backend}) is locked. Unlock it (for example by logging "
@@ -95,14 +107,25 @@ class CredentialStore:
             if account in self._session:
                 return self._session[account]
         try:
-            key = self._keyring().get_password(SERVICE_NAME, account.username)
+            key: object = self._keyring().get_password(SERVICE_NAME, account.username)
         except CredentialError:
             raise
-        except Exception as error:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:  # SystemExit from a backend is a keyring failure too
             raise self._fail("read", error) from None
-        if key:
-            register_secret(key)
-        return key or None
+        if key is None or key == "":
+            return None
+        if not isinstance(key, str):
+            backend = self.backend_name
+            log.warning("keyring read returned %s: backend=%s", type(key).__name__, backend)
+            raise CredentialError(
+                f"The system keyring ({backend}) returned something that is not a key "
+                f"(a value of type {type(key).__name__}). Sign in again to replace it.",
+                backend=backend,
+            )
+        register_secret(key)
+        return key
 
     def set(self, account: Account, key: str, *, session_only: bool = False) -> None:
         register_secret(key)
@@ -114,7 +137,9 @@ class CredentialStore:
             self._keyring().set_password(SERVICE_NAME, account.username, key)
         except CredentialError:
             raise
-        except Exception as error:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:
             raise self._fail("store", error) from None
         with self._lock:
             self._session.pop(account, None)
@@ -129,12 +154,59 @@ class CredentialStore:
         except CredentialError:
             if not removed:
                 raise
-        except Exception as error:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:
             # PasswordDeleteError just means there was nothing stored.
             if type(error).__name__ != "PasswordDeleteError" and not removed:
                 raise self._fail("remove", error) from None
         return removed
 
+    def bounded(self, call: Callable[[], T], seconds: float | None = None) -> T:
+        """Run a keyring call in a daemon thread and wait at most `seconds` for it.
+
+        A keyring can wait forever (an unlock prompt on a display nobody looks at, a D-Bus
+        service that never answers); the command line must end anyway. The thread is left
+        to finish or die with the process: nothing can stop a call blocked in a library.
+        """
+        wait = keyring_timeout() if seconds is None else seconds
+        outcome: list[T] = []
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                outcome.append(call())
+            except BaseException as error:  # handed to the caller, whatever it is
+                failure.append(error)
+
+        worker = threading.Thread(target=run, name="glmtray-keyring", daemon=True)
+        worker.start()
+        worker.join(wait)
+        if worker.is_alive():
+            backend = _backend_name(self._backend) if self._backend is not None else "default"
+            log.warning("keyring did not answer within %gs: backend=%s", wait, backend)
+            raise KeyringUnresponsive(
+                f"The system keyring ({backend}) did not answer within {wait:g} s. It may be "
+                "waiting for an unlock prompt: unlock it and try again, or set "
+                "GLMTRAY_API_KEY for this command.",
+                backend=backend,
+            )
+        if failure:
+            error = failure[0]
+            if isinstance(error, (GlmtrayError, KeyboardInterrupt)):
+                raise error
+            raise self._fail("use", error) from None
+        return outcome[0]
+
     def is_session_only(self, account: Account) -> bool:
         with self._lock:
             return account in self._session
+
+
+def keyring_timeout() -> float:
+    """The CLI's wait for the keyring, from GLMTRAY_KEYRING_TIMEOUT (for tests) or 10 s."""
+    try:
+        seconds = float(os.environ.get(ENV_KEYRING_TIMEOUT, ""))
+    except ValueError:
+        return DEFAULT_KEYRING_TIMEOUT
+    return seconds if 0 < seconds < 3600 else DEFAULT_KEYRING_TIMEOUT

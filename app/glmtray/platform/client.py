@@ -48,6 +48,10 @@ MAX_RESPONSE_BYTES = 2 * 1024 * 1024
 """Account endpoints answer in a few kilobytes; anything larger is not theirs."""
 
 
+MAX_TOTAL_SECONDS = 600.0
+"""No request waits longer than this, whatever the caller asked."""
+
+
 class AuthScheme(str, Enum):
     RAW = "raw"
     BEARER = "bearer"
@@ -64,8 +68,11 @@ class Timeouts:
 
     @property
     def overall(self) -> float:
-        total = self.total if self.total is not None else self.connect + 2 * self.read
-        return total if math.isfinite(total) and total > 0 else self.connect + 2 * self.read
+        fallback = self.connect + 2 * self.read
+        total = self.total if self.total is not None else fallback
+        if not (math.isfinite(total) and total > 0):
+            total = fallback if math.isfinite(fallback) and fallback > 0 else 25.0
+        return min(total, MAX_TOTAL_SECONDS)
 
 
 ACCEPT_LANGUAGE = {"en": "en-US,en", "zh": "zh-CN,zh"}
