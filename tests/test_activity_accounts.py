@@ -272,3 +272,32 @@ def test_lost_version_record_does_not_reassign_accounts(tmp_path: Path) -> None:
         assert china_store.schema_version == SCHEMA_VERSION
     with EventStore(path, GLOBAL) as global_store:
         assert [e.dedup_key for e in global_store.all_events()] == ["g"]
+
+
+def test_watchers_of_two_accounts_take_each_line_once(tmp_path: Path) -> None:
+    """The app may keep one watcher per account and switch back and forth: a line read by
+    one account's watcher is never read again by the other's stale reader."""
+    root = tmp_path / "projects"
+    session = root / "-work-shop" / "s1.jsonl"
+    session.parent.mkdir(parents=True)
+    path = tmp_path / "events.sqlite3"
+
+    def add_line(uuid: str, code: int) -> None:
+        with session.open("a") as handle:
+            handle.write(
+                transcript_error_line(uuid, "2026-11-27T10:00:00Z", f"[{code}][x][t]") + "\n"
+            )
+
+    with EventStore(path, GLOBAL) as global_store, EventStore(path, CHINA) as china_store:
+        global_watch = RiskWatcher(global_store, root)
+        china_watch = RiskWatcher(china_store, root)
+        add_line("e1", 1112)
+        global_watch.update(T0, risk_flag=None, flag_checked=False)
+        china_watch.update(T0, risk_flag=None, flag_checked=False)
+        add_line("e2", 1302)
+        china_watch.update(T0, risk_flag=None, flag_checked=False)
+        global_watch.update(T0, risk_flag=None, flag_checked=False)
+        add_line("e3", 1313)
+        global_watch.update(T0, risk_flag=None, flag_checked=False)
+        assert [e.code for e in global_store.all_events()] == [1112, 1313]
+        assert [e.code for e in china_store.all_events()] == [1302]

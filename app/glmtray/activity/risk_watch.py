@@ -82,14 +82,9 @@ class RiskWatcher:
         """Made at the first update, with the saved offsets (the constructor never waits
         for the database)."""
         self._set_aside_seen = store.set_aside_path
-
-    def _saved_offsets(self) -> dict[str, Any] | None:
-        saved = self.store.get_shared_state(OFFSETS_STATE_KEY)
-        try:
-            offsets = json.loads(saved) if saved else None
-        except (ValueError, RecursionError):
-            return None
-        return offsets if isinstance(offsets, dict) else None
+        self._offsets_written: str | None = None
+        """The offsets this watcher saved last; others differ: another account's watcher
+        read the transcripts since, or the history started afresh."""
 
     def update(
         self,
@@ -150,8 +145,13 @@ class RiskWatcher:
                 )
         if self.transcripts_root is None:
             return None
+        # The offsets are shared: start from the saved ones unless they are our own, so
+        # that a line another account's watcher already took is never taken again here.
+        saved = self.store.get_shared_state(OFFSETS_STATE_KEY)
         if self.reader is None:
-            self.reader = TranscriptReader(self.transcripts_root, self._saved_offsets())
+            self.reader = TranscriptReader(self.transcripts_root, _offsets_of(saved))
+        elif saved != self._offsets_written:
+            self.reader.restore(_offsets_of(saved))
         return self._read_transcripts(self.reader, now)
 
     def _read_transcripts(self, reader: TranscriptReader, now: datetime) -> ActivitySummary | None:
@@ -161,13 +161,22 @@ class RiskWatcher:
         except OSError as error:  # an unreadable transcript folder must not stop refreshing
             log.warning("transcripts could not be read: %s", type(error).__name__)
             return None
+        offsets = json.dumps(reader.state())
         try:
             self.store.add_many(
-                [e.to_signal() for e in result.errors],
-                shared_state={OFFSETS_STATE_KEY: json.dumps(reader.state())},
+                [e.to_signal() for e in result.errors], shared_state={OFFSETS_STATE_KEY: offsets}
             )
         except BaseException:
             # Nothing was stored: step back, so that the next scan finds these lines again.
             reader.restore(before)
             raise
+        self._offsets_written = offsets
         return reader.active_sessions(ACTIVITY_WINDOW, now)
+
+
+def _offsets_of(saved: str | None) -> dict[str, Any] | None:
+    try:
+        offsets = json.loads(saved) if saved else None
+    except (ValueError, RecursionError):
+        return None
+    return offsets if isinstance(offsets, dict) else None
