@@ -1,5 +1,8 @@
 """Risk state kept between runs, in the event store: the last risk-flag reading and which
-notices were already sent, so a restart neither loses an episode nor repeats a notice."""
+notices were already sent, so a restart neither loses an episode nor repeats a notice.
+
+Both are the store's account's own (`EventStore.get_state` is per account): a china
+key's flag reading or sent notices never answer for a global key."""
 
 from __future__ import annotations
 
