@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -57,6 +58,8 @@ from typing import Any
 from glmtray.activity.events import Signal
 from glmtray.platform.codes import parse_business_error
 from glmtray.redact import redact
+
+log = logging.getLogger(__name__)
 
 CHUNK_BYTES = 1 << 20
 MAX_LINE_BYTES = 64 << 20
@@ -392,9 +395,21 @@ class TranscriptReader:
         project_fallback = path.relative_to(self.root).parts[0]
 
         def handle(line: bytes) -> None:
-            self._handle_line(
-                line, file_state, session_fallback, project_fallback, now, result, latest_in_scan
-            )
+            try:
+                self._handle_line(
+                    line,
+                    file_state,
+                    session_fallback,
+                    project_fallback,
+                    now,
+                    result,
+                    latest_in_scan,
+                )
+            except Exception as error:
+                # Whatever one line does to the parsers, it must not stop the reader at this
+                # line for good (the offset would never move past it): skip the line.
+                result.malformed_lines += 1
+                log.warning("transcript line skipped: %s", type(error).__name__)
 
         start = file_state.offset
         consumed, bytes_read = _read_complete_lines(path, start, handle)
