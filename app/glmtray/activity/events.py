@@ -408,7 +408,8 @@ class EventStore:
                 # check it now rather than lose the monitor on a later refresh.
                 verdict = db.execute("PRAGMA quick_check").fetchall()
                 if verdict != [("ok",)]:
-                    raise _Damaged(f"integrity check failed: {str(verdict[0][0])[:200]}")
+                    first = str(verdict[0][0]) if verdict else "no answer"
+                    raise _Damaged(f"integrity check failed: {first[:200]}")
             self._migrate(db)
         except BaseException:
             db.close()
