@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
+import stat
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -114,23 +116,63 @@ class Settings:
             default = getattr(defaults, f.name)
             try:
                 if f.name == "region":
-                    values[f.name] = Region.parse(str(raw))
+                    if isinstance(raw, str):
+                        values[f.name] = Region.parse(raw)
                 elif f.name == "thresholds":
-                    values[f.name] = tuple(int(x) for x in raw)
+                    if isinstance(raw, list) and len(raw) <= 100:
+                        values[f.name] = tuple(_whole(x) for x in raw)
                 elif isinstance(default, bool):
                     if isinstance(raw, bool):
                         values[f.name] = raw
                 elif isinstance(default, int):
                     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-                        values[f.name] = int(raw)
+                        values[f.name] = _whole(raw)
                 elif isinstance(default, dict):
                     if isinstance(raw, dict):
                         values[f.name] = raw
                 elif raw is None or isinstance(raw, str):
                     values[f.name] = raw
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 log.warning("settings: ignoring a bad value for %s", f.name)
         return cls(**values).normalized()
+
+
+def _whole(value: object) -> int:
+    """An int from a JSON number; ValueError for anything else (bools, text, inf)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("not a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("not finite")
+    number = int(value)
+    return max(-(10**9), min(10**9, number))
+
+
+MAX_SETTINGS_BYTES = 1024 * 1024
+"""A settings file is a few hundred bytes; anything past this is not one."""
+
+
+MAX_SETTINGS_DEPTH = 32
+"""Settings nest two levels; `extra` a few more. Deeper cannot be saved back safely."""
+
+
+def _depth(value: object) -> int:
+    """How deeply lists and objects nest, counted without recursion."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_SETTINGS_DEPTH:
+            break
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a valid JSON value")
 
 
 @dataclass(frozen=True)
@@ -145,37 +187,79 @@ class SettingsStore:
         self.path = path or settings_path()
 
     def load(self) -> LoadResult:
+        """The settings, or defaults with a notice: never an exception. A file that cannot be
+        used is set aside under a unique name so the user's choices are not lost."""
         try:
-            text = self.path.read_text(encoding="utf-8")
+            if not stat.S_ISREG(self.path.stat().st_mode):
+                # A folder, or a FIFO that would block the open until someone writes to it.
+                return self._unusable("it is not a regular file")
+            with self.path.open("rb") as handle:
+                raw = handle.read(MAX_SETTINGS_BYTES + 1)
         except FileNotFoundError:
             return LoadResult(Settings())
         except OSError as error:
-            return LoadResult(
-                Settings(), f"Settings could not be read ({error.strerror}); using defaults."
+            return self._unusable(
+                f"it could not be read ({error.strerror or type(error).__name__})"
             )
+        if len(raw) > MAX_SETTINGS_BYTES:
+            return self._unusable(f"it is larger than {MAX_SETTINGS_BYTES // 1024} KiB")
         try:
-            data = json.loads(text)
+            text = raw.decode("utf-8-sig")  # a BOM, as some Windows editors write, is fine
+        except UnicodeDecodeError:
+            return self._unusable("it is not UTF-8 text")
+        try:
+            data = json.loads(text, parse_constant=_refuse_constant)
             if not isinstance(data, dict):
                 raise ValueError("not an object")
+            if _depth(data) > MAX_SETTINGS_DEPTH:
+                raise RecursionError
             version = data.get("schema_version", SCHEMA_VERSION)
-            if not isinstance(version, int) or version > SCHEMA_VERSION:
-                raise ValueError(f"schema version {version!r} is newer than this glmtray")
+            if not isinstance(version, int) or isinstance(version, bool):
+                raise ValueError("schema version is not a number")
+            if version > SCHEMA_VERSION:
+                raise ValueError(f"schema version {version} is newer than this glmtray")
             return LoadResult(Settings.from_json(data))
-        except ValueError as error:
-            aside = self._set_aside()
-            log.warning("settings file unusable (%s); set aside as %s", error, aside)
-            where = f" The old file was kept as {aside.name}." if aside else ""
-            return LoadResult(
-                Settings(), f"The settings file was damaged and has been reset to defaults.{where}"
-            )
+        except RecursionError:
+            return self._unusable("it is nested too deeply")
+        except (ValueError, TypeError, OverflowError) as error:
+            return self._unusable(str(error)[:200])
+
+    def _unusable(self, why: str) -> LoadResult:
+        aside = self._set_aside()
+        log.warning("settings file unusable (%s); set aside as %s", why, aside)
+        where = f" The old file was kept as {aside.name}." if aside else ""
+        return LoadResult(
+            Settings(), f"The settings file was damaged and has been reset to defaults.{where}"
+        )
 
     def _set_aside(self) -> Path | None:
-        aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
-        try:
-            self.path.replace(aside)
-            return aside
-        except OSError:
-            return None
+        """Move the file to `<name>.corrupt-<time>[-n]`: a name no earlier copy has, even
+        for two in one second (the name is claimed with O_EXCL before the rename)."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for attempt in range(1, 1000):
+            suffix = "" if attempt == 1 else f"-{attempt}"
+            aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}{suffix}")
+            try:
+                os.close(os.open(aside, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            except FileExistsError:
+                continue
+            except OSError:
+                return None
+            try:
+                os.replace(self.path, aside)
+                return aside
+            except OSError:
+                if self.path.is_dir():
+                    # A folder can only be renamed onto a name that is not taken yet.
+                    aside.unlink(missing_ok=True)
+                    try:
+                        self.path.rename(aside)
+                        return aside
+                    except OSError:
+                        return None
+                aside.unlink(missing_ok=True)
+                return None
+        return None
 
     def save(self, settings: Settings) -> None:
         payload = json.dumps(settings.normalized().to_json(), indent=2, sort_keys=True) + "\n"
