@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo test test-core test-desktop lint bench package clean
+.PHONY: run demo test test-core test-desktop lint bench soak package clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,14 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_transcripts.py
 	$(BIN)/python bench/bench_meter.py
 	bash .ci/desktop-session $(BIN)/python bench/bench_tray.py
+
+# Seven minutes of the real app and its meter under load while the simulator flips scenarios
+# and faults, proxies come and go, the event database is locked and the app is killed; the
+# desktop tier runs the same soak for 30 s. Figures in artifacts/desktop/soak-figures.json.
+SOAK_SECONDS ?= 420
+soak: $(STAMP)
+	GLMTRAY_SOAK_SECONDS=$(SOAK_SECONDS) GLMTRAY_TRAY_HOST=trayer bash .ci/desktop-session \
+		$(BIN)/python -m pytest tests/desktop/test_soak.py -s -p no:cacheprovider
 
 PACKAGE_STAMP := $(VENV)/.installed-package
 $(PACKAGE_STAMP): $(STAMP)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import sys
+import threading
 from dataclasses import replace
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -161,6 +162,7 @@ class GlmTrayApp(QObject):
             log.info("another glmtray is running; asked it to show its panel")
             return False
         self.instance.listen()
+        self.tray.render(self.monitor.state, force=True)
         self.tray.show()
         # The key is read on the worker; the icon shows its loading look until then.
         self.sign_in.restore()
@@ -376,9 +378,21 @@ def log_uncaught(kind: type[BaseException], error: BaseException, tb: TracebackT
     log.error("unexpected error", exc_info=(kind, error, tb))
 
 
+def log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    """The same for a helper thread (the meter's start, a D-Bus listener)."""
+    if args.exc_type is SystemExit:
+        return
+    log.error(
+        "unexpected error in thread %s",
+        args.thread.name if args.thread else "?",
+        exc_info=(args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback),
+    )
+
+
 def run_app(*, demo: bool = False, base_url: str | None = None) -> int:
     """The composition root: one environment, one application built from it."""
     sys.excepthook = log_uncaught
+    threading.excepthook = log_uncaught_in_thread
     QApplication.setApplicationName(APP_NAME)
     QApplication.setApplicationVersion(__version__)
     QApplication.setOrganizationDomain("glmtray.github.io")

@@ -85,9 +85,9 @@ class MeterController(QObject):
     def _start_meter(
         self, upstream: str, settings: Settings, account: Account, generation: int
     ) -> None:
-        from glmtray.meter.server import LocalMeter
-
         try:
+            from glmtray.meter.server import LocalMeter
+
             events = self._open_events(account)
             meter = LocalMeter(
                 upstream, port=settings.meter_port, events=events, peak_hours=settings.peak_hours
