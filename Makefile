@@ -57,7 +57,7 @@ bench: $(STAMP)
 SOAK_SECONDS ?= 420
 soak: $(STAMP)
 	GLMTRAY_SOAK_SECONDS=$(SOAK_SECONDS) GLMTRAY_TRAY_HOST=trayer bash .ci/desktop-session \
-		$(BIN)/python -m pytest tests/desktop/test_soak.py -s -p no:cacheprovider
+		$(BIN)/python -m pytest tests/desktop/test_soak.py -s -p no:cacheprovider --timeout 900
 
 PACKAGE_STAMP := $(VENV)/.installed-package
 $(PACKAGE_STAMP): $(STAMP)
