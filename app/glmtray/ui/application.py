@@ -230,6 +230,8 @@ class GlmTrayApp(QObject):
     def _on_risk_updated(self, report: RiskReport) -> None:
         state = self.monitor.state
         self.monitor.set_risk(report, self.meter.concurrency(replace(state, risk=report)))
+        if report.store_notice:
+            self.monitor.set_notice(NoticeKey.RISK_HISTORY, report.store_notice)
         if not state.settings.notify_risk:
             return
         support = f"mailto:{info(state.region).support_email}"

@@ -249,10 +249,18 @@ class _PlatformWorker(QObject):
     def _update_risk(self, flag: bool | None, errors: list[PlatformError], checked: bool) -> None:
         if self._watcher is None:
             return
+        from glmtray.activity.events import EventStoreBusy, EventStoreError
+
         try:
             report = self._watcher.update(
                 utcnow(), risk_flag=flag, flag_checked=checked, account_errors=errors
             )
+        except EventStoreBusy as error:  # another program holds the history: try next time
+            log.warning("risk history busy: %s", error)
+            return
+        except EventStoreError as error:
+            self.risk_unavailable.emit(self._session, str(error))
+            return
         except Exception:  # the risk monitor is an extra: never let it stop quota refreshes
             log.exception("risk monitor update failed")
             return
