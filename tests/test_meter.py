@@ -25,7 +25,7 @@ from aiohttp.test_utils import make_mocked_request
 from glmtray.activity.concurrency import LIMIT_SEEN_STATE_KEY, LimitSeenBook, fetch_meter_stats
 from glmtray.activity.events import EventStore
 from glmtray.meter.server import LocalMeter, MeterPortInUse, peer_allowed
-from glmtray.meter.upstream import system_proxy
+from glmtray.meter.upstream import meter_proxy
 from glmtray.platform.codes import CodeClass
 from glmtray.simulator import SIMULATOR_API_KEY, PlatformSimulator
 from glmtray.simulator.coding import ANTHROPIC_MESSAGES_PATH, OPENAI_CHAT_PATH, CodingSettings
@@ -52,7 +52,7 @@ class FakeClock:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[EventStore]:
-    with EventStore(tmp_path / "events.db") as events:
+    with EventStore(tmp_path / "events.db", "global:default") as events:
         yield events
 
 
@@ -408,7 +408,12 @@ def test_client_hanging_up_mid_stream_is_cleaned_up(
     sim.set_coding(chunks=400, chunk_delay=0.25)
     start = time.perf_counter()
     with httpx.stream("POST", meter.url + ANTHROPIC_MESSAGES_PATH, headers=KEY, json=STREAM) as r:
-        next(r.iter_raw())
+        # The iterator is kept: `next(r.iter_raw())` alone drops it, and closing a dropped
+        # iterator hangs up the connection at once, before the stream has been counted.
+        chunks = r.iter_raw()
+        next(chunks)
+        assert meter.snapshot().in_flight == 1
+        next(chunks)  # a later chunk: still one request in flight, not counted out early
         assert meter.snapshot().in_flight == 1
     wait_for(lambda: meter.snapshot().in_flight == 0, timeout=10)
     # The upstream stream was closed too: the simulator notices at its next write.
@@ -459,18 +464,21 @@ def test_foreign_host_names_and_other_paths_are_refused(
     assert ok.status_code == 200
 
 
-def test_system_proxy_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    assert system_proxy("https://api.z.ai") is None
-    monkeypatch.setenv("ALL_PROXY", "http://proxy.corp:3128")
-    assert system_proxy("https://api.z.ai") == "http://proxy.corp:3128"
-    monkeypatch.setenv("HTTPS_PROXY", "http://secure.corp:8443")
-    assert system_proxy("https://api.z.ai") == "http://secure.corp:8443"
-    assert system_proxy("http://127.0.0.1:8080") is None  # the simulator: never proxied
-    monkeypatch.setenv("NO_PROXY", ".z.ai")
-    assert system_proxy("https://api.z.ai") is None
-    assert system_proxy("https://open.bigmodel.cn") == "http://secure.corp:8443"
+def test_system_proxy_follows_the_environment() -> None:
+    def url(base: str, **environ: str) -> str | None:
+        choice = meter_proxy(base, environ)
+        return choice.url if choice is not None else None
+
+    assert url("https://api.z.ai") is None
+    assert url("https://api.z.ai", ALL_PROXY="http://proxy.corp:3128") == "http://proxy.corp:3128"
+    both = {"ALL_PROXY": "http://proxy.corp:3128", "HTTPS_PROXY": "http://secure.corp:8443"}
+    assert url("https://api.z.ai", **both) == "http://secure.corp:8443"
+    assert meter_proxy("https://api.z.ai", both).source == "HTTPS_PROXY"  # type: ignore[union-attr]
+    # The simulator: never proxied, whatever NO_PROXY says (or does not say).
+    assert url("http://127.0.0.1:8080", **both) is None
+    assert url("http://[::1]:8080", **both, NO_PROXY="example.com") is None
+    assert url("https://api.z.ai", **both, NO_PROXY=".z.ai") is None
+    assert url("https://open.bigmodel.cn", **both, NO_PROXY=".z.ai") == "http://secure.corp:8443"
 
 
 def test_upstream_goes_through_the_system_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -500,6 +508,7 @@ def test_upstream_goes_through_the_system_proxy(monkeypatch: pytest.MonkeyPatch)
     assert seen == [b"CONNECT api.z.ai:443 HTTP/1.1"]
     assert answer.status_code == 502
     assert answer.json()["error"]["code"] == "meter_upstream_unreachable"
+    assert "the proxy in HTTPS_PROXY (http://127.0.0.1:" in answer.json()["error"]["message"]
 
 
 def test_meter_binds_loopback_only(sim: PlatformSimulator) -> None:

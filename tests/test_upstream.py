@@ -1,4 +1,4 @@
-"""The meter's upstream: httpx's transport on asyncio streams, over real loopback sockets
+"""The meter's upstream: httpcore's pool on asyncio streams, over real loopback sockets
 (plain HTTP to the simulator, TLS to a server with a throwaway certificate)."""
 
 from __future__ import annotations
@@ -13,33 +13,45 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpcore
 import httpx
 import pytest
 
 from glmtray.meter.server import LocalMeter
-from glmtray.meter.upstream import AsyncioStream, upstream_transport
+from glmtray.meter.upstream import UPSTREAM_ERRORS, AsyncioStream, Upstream
 from glmtray.simulator import SIMULATOR_API_KEY, PlatformSimulator
 from glmtray.simulator.coding import OPENAI_CHAT_PATH, CodingSettings
 
-BEARER = {"Authorization": f"Bearer {SIMULATOR_API_KEY}"}
+BEARER = [(b"Authorization", f"Bearer {SIMULATOR_API_KEY}".encode())]
 STREAM = b'{"model": "glm-4.6", "stream": true}'
 CHUNKS = [b"data: one\n\n", b"data: two\n\n", b"data: [DONE]\n\n"]
 
 
-async def _post(transport: httpx.AsyncHTTPTransport, url: str, **extra: Any) -> httpx.Response:
-    request = httpx.Request("POST", url, headers=BEARER, content=STREAM, **extra)
-    response = await transport.handle_async_request(request)
-    await response.aread()
-    return response
+class Answer:
+    def __init__(self, status: int, content: bytes, extensions: dict[str, Any]) -> None:
+        self.status_code, self.content, self.extensions = status, content, extensions
+
+
+async def _post(upstream: Upstream, path: str) -> Answer:
+    headers = [(b"Host", upstream.host_header), *BEARER]
+    headers.append((b"Content-Length", str(len(STREAM)).encode()))
+    response = await upstream.send(b"POST", path.encode(), headers, STREAM)
+    try:
+        content = b"".join([chunk async for chunk in response.aiter_stream()])
+    finally:
+        await response.aclose()
+    return Answer(response.status, content, response.extensions)
 
 
 def test_requests_go_over_asyncio_streams_and_reuse_the_connection() -> None:
     with PlatformSimulator("pro", coding=CodingSettings(chunks=3, chunk_delay=0.0)) as sim:
 
-        async def twice() -> list[httpx.Response]:
-            transport = upstream_transport(sim.base_url)
-            async with transport:
-                return [await _post(transport, sim.base_url + OPENAI_CHAT_PATH) for _ in range(2)]
+        async def twice() -> list[Answer]:
+            upstream = Upstream(sim.base_url)
+            try:
+                return [await _post(upstream, OPENAI_CHAT_PATH) for _ in range(2)]
+            finally:
+                await upstream.aclose()
 
         first, second = asyncio.run(twice())
     for response in (first, second):
@@ -54,18 +66,19 @@ def test_a_connection_the_server_closed_is_not_reused() -> None:
     """A platform server ends idle connections; the next request must get a fresh one,
     not fail with 'server disconnected'."""
     with PlatformSimulator("pro", coding=CodingSettings(chunks=1, chunk_delay=0.0)) as sim:
-        url = sim.base_url + OPENAI_CHAT_PATH
         port = int(sim.base_url.rsplit(":", 1)[1])
 
-        async def across_a_restart() -> tuple[httpx.Response, httpx.Response]:
-            transport = upstream_transport(sim.base_url)
-            async with transport:
-                before = await _post(transport, url)
+        async def across_a_restart() -> tuple[Answer, Answer]:
+            upstream = Upstream(sim.base_url)
+            try:
+                before = await _post(upstream, OPENAI_CHAT_PATH)
                 # stop() hangs up every kept-alive connection; the same port serves again
                 await asyncio.to_thread(sim.stop)
                 restarted.start()
                 await asyncio.sleep(0.05)  # the end of stream reaches the client's loop
-                return before, await _post(transport, url)
+                return before, await _post(upstream, OPENAI_CHAT_PATH)
+            finally:
+                await upstream.aclose()
 
         restarted = PlatformSimulator("pro", port=port)
         try:
@@ -76,7 +89,7 @@ def test_a_connection_the_server_closed_is_not_reused() -> None:
     assert after.extensions["network_stream"] is not before.extensions["network_stream"]
 
 
-def test_network_failures_are_httpx_errors() -> None:
+def test_network_failures_are_upstream_errors() -> None:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]  # bound, never listening: connections are refused
@@ -86,25 +99,26 @@ def test_network_failures_are_httpx_errors() -> None:
     silent.listen()  # accepts (in the kernel) and never answers
 
     async def attempts() -> list[BaseException]:
-        transport = upstream_transport("http://127.0.0.1")
         errors: list[BaseException] = []
-        async with transport:
-            for url, timeout in (
-                (f"http://127.0.0.1:{port}/", httpx.Timeout(5.0)),
-                (f"http://127.0.0.1:{silent.getsockname()[1]}/", httpx.Timeout(5.0, read=0.2)),
-            ):
-                try:
-                    await _post(transport, url, extensions={"timeout": timeout.as_dict()})
-                except httpx.HTTPError as error:
-                    errors.append(error)
+        for url, read_timeout in (
+            (f"http://127.0.0.1:{port}", None),
+            (f"http://127.0.0.1:{silent.getsockname()[1]}", 0.2),
+        ):
+            upstream = Upstream(url, read_timeout=read_timeout)
+            try:
+                await _post(upstream, "/")
+            except UPSTREAM_ERRORS as error:
+                errors.append(error)
+            finally:
+                await upstream.aclose()
         return errors
 
     try:
         refused, unanswered = asyncio.run(attempts())
     finally:
         silent.close()
-    assert isinstance(refused, httpx.ConnectError)
-    assert isinstance(unanswered, httpx.ReadTimeout)
+    assert isinstance(refused, httpcore.ConnectError)
+    assert isinstance(unanswered, httpcore.ReadTimeout)
 
 
 # --- TLS, as to the real platform -------------------------------------------------------------
@@ -167,8 +181,9 @@ def test_the_meter_relays_a_stream_from_a_tls_platform(
             chunks = list(response.iter_raw())
             stream = response.extensions["network_stream"]
         again = httpx.post(url, headers=BEARER, content=STREAM, timeout=10)
+        chunked = httpx.post(url, headers=BEARER, content=iter([STREAM[:5], STREAM[5:]]))
     assert response.status_code == again.status_code == 200
-    assert b"".join(chunks) == b"".join(CHUNKS) == again.content
+    assert b"".join(chunks) == b"".join(CHUNKS) == again.content == chunked.content
     assert stream.get_extra_info("ssl_object") is None  # the tool's side is plain loopback
 
 
@@ -188,10 +203,12 @@ def test_tls_stream_reports_its_certificate(
 ) -> None:
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
 
-    async def one() -> httpx.Response:
-        transport = upstream_transport(tls_platform)
-        async with transport:
-            return await _post(transport, tls_platform + OPENAI_CHAT_PATH)
+    async def one() -> Answer:
+        upstream = Upstream(tls_platform)
+        try:
+            return await _post(upstream, OPENAI_CHAT_PATH)
+        finally:
+            await upstream.aclose()
 
     response = asyncio.run(one())
     stream = response.extensions["network_stream"]

@@ -6,7 +6,15 @@ measures what passes: requests in flight, recent peaks, requests per minute, tim
 byte, and every business error in the answers (into the risk monitor's event store, and
 the in-flight count at each 1302 into the "limit seen" book).
 
-It is transparent by design. Request and response bodies pass through byte for byte (no
+It is transparent by design, and narrow. Only the coding endpoints are relayed, and only
+by a path that is already in normal form: a dot segment, a percent-escape or a backslash in
+the path is refused with 400 rather than normalised, so no spelling of
+`/api/anthropic/../../api/biz/...` can reach the account endpoints (a quota reset among
+them). Browsers are turned away: any request with an `Origin` is refused, preflights get
+no CORS answer, and Host must be a loopback name (DNS rebinding). Kept-alive client
+connections are closed after `CLIENT_IDLE_SECONDS` without a request.
+
+Within that it is transparent by design. Request and response bodies pass through byte for byte (no
 decompression either way), headers pass through except the hop-by-hop ones, and
 server-sent events are relayed chunk by chunk as they arrive, never buffered whole. The
 tool's own `Authorization` / `x-api-key` goes upstream untouched: the meter never adds,
@@ -15,7 +23,9 @@ loopback only and refuses any non-loopback peer; when it stops, its listening so
 closed, so tools get an immediate connection error rather than a hang.
 
 Built on aiohttp's low-level server (in its own asyncio loop on a background thread, so it
-needs no Qt and no event loop from the caller) and httpx upstream (`upstream.py`).
+needs no Qt and no event loop from the caller) and httpcore upstream (`upstream.py`), which
+follows the system proxy. Every log record is masked for credentials (`glmtray.redact`):
+aiohttp logs a malformed header line as it came, key included.
 """
 
 from __future__ import annotations
@@ -37,7 +47,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
-import httpx
+import httpcore
 from aiohttp import web
 
 from glmtray.activity.concurrency import (
@@ -49,30 +59,36 @@ from glmtray.activity.concurrency import (
 )
 from glmtray.activity.events import EventStore, Signal
 from glmtray.errors import GlmtrayError
-from glmtray.meter.upstream import upstream_transport
+from glmtray.meter.upstream import UPSTREAM_ERRORS, Upstream
 from glmtray.platform.codes import parse_business_error
 from glmtray.platform.regions import is_loopback_host, validate_base_url
+from glmtray.redact import install_log_redaction
 
 FORWARDED_PREFIXES: tuple[str, ...] = ("/api/anthropic/", "/api/coding/paas/v4/")
 FORWARDED_ROOTS: frozenset[str] = frozenset({"/api/anthropic", "/api/coding/paas/v4"})
 
 # RFC 9110 section 7.6.1: these describe one connection, not the message, so a proxy must
 # not forward them. Host is replaced by the upstream's; Expect is answered by aiohttp itself.
-HOP_BY_HOP: frozenset[str] = frozenset(
+HOP_BY_HOP: frozenset[bytes] = frozenset(
     {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "trailers",
-        "transfer-encoding",
-        "upgrade",
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"trailers",
+        b"transfer-encoding",
+        b"upgrade",
     }
 )
-_REQUEST_ONLY_DROPPED = frozenset({"host", "expect"})
+_REQUEST_ONLY_DROPPED = frozenset({b"host", b"expect"})
+
+CLIENT_IDLE_SECONDS = 60.0
+"""A client connection with no request for this long is closed (a kept-alive one between
+requests, or one that never sent any). Coding tools reconnect at once when they need to;
+an idle socket held open forever is one more thing a local program could squat on."""
 
 ERROR_SNIFF_LIMIT = 64 * 1024
 """Bytes of an error answer (or of one server-sent event) kept to find its business code:
@@ -83,9 +99,6 @@ BUCKET_SECONDS_KEPT = 3600
 SHUTDOWN_GRACE_SECONDS = 0.5
 """How long stop() lets running answers finish before cutting them."""
 START_TIMEOUT_SECONDS = 10.0
-UPSTREAM_TIMEOUT = httpx.Timeout(connect=10.0, read=None, write=60.0, pool=None)
-"""Coding answers stream for minutes with long gaps: no read timeout of our own (the tool
-has one, and its hang-up cancels ours). Connecting is bounded."""
 
 
 class MeterPortInUse(GlmtrayError):
@@ -143,18 +156,43 @@ def _forwarded(path: str) -> bool:
     return path in FORWARDED_ROOTS or path.startswith(FORWARDED_PREFIXES)
 
 
-def _connection_tokens(headers: Iterable[tuple[str, str]]) -> set[str]:
+def path_problem(target: str) -> str | None:
+    """Why a request target cannot be relayed as it is, or None when its path is in normal
+    form: origin-form (starts with one "/"), no "." or ".." segment, no percent-escape
+    and no backslash.
+
+    Nothing is normalised on the tool's behalf: servers and proxies on the way disagree on
+    how to decode `%2e`, `%2f` or `\\`, and a path that means one thing to this check and
+    another to the platform is how `/api/anthropic/../../api/biz/...` gets through. The
+    coding endpoints' paths need none of these, so they are refused. The query is not
+    looked at: it goes up as it came, and servers route on the path.
+    """
+    path = target.split("?", 1)[0]
+    if not path.startswith("/") or path.startswith("//"):
+        return "the request target must be a path starting with a single /"
+    if "\\" in path:
+        return "backslashes are not allowed in the path"
+    if "%" in path:
+        return "percent-escapes are not allowed in the path"
+    segments = path.split("/")
+    if "." in segments or ".." in segments:
+        return "dot segments (. and ..) are not allowed in the path"
+    return None
+
+
+def _connection_tokens(headers: Iterable[tuple[bytes, bytes]]) -> set[bytes]:
     """Header names listed in Connection: also hop-by-hop for this message."""
-    named: set[str] = set()
+    named: set[bytes] = set()
     for name, value in headers:
-        if name.lower() == "connection":
-            named.update(t.strip().lower() for t in value.split(",") if t.strip())
+        if name.lower() == b"connection":
+            named.update(t.strip().lower() for t in value.split(b",") if t.strip())
     return named
 
 
 def _end_to_end(
-    headers: list[tuple[str, str]], extra_dropped: frozenset[str]
-) -> list[tuple[str, str]]:
+    headers: Iterable[tuple[bytes, bytes]], extra_dropped: frozenset[bytes]
+) -> list[tuple[bytes, bytes]]:
+    headers = list(headers)
     dropped = HOP_BY_HOP | extra_dropped | _connection_tokens(headers)
     return [(name, value) for name, value in headers if name.lower() not in dropped]
 
@@ -409,6 +447,7 @@ class LocalMeter:
         clock: Callable[[], float] = time.time,
         peak_hours: str = DEFAULT_PEAK_HOURS,
         shutdown_grace: float = SHUTDOWN_GRACE_SECONDS,
+        client_idle_timeout: float = CLIENT_IDLE_SECONDS,
     ) -> None:
         if host == "localhost":
             host = "127.0.0.1"
@@ -424,12 +463,15 @@ class LocalMeter:
         self._clock = clock
         self._book = LimitSeenBook(events, peak_hours) if events is not None else None
         self._grace = shutdown_grace
+        if client_idle_timeout <= 0:
+            raise ValueError("client_idle_timeout must be positive: idle connections must end")
+        self._idle_timeout = client_idle_timeout
         self._measure = _Measurements(clock)
         self._state_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.ServerRunner | None = None
-        self._transport: httpx.AsyncHTTPTransport | None = None
+        self._upstream: Upstream | None = None
         self._bound_port: int | None = None
         # One writer thread for the event store: SQLite calls never block the relay loop,
         # and errors are stored in the order they were seen.
@@ -467,6 +509,8 @@ class LocalMeter:
         with self._state_lock:
             if self._thread is not None:
                 raise RuntimeError("the meter is already running")
+            # Before anything can log: aiohttp logs a malformed header line as it came.
+            install_log_redaction()
             sock = self._bind()
             self._bound_port = int(sock.getsockname()[1])
             self._writer = ThreadPoolExecutor(
@@ -564,10 +608,10 @@ class LocalMeter:
             loop.close()
 
     async def _setup(self, sock: socket.socket) -> None:
-        # httpx's transport rather than its client: the client's extras (cookie jar, auth,
+        # httpcore's pool rather than an HTTP client: a client's extras (cookie jar, auth,
         # redirects, default headers) are all things the meter must not do. The system
         # proxy is honoured, as the account client honours it.
-        self._transport = upstream_transport(self._base)
+        self._upstream = Upstream(self._base)
         server = web.Server(
             self._handle,
             # A tool hanging up mid-stream cancels the handler, which closes the upstream
@@ -575,6 +619,8 @@ class LocalMeter:
             handler_cancellation=True,
             access_log=None,  # an access log is where keys and prompts leak; none at all
             auto_decompress=False,  # bodies pass through byte for byte, compressed or not
+            # Closes a client connection idle this long, also one that never sent a request.
+            keepalive_timeout=self._idle_timeout,
         )
         self._runner = web.ServerRunner(server, shutdown_timeout=self._grace)
         await self._runner.setup()
@@ -584,9 +630,9 @@ class LocalMeter:
         if self._runner is not None:
             await self._runner.cleanup()  # closes the listening socket first
             self._runner = None
-        if self._transport is not None:
-            await self._transport.aclose()
-            self._transport = None
+        if self._upstream is not None:
+            await self._upstream.aclose()
+            self._upstream = None
 
     # --- requests ----------------------------------------------------------------------------
 
@@ -601,7 +647,24 @@ class LocalMeter:
             return _meter_error(
                 403, "meter_forbidden", "the glmtray meter answers loopback names only"
             )
-        path = request.rel_url.path
+        if request.method == "OPTIONS":
+            # A CORS preflight: no Access-Control-* answer, so the browser sends nothing.
+            return _meter_error(
+                405, "meter_method_not_allowed", "the glmtray meter does not answer OPTIONS"
+            )
+        if "Origin" in request.headers:
+            # Coding tools send no Origin; browsers send it with every POST. A web page has
+            # no key, but it must not reach the platform (or these stats) through us either.
+            return _meter_error(
+                403, "meter_forbidden", "the glmtray meter does not serve web browsers"
+            )
+        target = request.raw_path
+        problem = path_problem(target)
+        if problem is not None:
+            return _meter_error(
+                400, "meter_bad_path", f"the glmtray meter refused the path: {problem}"
+            )
+        path = target.split("?", 1)[0]
         if path == METER_STATS_PATH and request.method == "GET":
             stats = self.snapshot().to_json()
             return _json_response(200, {"service": "glmtray-meter", "version": 1, "stats": stats})
@@ -611,85 +674,89 @@ class LocalMeter:
                 "meter_not_forwarded",
                 "the glmtray meter forwards only /api/anthropic/... and /api/coding/paas/v4/...",
             )
-        return await self._forward(request)
+        return await self._forward(request, target)
 
-    async def _forward(self, request: web.BaseRequest) -> web.StreamResponse:
-        assert self._transport is not None
+    async def _forward(self, request: web.BaseRequest, target: str) -> web.StreamResponse:
+        upstream = self._upstream
+        assert upstream is not None
         received = time.perf_counter()
         number = self._measure.begin()
-        upstream: httpx.Response | None = None
+        answer: httpcore.Response | None = None
         try:
-            raw = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers]
-            headers = _end_to_end(raw, _REQUEST_ONLY_DROPPED)
-            has_body = request.body_exists
-            outgoing = httpx.Request(
-                request.method,
-                self._base + request.rel_url.raw_path_qs,
-                headers=headers,
+            headers = [(b"Host", upstream.host_header)]
+            headers += _end_to_end(request.raw_headers, _REQUEST_ONLY_DROPPED)
+            content: AsyncIterator[bytes] | None = None
+            if request.body_exists:
                 # Streamed up as it arrives: Claude Code sends contexts of several MB, and
-                # the Content-Length the tool sent goes up with it unchanged.
-                content=_body(request) if has_body else None,
-                extensions={"timeout": UPSTREAM_TIMEOUT.as_dict()},
-            )
+                # the Content-Length the tool sent goes up with it unchanged. A chunked
+                # body (its Transfer-Encoding is hop-by-hop) goes up chunked again.
+                content = _body(request)
+                if not any(name.lower() == b"content-length" for name, _ in headers):
+                    headers.append((b"Transfer-Encoding", b"chunked"))
             try:
-                upstream = await self._transport.handle_async_request(outgoing)
-            except httpx.HTTPError as exc:
-                self._measure.upstream_failed()
-                return _meter_error(
-                    502,
-                    "meter_upstream_unreachable",
-                    f"the glmtray meter could not reach {self._base}: {type(exc).__name__}",
+                answer = await upstream.send(
+                    request.method.encode("ascii"), target.encode("ascii"), headers, content
                 )
-            if upstream.status_code >= 400:
+            except UPSTREAM_ERRORS as exc:
+                self._measure.upstream_failed()
+                return _meter_error(502, "meter_upstream_unreachable", upstream.failure(exc))
+            if answer.status >= 400:
                 self._measure.refused(number)
-            return await self._relay(request, upstream, received, number)
+            return await self._relay(request, answer, received, number)
         finally:
+            # Counted out only here: after the last byte went to the tool, or when the tool
+            # hung up (this task is then cancelled), or the platform broke the stream. Not
+            # when the headers or the first chunk were handed over.
             try:
-                if upstream is not None:
+                if answer is not None:
                     # In a task of its own: when the tool hung up, this task is being
-                    # cancelled, and anyio cuts a close done inside it short, which would
+                    # cancelled, and a close done inside it could be cut short, which would
                     # leave the platform streaming to nobody.
-                    await asyncio.shield(upstream.aclose())
+                    await asyncio.shield(answer.aclose())
             finally:
-                # Counted out even when closing is itself cut short (a tool hanging up
-                # cancels this task, and aclose() may then raise): in_flight must not leak.
+                # Counted out even when closing is itself cut short: in_flight must not leak.
                 self._measure.end(number)
 
     async def _relay(
-        self, request: web.BaseRequest, upstream: httpx.Response, received: float, number: int
+        self, request: web.BaseRequest, answer: httpcore.Response, received: float, number: int
     ) -> web.StreamResponse:
-        response = web.StreamResponse(status=upstream.status_code, reason=upstream.reason_phrase)
-        for name, value in _end_to_end(
-            [(k.decode("latin-1"), v.decode("latin-1")) for k, v in upstream.headers.raw],
-            frozenset(),
-        ):
-            response.headers.add(name, value)
-        sniffer = _ErrorSniffer(upstream.status_code, upstream.headers.get("content-type", ""))
+        reason = answer.extensions.get("reason_phrase", b"")
+        response = web.StreamResponse(
+            status=answer.status,
+            reason=reason.decode("latin-1") if isinstance(reason, bytes) and reason else None,
+        )
+        content_type = ""
+        for name, value in _end_to_end(answer.headers, frozenset()):
+            text = value.decode("latin-1")
+            response.headers.add(name.decode("latin-1"), text)
+            if name.lower() == b"content-type":
+                content_type = text
+        sniffer = _ErrorSniffer(answer.status, content_type)
         await response.prepare(request)
         first = True
         try:
-            # aiter_raw: the bytes as they came, still compressed if they were, one chunk
-            # at a time, written out before the next is read.
-            async for chunk in upstream.aiter_raw():
+            # The bytes as they came, still compressed if they were, one chunk at a time,
+            # written out before the next is read.
+            async for chunk in answer.aiter_stream():
                 if first:
                     self._measure.first_byte(time.perf_counter() - received)
                     first = False
                 sniffer.feed(chunk)
                 await response.write(chunk)
-        except httpx.HTTPError:
+        except UPSTREAM_ERRORS:
             # The platform broke the stream: end ours the same way (no clean end-of-body),
             # so the tool sees a cut stream and not a complete answer.
             if request.transport is not None:
                 request.transport.close()
-            self._record_errors(sniffer, upstream.status_code, number)
+            self._record_errors(sniffer, answer.status, number)
             return response
         except ConnectionError:
-            self._record_errors(sniffer, upstream.status_code, number)
+            self._record_errors(sniffer, answer.status, number)
             return response  # the tool hung up; the finally in _forward closes upstream
         if first:
             self._measure.first_byte(time.perf_counter() - received)
         sniffer.finish()
-        self._record_errors(sniffer, upstream.status_code, number)
+        self._record_errors(sniffer, answer.status, number)
         await response.write_eof()
         return response
 
