@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication
 
-from glmtray import APP_ID, APP_NAME, __version__, autostart
+from glmtray import APP_ID, APP_NAME, __version__
 from glmtray.alerts import Notification
 from glmtray.desktop_notify import Notifier
 from glmtray.environment import Environment, demo_environment, normal_environment
@@ -294,6 +294,8 @@ class GlmTrayApp(QObject):
         old = self.monitor.state.settings
         self._save_settings(settings)
         if settings.start_at_login != old.start_at_login and self.environment.autostart_allowed:
+            from glmtray import autostart  # loaded on first use
+
             try:
                 autostart.set_enabled(settings.start_at_login)
                 self.monitor.clear_notice(NoticeKey.AUTOSTART)

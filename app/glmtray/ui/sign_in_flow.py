@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
@@ -17,7 +18,9 @@ from glmtray.monitor import Monitor
 from glmtray.platform.regions import Region
 from glmtray.state import NoticeKey
 from glmtray.ui.platform_service import KeyStorage, PlatformService, SessionStart
-from glmtray.ui.signin import SignInDialog
+
+if TYPE_CHECKING:
+    from glmtray.ui.signin import SignInDialog
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,8 @@ class SignInFlow(QObject):
         )
 
     def show_dialog(self) -> None:
+        from glmtray.ui.signin import SignInDialog  # built when first needed
+
         if self.dialog is None:
             self.dialog = SignInDialog(self._monitor.state.region)
             self.dialog.sign_in_requested.connect(
