@@ -387,7 +387,8 @@ def _decimal(value: object) -> Decimal | None:
         number = Decimal(text)
     except (InvalidOperation, ValueError):
         return None
-    if not number.is_finite() or abs(number) >= MAX_PRICE:
+    # adjusted() and copy_abs() use no context: abs() would trap on `1e300000000`.
+    if not number.is_finite() or number.adjusted() > 9 or number.copy_abs() >= MAX_PRICE:
         return None
     return number
 
