@@ -124,7 +124,16 @@ class Upstream:
             self.proxy = meter_proxy(base_url, environ)
         except ProxyFailed as error:
             self._unusable = str(error)
-        self._pool = None if self._unusable else self._make_pool(max_keepalive)
+        self._pool: httpcore.AsyncConnectionPool | None = None
+        if self._unusable is None:
+            try:
+                self._pool = self._make_pool(max_keepalive)
+            except (ValueError, TypeError, UnicodeError):  # a proxy URL urllib cannot read
+                source = self.proxy.source if self.proxy else "the environment"
+                self._unusable = (
+                    f"The proxy in {source} is not a valid proxy address. "
+                    "Use a form such as http://host:3128 or socks5://host:1080."
+                )
 
     def _make_pool(self, max_keepalive: int) -> httpcore.AsyncConnectionPool | None:
         limits: dict[str, Any] = {

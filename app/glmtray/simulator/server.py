@@ -154,7 +154,8 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         body = self._read_body()
         if parts.path.startswith(CONTROL_PREFIX):
-            self._send(sim._control(method, parts.path, body))
+            refusal = _control_refusal(self.headers.get("Host"), self.headers.get("Origin"))
+            self._send(refusal or sim._control(method, parts.path, body))
             return
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         scenario = sim._current()
@@ -202,6 +203,26 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Connection", "close")  # no kept-alive sockets outliving stop()
         self.end_headers()
         self.wfile.write(data)
+
+
+def _control_refusal(host_header: str | None, origin: str | None) -> Reply | None:
+    """The control endpoints change what the simulator answers, unauthenticated: only local
+    programs may call them. A browser sends Origin (refused, whatever its value), and a
+    page reached through a rebound DNS name sends its own Host (refused unless loopback)."""
+    if origin is not None:
+        return Reply(403, {"error": "the simulator's control endpoints do not serve browsers"})
+    if not _loopback_host_header(host_header):
+        return Reply(403, {"error": "the simulator's control endpoints answer loopback names only"})
+    return None
+
+
+def _loopback_host_header(value: str | None) -> bool:
+    host = (value or "").strip()
+    if host.startswith("["):
+        host = host[1 : host.find("]")] if "]" in host else ""
+    elif host.count(":") == 1:
+        host = host.rsplit(":", 1)[0]
+    return bool(host) and is_loopback_host(host)
 
 
 def _accepted(scenario: Scenario, form: AuthForm, key: str) -> bool:
