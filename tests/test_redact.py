@@ -43,3 +43,50 @@ def test_logging_filter_masks_arguments_and_tracebacks(caplog: pytest.LogCapture
         logger.filters.clear()
     assert key not in caplog.text
     assert MASK in caplog.text
+
+
+KEY_ID = "0123456789abcdef0123456789abcdef"
+SECRET = "AbCdEfGh12345678"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"x-api-key: {KEY_ID}.{SECRET}",
+        f"X-Api-Key: {SECRET}",
+        f"b'x-api-key: {SECRET}\\x01'",
+        f"{{'api-key': '{SECRET}', 'host': 'example'}}",
+        f'{{"Proxy-Authorization": "Basic {SECRET}"}}',
+        f"(b'x-api-key', b'{SECRET}')",
+        f"Cookie: theme=dark; session={SECRET}",
+        f"Authorization={SECRET}",
+        f"url /v1?key={KEY_ID}%2E{SECRET} end",
+        f"url /v1?key={KEY_ID}%2e{SECRET} end",
+        f"line {KEY_ID}\n    .{SECRET} tail",
+        f"b'x-api-key: {KEY_ID}\\r\\n .{SECRET}'",
+        f"b'x-api-key: {KEY_ID}\\r.{SECRET}'",
+    ],
+)
+def test_every_form_of_an_unregistered_credential_is_masked(text: str) -> None:
+    out = redact(text)
+    assert SECRET not in out, out
+    assert KEY_ID not in out, out
+    assert MASK in out
+
+
+def test_text_around_a_masked_value_is_kept() -> None:
+    assert redact(f"x-api-key: {SECRET} tail") == f"x-api-key: {MASK} tail"
+    assert (
+        redact("Authorization failed for this request") == "Authorization failed for this request"
+    )
+    assert (
+        redact("host: example.com\nx-api-key: abc12345\n")
+        == f"host: example.com\nx-api-key: {MASK}\n"
+    )
+
+
+def test_a_registered_key_is_masked_by_halves_too() -> None:
+    key = "abcdefabcdefabcdefabcdefabcdef12.HalfAndHalf1234"
+    register_secret(key)
+    out = redact("id abcdefabcdefabcdefabcdefabcdef12 and secret HalfAndHalf1234 apart")
+    assert out == f"id {MASK} and secret {MASK} apart"
