@@ -100,7 +100,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     except GlmtrayError as error:
         return _fail(error, args.json)
     quota_problem = snapshot.problems.get(Section.QUOTA)
-    concurrency = _concurrency(snapshot.tier.value if snapshot.tier else None)
+    concurrency = _concurrency(snapshot.tier.value if snapshot.tier else None, Account(region))
     if args.json:
         data = snapshot_json(snapshot)
         data["concurrency"] = concurrency.to_json() if concurrency is not None else None
@@ -115,18 +115,18 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _concurrency(tier: str | None) -> ConcurrencyState | None:
+def _concurrency(tier: str | None, account: Account) -> ConcurrencyState | None:
     """What is running now: the local meter's numbers when it runs, and the coding sessions
     active in the last minutes from transcripts changed in that window only (cheap).
     None when it cannot be worked out: it is a bonus, never a reason for status to fail."""
     try:
-        return _concurrency_state(tier)
+        return _concurrency_state(tier, account)
     except Exception:
         logging.getLogger(__name__).warning("local activity could not be read", exc_info=True)
         return None
 
 
-def _concurrency_state(tier: str | None) -> ConcurrencyState:
+def _concurrency_state(tier: str | None, account: Account) -> ConcurrencyState:
     from datetime import timedelta
 
     from glmtray.activity.concurrency import LimitSeenBook, concurrency_state, fetch_meter_stats
@@ -148,7 +148,7 @@ def _concurrency_state(tier: str | None) -> ConcurrencyState:
     store_path = data_dir() / "events.sqlite3"
     if store_path.exists():
         try:
-            with EventStore(store_path) as store:
+            with EventStore(store_path, account.username) as store:
                 limits = LimitSeenBook(store, settings.peak_hours).limits(now)
         except Exception:  # the app's history is a bonus here, never a reason to fail
             limits = None
