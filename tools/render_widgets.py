@@ -183,7 +183,9 @@ def icon_sheet(path: Path, scale: int = 3) -> None:
     ]
     sizes = (16, 22, 24, 32, 48)
     cell = max(sizes) + 10
-    backgrounds = (("#2b2d31", True), ("#202020", True), ("#f2f2f2", False), ("#ffffff", False))
+    # Left: drawn for the panel's tone. Right: drawn for the other tone (a light app theme on
+    # a black bar, a dark one on a white bar): the halo must keep them readable there too.
+    backgrounds = (("#2b2d31", True), ("#000000", False), ("#f2f2f2", False), ("#ffffff", True))
     width = sum(s + 10 for s in sizes) * 2 * scale
     height = len(specs) * cell * len(backgrounds) * scale // 2
     sheet = QImage(width, height, QImage.Format.Format_ARGB32)

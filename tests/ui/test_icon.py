@@ -176,3 +176,30 @@ def test_panel_is_dark_follows_an_explicit_palette(qapp: object) -> None:
     assert panel_is_dark(dark) is True
     assert panel_is_dark(light) is False
     assert isinstance(panel_is_dark(), bool)
+
+
+@pytest.mark.parametrize("size", (16, 22, 32, 48))
+@pytest.mark.parametrize("drawn_for_dark", (True, False))
+@pytest.mark.parametrize("panel", ("#000000", "#2b2d31", "#f2f2f2", "#ffffff"))
+def test_digits_read_on_any_panel_tone(
+    qapp: object, size: int, drawn_for_dark: bool, panel: str
+) -> None:
+    """Whatever tone the icon was drawn for, its digits stand out from the panel behind:
+    a light app theme on a black bar must not give dark digits on black."""
+    from PySide6.QtGui import QColor, QImage, QPainter
+
+    icon = render_icon(IconSpec(IconLook.GAUGE, 17, dark_panel=drawn_for_dark), size)
+    shown = QImage(size, size, QImage.Format.Format_ARGB32)
+    shown.fill(QColor(panel))
+    painter = QPainter(shown)
+    painter.drawImage(0, 0, icon)
+    painter.end()
+    background = QColor(panel).lightnessF()
+    # The middle third holds the digits.
+    third = size // 3
+    strongest = max(
+        abs(shown.pixelColor(x, y).lightnessF() - background)
+        for x in range(third, size - third)
+        for y in range(third, size - third)
+    )
+    assert strongest >= 0.5, f"digits too close to the panel ({strongest:.2f})"

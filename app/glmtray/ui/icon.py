@@ -2,6 +2,12 @@
 
 Every measure is a fraction of the logical size, and the image is rendered at
 size x device-pixel-ratio, so the icon stays sharp from 16 px to 64 px and on HiDPI.
+
+The app's palette is not the panel's: a light app theme on a dark GNOME or KDE bar is
+common, and a StatusNotifierItem host draws the icon on a background of its own choosing.
+So digits and marks carry a thin halo in the opposite tone: on a panel of the tone the
+icon was drawn for it disappears into the panel, on any other it keeps them readable. The
+ring's track and arc are mid-tones that read on both.
 """
 
 from __future__ import annotations
@@ -27,6 +33,10 @@ from glmtray.state import IconLook, IconSpec
 from glmtray.ui import style
 
 ICON_SIZES = (16, 22, 24, 32, 48, 64)
+HALO_ALPHA = 210
+"""Opaque enough to carry dark digits on a black bar, soft enough not to look outlined."""
+RING_TRACK = QColor(128, 132, 140, 120)
+"""A mid grey, half see-through: the empty part of the ring shows on black and on white."""
 
 
 def panel_is_dark(palette: QPalette | None = None) -> bool:
@@ -96,6 +106,9 @@ class _Painter:
         else:
             self.stroke = max(2.0, size * 0.17)
             self.margin = max(0.5, size * 0.05)
+        self.halo = QColor(style.foreground(not self.dark))
+        self.halo.setAlpha(HALO_ALPHA)
+        self.halo_width = max(0.6, size * 0.045)
         inset = self.margin + self.stroke / 2
         self.ring = QRectF(inset, inset, size - 2 * inset, size - 2 * inset)
         self.inner = size - 2 * (self.margin + self.stroke)
@@ -126,13 +139,22 @@ class _Painter:
         return pen
 
     def full_ring(self, colour: QColor) -> None:
-        self.p.setPen(self.pen(colour))
         self.p.setBrush(Qt.BrushStyle.NoBrush)
+        self.p.setPen(self.pen(colour))
         self.p.drawEllipse(self.ring)
+
+    def haloed_pen(self, pen: QPen, halo_width: float | None = None) -> QPen:
+        """The same stroke, wider and in the halo colour, to draw underneath it."""
+        halo = QPen(pen)
+        halo.setColor(self.halo)
+        halo.setWidthF(pen.widthF() + 2 * (halo_width or self.halo_width))
+        halo.setCapStyle(Qt.PenCapStyle.RoundCap)
+        halo.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        return halo
 
     def gauge(self, arc_colour: QColor, text_colour: QColor) -> None:
         percent = max(0.0, min(100.0, self.spec.percent or 0.0))
-        self.full_ring(style.track(self.dark))
+        self.full_ring(RING_TRACK)
         if percent > 0:
             # At least a visible sliver, so 1 % does not look like 0 %.
             span = max(percent * 3.6, 14.0)
@@ -174,6 +196,11 @@ class _Painter:
             self.p.setBrush(Qt.BrushStyle.NoBrush)
             self.p.drawPath(path)
             self.p.restore()
+        halo = QPen(self.halo, 2 * self.halo_width)
+        halo.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        self.p.setPen(halo)
+        self.p.setBrush(Qt.BrushStyle.NoBrush)
+        self.p.drawPath(path)
         self.p.setPen(Qt.PenStyle.NoPen)
         self.p.setBrush(colour)
         self.p.drawPath(path)
@@ -200,28 +227,30 @@ class _Painter:
         line = max(1.2, self.s * 0.08)
         pen = QPen(colour, line)
         pen.setCapStyle(Qt.PenCapStyle.FlatCap)
-        self.p.setPen(pen)
         self.p.setBrush(Qt.BrushStyle.NoBrush)
         cx, cy = self.centre.x(), self.centre.y()
         bow_r = w * 0.17
         bow = QPointF(cx - w * 0.22, cy)
-        self.p.drawEllipse(bow, bow_r, bow_r)
         end = cx + w * 0.36
-        self.p.drawLine(QPointF(bow.x() + bow_r, cy), QPointF(end, cy))
         tooth = w * 0.16
-        self.p.drawLine(QPointF(end - line / 2, cy), QPointF(end - line / 2, cy + tooth))
         mid = cx + w * 0.14
-        self.p.drawLine(QPointF(mid, cy), QPointF(mid, cy + tooth * 0.8))
+        for stroke in (self.haloed_pen(pen), pen):
+            self.p.setPen(stroke)
+            self.p.drawEllipse(bow, bow_r, bow_r)
+            self.p.drawLine(QPointF(bow.x() + bow_r, cy), QPointF(end, cy))
+            self.p.drawLine(QPointF(end - line / 2, cy), QPointF(end - line / 2, cy + tooth))
+            self.p.drawLine(QPointF(mid, cy), QPointF(mid, cy + tooth * 0.8))
 
     def cross(self) -> None:
         colour = style.foreground(self.dark)
         half = self.inner * 0.26
         pen = QPen(colour, max(1.4, self.s * 0.1))
         pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-        self.p.setPen(pen)
         cx, cy = self.centre.x(), self.centre.y()
-        self.p.drawLine(QPointF(cx - half, cy - half), QPointF(cx + half, cy + half))
-        self.p.drawLine(QPointF(cx - half, cy + half), QPointF(cx + half, cy - half))
+        for stroke in (self.haloed_pen(pen), pen):
+            self.p.setPen(stroke)
+            self.p.drawLine(QPointF(cx - half, cy - half), QPointF(cx + half, cy + half))
+            self.p.drawLine(QPointF(cx - half, cy + half), QPointF(cx + half, cy - half))
 
     def cutout(self, centre: QPointF, radius: float) -> None:
         """Clear a gap around a badge so it stands apart from the ring on any panel."""
@@ -258,12 +287,16 @@ class _Painter:
         self.cutout(centre, radius + gap)
         colour = style.foreground(self.dark)
         line = max(1.0, radius * 0.28)
-        self.p.setPen(QPen(colour, line))
         self.p.setBrush(Qt.BrushStyle.NoBrush)
-        face = radius - line / 2
-        self.p.drawEllipse(centre, face, face)
+        # A badge in the corner has little room: below 24 px it goes without a halo (the
+        # stale look's grey reads on both tones there).
+        halo = self.halo_width * 0.6 if self.s >= 24 else 0.0
+        face = radius - line / 2 - halo  # the halo too stays inside the badge
         hand = QPen(colour, line)
         hand.setCapStyle(Qt.PenCapStyle.RoundCap)
-        self.p.setPen(hand)
-        self.p.drawLine(centre, QPointF(centre.x(), centre.y() - face * 0.62))
-        self.p.drawLine(centre, QPointF(centre.x() + face * 0.5, centre.y()))
+        strokes = (self.haloed_pen(hand, halo), hand) if halo else (hand,)
+        for stroke in strokes:
+            self.p.setPen(stroke)
+            self.p.drawEllipse(centre, face, face)
+            self.p.drawLine(centre, QPointF(centre.x(), centre.y() - face * 0.62))
+            self.p.drawLine(centre, QPointF(centre.x() + face * 0.5, centre.y()))
