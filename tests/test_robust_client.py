@@ -235,6 +235,9 @@ def test_choose_proxy_order_and_display() -> None:
     assert choose_proxy("https://open.bigmodel.cn", {"https_proxy": "p:3128"}) == choose_proxy(
         "https://open.bigmodel.cn", {"https_proxy": "p:3128", "HTTPS_PROXY": "q:1"}
     )
+    lowercase = choose_proxy("https://api.z.ai", {"https_proxy": "proxy.example:3128"})
+    assert lowercase is not None and lowercase.source == "https_proxy"
+    assert lowercase.shown == "http://proxy.example:3128"
     assert choose_proxy("https://x.corp.example", env) is None
     assert choose_proxy("https://10.1.2.3", env) is None
     assert choose_proxy("https://api.z.ai", {}) is None

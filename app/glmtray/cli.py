@@ -18,7 +18,7 @@ from glmtray.credentials import Account, CredentialStore
 from glmtray.errors import AuthenticationFailed, GlmtrayError
 from glmtray.platform.regions import Region
 from glmtray.redact import RedactingFilter, redact
-from glmtray.settings import SettingsStore
+from glmtray.settings import Settings, SettingsStore
 
 if TYPE_CHECKING:
     from glmtray.activity.concurrency import ConcurrencyState
@@ -40,14 +40,28 @@ def _setup_logging(verbose: bool) -> None:
     logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
+_loaded_settings: list[Settings] = []
+
+
+def _settings() -> Settings:
+    """The saved settings, loaded once per command. Loading sets a damaged file aside, so
+    its notice is shown here, the one time it is given."""
+    if not _loaded_settings:
+        result = SettingsStore().load()
+        if result.notice:
+            print(f"glmtray: {result.notice}", file=sys.stderr)
+        _loaded_settings.append(result.settings)
+    return _loaded_settings[0]
+
+
 def _region(args: argparse.Namespace) -> Region:
     if args.region:
         return Region.parse(args.region)
-    return SettingsStore().load().settings.region
+    return _settings().region
 
 
 def _base_url(args: argparse.Namespace) -> str | None:
-    return args.base_url or os.environ.get(ENV_BASE_URL) or SettingsStore().load().settings.base_url
+    return args.base_url or os.environ.get(ENV_BASE_URL) or _settings().base_url
 
 
 def _fail(error: GlmtrayError, as_json: bool = False) -> int:
@@ -135,7 +149,7 @@ def _concurrency_state(tier: str | None, account: Account) -> ConcurrencyState:
     from glmtray.settings import data_dir
     from glmtray.timeutil import utcnow
 
-    settings = SettingsStore().load().settings
+    settings = _settings()
     now = utcnow()
     meter = fetch_meter_stats(settings.meter_port) if settings.meter_enabled else None
     activity = None
@@ -158,16 +172,29 @@ def _concurrency_state(tier: str | None, account: Account) -> ConcurrencyState:
 
 
 def _read_key() -> str:
-    if sys.stdin.isatty():
-        return getpass.getpass("GLM Coding Plan API key (input hidden): ")
-    return sys.stdin.readline()
+    """The key typed or piped in; "" when there is none (end of input)."""
+    try:
+        if sys.stdin is None:
+            return ""
+        if sys.stdin.isatty():
+            return getpass.getpass("GLM Coding Plan API key (input hidden): ")
+        return sys.stdin.readline(64 * 1024)
+    except EOFError:
+        return ""
+    except UnicodeDecodeError:
+        raise AuthenticationFailed(
+            "API keys contain only ASCII characters; the input given is not even text."
+        ) from None
 
 
 def cmd_login(args: argparse.Namespace) -> int:
     from glmtray.platform.client import PlatformClient
 
     region = _region(args)
-    key = _read_key().strip()
+    try:
+        key = _read_key().strip()
+    except GlmtrayError as error:
+        return _fail(error)
     if not key:
         print("glmtray: no key given", file=sys.stderr)
         return EXIT_USAGE
@@ -177,7 +204,7 @@ def cmd_login(args: argparse.Namespace) -> int:
         credentials = CredentialStore()
         credentials.bounded(lambda: credentials.set(Account(region), key))
         store = SettingsStore()
-        settings = store.load().settings
+        settings = _settings()
         if settings.region is not region:
             from dataclasses import replace
 
@@ -276,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _loaded_settings.clear()
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)

@@ -38,7 +38,8 @@ class ProxyChoice:
     url: str
     """The proxy URL as configured, credentials included: for httpx only, never shown."""
     source: str
-    """The variable it came from (`HTTPS_PROXY`), or the system settings."""
+    """The variable it came from, spelled as set (`HTTPS_PROXY`, `all_proxy`), or the
+    system settings."""
     shown: str
     """scheme://host:port, without credentials: safe for messages and logs."""
 
@@ -145,9 +146,8 @@ def choose_proxy(base_url: str, environ: Mapping[str, str] | None = None) -> Pro
     if found is None:
         return None
     variable, value = found
-    source = variable.upper() if variable != SYSTEM_SETTINGS else variable
     url = value if "://" in value else f"http://{value}"
-    choice = ProxyChoice(url=url, source=source, shown=shown(url))
+    choice = ProxyChoice(url=url, source=variable, shown=shown(url))
     _check(choice)
     return choice
 
