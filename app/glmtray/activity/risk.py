@@ -17,6 +17,10 @@ The rules, from the platform's usage policy (see platform-api.md):
 - Throttling (1302, 1303, 1305) and exhausted windows (1304, 1308, 1310, 1316-1321) are
   transient: they count for `transient_window` (default 15 min) after the last signal,
   or until the reset time the message names, or until a later successful GLM message.
+- An exhausted window's message names the moment the user is back (`codes.limit_reset`):
+  `RiskState.back_at` holds it per window id (`five_hour`, `weekly`, `monthly_tools`)
+  while it is ahead. A named time before the signal or more than `MAX_RESET_AHEAD` after
+  it (a garbled year) is no reset time.
 - Plan missing (1309, 1113) counts for `plan_missing_window` (default 1 h).
 - Unknown codes are kept and listed, never dropped.
 """
@@ -24,17 +28,20 @@ The rules, from the platform's usage policy (see platform-api.md):
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 
 from glmtray.activity.events import Event
-from glmtray.platform.codes import CodeClass, classify, parse_reset_time
+from glmtray.platform.codes import CodeClass, LimitReset, classify, limit_reset
 
 DEFAULT_QUIET_PERIOD = timedelta(hours=6)
 DEFAULT_TRANSIENT_WINDOW = timedelta(minutes=15)
 DEFAULT_PLAN_MISSING_WINDOW = timedelta(hours=1)
 STRIKE_LIMIT = 3
+MAX_RESET_AHEAD = timedelta(days=32)
+"""The longest window is a month: a reset named further after its signal is garbled."""
+
 
 class RiskStatus(str, Enum):
     OK = "ok"
@@ -117,6 +124,8 @@ class ThrottleInfo:
     message: str
     trace_id: str | None
     active: bool
+    window: str | None = None
+    """For an exhausted window: which (`five_hour`, `weekly`, `monthly_tools`), if known."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +142,9 @@ class RiskState:
     unknown_codes: tuple[int, ...]
     risk_flag: RiskFlagReading | None
     evaluated_at: datetime
+    back_at: dict[str, datetime] = field(default_factory=dict)
+    """Window id -> when the user is back, from the latest limit error naming that window
+    whose reset is still ahead (and no successful GLM reply came after it)."""
 
 
 class RiskMonitor:
@@ -195,6 +207,7 @@ class RiskMonitor:
             unknown_codes=tuple(unknown),
             risk_flag=risk_flag,
             evaluated_at=now,
+            back_at=self._back_at(ordered, now, last_activity),
         )
 
     def _episodes(
@@ -269,14 +282,9 @@ class RiskMonitor:
                 break
             since = earlier.time
         status = _STATUS_OF_CLASS[latest.code_class]
-        reset_at = (
-            parse_reset_time(latest.message) if status is RiskStatus.WINDOW_EXHAUSTED else None
-        )
-        until = (
-            reset_at
-            if reset_at is not None and reset_at > latest.time
-            else latest.time + self.transient_window
-        )
+        reset = _limit_reset_of(latest) if status is RiskStatus.WINDOW_EXHAUSTED else None
+        reset_at = reset.back_at if reset is not None else None
+        until = reset_at if reset_at is not None else latest.time + self.transient_window
         active = now < until and (last_activity is None or last_activity <= latest.time)
         return ThrottleInfo(
             status=status,
@@ -288,7 +296,23 @@ class RiskMonitor:
             message=latest.message,
             trace_id=latest.trace_id,
             active=active,
+            window=reset.window if reset is not None else None,
         )
+
+    def _back_at(
+        self, ordered: Sequence[Event], now: datetime, last_activity: datetime | None
+    ) -> dict[str, datetime]:
+        back_at: dict[str, datetime] = {}
+        for event in ordered:  # oldest first: a later error for the same window wins
+            if event.code_class is not CodeClass.WINDOW_EXHAUSTED:
+                continue
+            reset = _limit_reset_of(event)
+            if reset is None or reset.window is None or reset.back_at is None:
+                continue
+            if reset.back_at <= now or (last_activity is not None and last_activity > event.time):
+                continue  # over, or a reply got through since: that window is not blocking
+            back_at[reset.window] = reset.back_at
+        return back_at
 
     def _plan_missing_since(
         self, ordered: Sequence[Event], now: datetime, last_activity: datetime | None
@@ -307,3 +331,18 @@ class RiskMonitor:
                 break
             since = earlier.time
         return since
+
+
+def _limit_reset_of(event: Event) -> LimitReset | None:
+    """The limit error's window and plausible reset time: one named before the signal or
+    more than `MAX_RESET_AHEAD` after it is dropped (the window is still known)."""
+    reset = limit_reset(event.code, event.message)
+    if reset is None or reset.back_at is None:
+        return reset
+    try:
+        plausible = event.time < reset.back_at <= event.time + MAX_RESET_AHEAD
+    except OverflowError:  # a signal at the end of the calendar
+        plausible = False
+    if plausible:
+        return reset
+    return LimitReset(code=reset.code, window=reset.window, back_at=None)

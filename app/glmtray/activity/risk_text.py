@@ -11,10 +11,18 @@ from urllib.parse import quote
 from glmtray.activity.events import to_utc_iso
 from glmtray.activity.risk import Episode, RiskState, RiskStatus, ThrottleInfo
 from glmtray.platform.codes import describe
+from glmtray.platform.models import FIVE_HOUR, MONTHLY_TOOLS, WEEKLY
 from glmtray.redact import redact
 
 # A review request lists this many trace ids at most: support needs a few, not hundreds.
 MAX_TRACE_IDS = 10
+
+# What a limit error's window is called in a notice.
+_WINDOW_NAMES = {
+    FIVE_HOUR: "the 5-hour usage window",
+    WEEKLY: "the weekly usage window",
+    MONTHLY_TOOLS: "the monthly tool-call allowance",
+}
 
 
 @dataclass(frozen=True)
@@ -162,10 +170,11 @@ def _throttle_notice(throttle: ThrottleInfo, tz: timezone | None) -> Notice:
             if throttle.reset_at is not None
             else ""
         )
+        window = _WINDOW_NAMES.get(throttle.window or "", "a usage window")
         return Notice(
             kind="window_exhausted",
             title="GLM Coding Plan usage limit reached",
-            body=f"Requests are refused because a usage window is used up{code}.{reset}",
+            body=f"Requests are refused because {window} is used up{code}.{reset}",
             opens="panel",
             dedup_key=f"risk:window_exhausted:{to_utc_iso(throttle.since)}",
         )

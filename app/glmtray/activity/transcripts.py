@@ -5,10 +5,19 @@ Claude Code appends one JSON object per line to
 files for two things:
 
 - activity: which sessions are talking to a GLM model right now (a GLM Coding Plan
-  allows only one or two concurrent projects, so "3 sessions active" is worth showing);
+  allows only one or two concurrent projects, so "3 sessions active" is worth showing).
+  Assistant lines are written when a reply completes, so a session is active from its
+  latest user line (a prompt or a tool result), not only from its latest reply;
 - API errors: when a request finally fails, Claude Code writes a synthetic assistant line
   whose text holds the platform's business code (1302, 1313, ...). That is the only place
   on the user's machine where a fair-use restriction becomes visible.
+
+Two formats of error lines are read. Older Claude Code wrote the body:
+`API Error: 429 {"error":{"code":"1302","message":"..."}}`. Claude Code 2.1 keeps only
+its message: `API Error: Request rejected (429) · <message>` or `API Error: 401 <message>`.
+The code is then found in `[1313][...][trace]` brackets or recognised from the platform's
+known message texts (`glmtray.platform.codes.MESSAGE_TEXTS`); failing that, the line's
+`error` class (`"rate_limit"`) or a 429 says "throttled, code unknown".
 
 How the files are read, and why:
 
@@ -34,12 +43,18 @@ How the files are read, and why:
   monitor must count; the bench (bench/bench_transcripts.py) shows the cost is
   acceptable. Later scans read only what was appended.
 - Only lines that can matter are parsed: a byte test keeps assistant lines and error
-  lines; user lines (tool results, often the bulk of a file) are never decoded.
+  lines. User lines (tool results, often the bulk of a file) are decoded only when a
+  byte-level look at their timestamps says they are recent enough to matter for activity.
 
-Errors are reported only when they are the platform's: a business code (1000-1999) was
-found in the text, or the session has used a GLM model (then any failure is reported,
-a code-less one such as an HTTP 500 with `code=None`). Errors of other providers in a
-session that never used GLM are ignored. Messages go through `redact`.
+A session is the platform's when a GLM model replied in it or the platform's error came
+back in it (a business code, found by any of the means above: a session whose first
+request failed has no GLM line at all). Errors are reported only when they are the
+platform's: a business code (1000-1999) was found, or the session is the platform's
+(then any failure is reported, a code-less one such as an HTTP 500 with `code=None`).
+Errors of other providers in a session that never used GLM are ignored. A session whose
+provider is not known yet (prompts, no reply) counts as active when the latest session
+of known provider in the same project folder (else anywhere) is the platform's.
+Messages go through `redact`.
 """
 
 from __future__ import annotations
@@ -56,7 +71,7 @@ from pathlib import Path
 from typing import Any
 
 from glmtray.activity.events import Signal
-from glmtray.platform.codes import parse_business_error
+from glmtray.platform.codes import CodeClass, parse_business_error
 from glmtray.redact import redact
 
 log = logging.getLogger(__name__)
@@ -76,7 +91,16 @@ MAX_DEPTH = 3
 
 # Byte-level prefilter: a line is decoded only when it can be an assistant or error line.
 _INTERESTING = (b'"assistant"', b"isApiErrorMessage")
-_HTTP_STATUS_IN_TEXT = re.compile(r"API Error:\s*(\d{3})\b")
+# A user line is decoded only when one of its timestamps is recent enough to matter.
+_USER_MARKER = b'"user"'
+_TIMESTAMP_BYTES = re.compile(rb'"timestamp"\s*:\s*"([^"\\]{1,64})"')
+# `API Error: 429 {...}` (older Claude Code), `API Error: Request rejected (429) · ...` (2.1).
+_HTTP_STATUS_IN_TEXT = re.compile(r"API Error:\s*(?:Request rejected\s*)?\(?(\d{3})\b")
+# What a code-less error line's `error` class (or its HTTP status) says.
+_CLASS_OF_ERROR_KIND = {
+    "rate_limit": CodeClass.THROTTLED,
+    "authentication_failed": CodeClass.AUTH_FAILED,
+}
 
 
 def default_root(environ: Mapping[str, str] | None = None) -> Path:
@@ -138,6 +162,9 @@ class ApiErrorSignal:
     session_id: str
     project: str
     dedup_key: str
+    code_class: CodeClass | None = None
+    """For an error without a code: what the line's `error` class or HTTP status says
+    (`"rate_limit"`, 429: throttled). None: the code's own class."""
 
     def to_signal(self) -> Signal:
         return Signal(
@@ -148,6 +175,7 @@ class ApiErrorSignal:
             trace_id=self.trace_id,
             dedup_key=self.dedup_key,
             http_status=self.http_status,
+            code_class=self.code_class,
         )
 
 
@@ -159,6 +187,10 @@ class ActivitySummary:
     project_names: tuple[str, ...]
     """Display names (last path component of each project), sorted."""
     last_seen: datetime | None
+    """The latest completed GLM reply of an active session (a success: the risk monitor
+    clears a throttle with it); None when the active sessions only sent prompts."""
+    last_prompt: datetime | None = None
+    """The latest user line of an active session."""
 
 
 @dataclass
@@ -186,6 +218,11 @@ class _FileState:
     tail: str = ""
     """Fingerprint of the bytes just before `offset` ("" in state saved before it existed)."""
     uses_glm: bool = False
+    """The session is the platform's: a GLM model replied, or the platform's error came."""
+    other_model: bool = False
+    """Another provider's model replied in it."""
+    model: str = ""
+    """The latest GLM model that replied."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -196,6 +233,8 @@ class _FileState:
             "head": self.head,
             "tail": self.tail,
             "uses_glm": self.uses_glm,
+            "other_model": self.other_model,
+            "model": self.model,
         }
 
     @classmethod
@@ -211,6 +250,8 @@ class _FileState:
                 head=str(data.get("head", "")),
                 tail=str(data.get("tail", "")),
                 uses_glm=bool(data.get("uses_glm", False)),
+                other_model=bool(data.get("other_model", False)),
+                model=str(data.get("model", "")),
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -256,6 +297,8 @@ class TranscriptReader:
         self.activity_retention = activity_retention
         self._files: dict[str, _FileState] = {}
         self._latest_activity: dict[str, ActivityRecord] = {}
+        self._latest_prompts: dict[str, tuple[ActivityRecord, str]] = {}
+        """Latest user line per session, with the file it is in (its provider decides)."""
         self.restore(state)
 
     def restore(self, state: dict[str, Any] | None) -> None:
@@ -302,25 +345,64 @@ class TranscriptReader:
             for sid, record in self._latest_activity.items()
             if record.timestamp >= cutoff
         }
+        self._latest_prompts = {
+            sid: prompt
+            for sid, prompt in self._latest_prompts.items()
+            if prompt[0].timestamp >= cutoff
+        }
         return result
 
     def active_sessions(
         self, window: timedelta = DEFAULT_ACTIVITY_WINDOW, now: datetime | None = None
     ) -> ActivitySummary:
-        """Sessions that used a GLM model within `window` before `now`."""
+        """The platform's sessions with a GLM reply or a user line within `window` before
+        `now`."""
         moment = now or datetime.now(timezone.utc)
         cutoff = moment - window
-        recent = [r for r in self._latest_activity.values() if r.timestamp >= cutoff]
-        projects = {r.project for r in recent}
+        replies = [r for r in self._latest_activity.values() if r.timestamp >= cutoff]
+        prompts = [
+            record
+            for record, file_name in self._latest_prompts.values()
+            if record.timestamp >= cutoff and self._is_platform_file(file_name)
+        ]
+        latest: dict[str, ActivityRecord] = {}
+        for record in [*replies, *prompts]:
+            known = latest.get(record.session_id)
+            if known is None or record.timestamp > known.timestamp:
+                latest[record.session_id] = record
+        projects = {r.project for r in latest.values()}
         return ActivitySummary(
-            sessions=len(recent),
+            sessions=len(latest),
             projects=len(projects),
-            session_ids=tuple(sorted(r.session_id for r in recent)),
+            session_ids=tuple(sorted(latest)),
             project_names=tuple(sorted({_display_name(p) for p in projects})),
-            last_seen=max((r.timestamp for r in recent), default=None),
+            last_seen=max((r.timestamp for r in replies), default=None),
+            last_prompt=max((r.timestamp for r in prompts), default=None),
         )
 
     # --- internals ---------------------------------------------------------------
+
+    def _is_platform_file(self, name: str) -> bool:
+        """Whether the session in file `name` talks to the platform; for one whose provider
+        is not known yet, the latest file of known provider in its project folder (else
+        anywhere) decides: that is where the coding tool is pointed now."""
+        state = self._files.get(name)
+        if state is None or state.uses_glm or state.other_model:
+            return state is not None and state.uses_glm
+        project = name.split("/", 1)[0] + "/"
+        known = [
+            (other.mtime_ns, other.uses_glm, other_name.startswith(project))
+            for other_name, other in self._files.items()
+            if other.uses_glm or other.other_model
+        ]
+        nearby = [(mtime, glm) for mtime, glm, same in known if same]
+        candidates = nearby or [(mtime, glm) for mtime, glm, _ in known]
+        return max(candidates)[1] if candidates else False
+
+    def _remember_prompt(self, record: ActivityRecord, file_name: str) -> None:
+        known = self._latest_prompts.get(record.session_id)
+        if known is None or record.timestamp >= known[0].timestamp:
+            self._latest_prompts[record.session_id] = (record, file_name)
 
     def _remember_activity(self, record: ActivityRecord) -> None:
         known = self._latest_activity.get(record.session_id)
@@ -398,6 +480,7 @@ class TranscriptReader:
             try:
                 self._handle_line(
                     line,
+                    name,
                     file_state,
                     session_fallback,
                     project_fallback,
@@ -428,6 +511,7 @@ class TranscriptReader:
     def _handle_line(
         self,
         line: bytes,
+        file_name: str,
         file_state: _FileState,
         session_fallback: str,
         project_fallback: str,
@@ -435,7 +519,9 @@ class TranscriptReader:
         result: ScanResult,
         latest_in_scan: dict[str, ActivityRecord],
     ) -> None:
-        if not any(marker in line for marker in _INTERESTING):
+        if not any(marker in line for marker in _INTERESTING) and not (
+            _USER_MARKER in line and _has_recent_timestamp(line, now - self.activity_retention)
+        ):
             return
         try:
             entry = json.loads(line)
@@ -450,6 +536,12 @@ class TranscriptReader:
         result.lines_parsed += 1
         session_id = _text(entry.get("sessionId")) or session_fallback
         project = _text(entry.get("cwd")) or project_fallback
+        if entry.get("type") == "user":
+            timestamp = parse_timestamp(entry.get("timestamp"))
+            if timestamp is not None and timestamp >= now - self.activity_retention:
+                record = ActivityRecord(session_id, project, timestamp, file_state.model)
+                self._remember_prompt(record, file_name)
+            return
         message = entry.get("message")
         message = message if isinstance(message, dict) else {}
         model = message.get("model")
@@ -462,12 +554,21 @@ class TranscriptReader:
             except RecursionError:  # an `error` field too deep to serialise again
                 result.malformed_lines += 1
                 return
-            if error is not None and (file_state.uses_glm or _is_platform_code(error.code)):
+            if error is not None and _is_platform_code(error.code):
+                # The platform's own error: the session is the platform's even when no
+                # GLM reply ever came (its first request failed).
+                file_state.uses_glm = True
+            if error is not None and file_state.uses_glm:
                 result.errors.append(error)
             return
 
+        if entry.get("type") == "assistant" and isinstance(model, str) and not is_glm_model(model):
+            if model and model != "<synthetic>":
+                file_state.other_model = True
+            return
         if entry.get("type") == "assistant" and is_glm_model(model):
             file_state.uses_glm = True
+            file_state.model = str(model)
             result.glm_messages += 1
             timestamp = parse_timestamp(entry.get("timestamp"))
             if timestamp is None:
@@ -524,6 +625,16 @@ def _read_complete_lines(
     return consumed, bytes_read
 
 
+def _has_recent_timestamp(line: bytes, cutoff: datetime) -> bool:
+    """Whether a timestamp in the raw line is at or after `cutoff`: a look without
+    decoding the line (which may hold megabytes of tool output)."""
+    for match in _TIMESTAMP_BYTES.finditer(line):
+        moment = parse_timestamp(match.group(1).decode("ascii", "replace"))
+        if moment is not None and moment >= cutoff:
+            return True
+    return False
+
+
 def _is_complete_object(data: bytes) -> bool:
     stripped = data.strip()
     if not stripped.endswith(b"}"):
@@ -570,6 +681,12 @@ def _api_error(
         http_status = int(match.group(1)) if match else None
     if code is None and not text and http_status is None:
         return None
+    code_class: CodeClass | None = None
+    if code is None:
+        kind = error_field if isinstance(error_field, str) else ""
+        code_class = _CLASS_OF_ERROR_KIND.get(kind)
+        if code_class is None and http_status == 429:
+            code_class = CodeClass.THROTTLED
     timestamp = parse_timestamp(entry.get("timestamp")) or now
     # The line's uuid is stable across re-reads of a replaced file; a hash of the raw
     # line is the fallback for lines without one.
@@ -586,6 +703,7 @@ def _api_error(
         session_id=session_id,
         project=project,
         dedup_key=f"transcript:{session_id}:{line_id}",
+        code_class=code_class,
     )
 
 
