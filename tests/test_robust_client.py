@@ -417,7 +417,7 @@ def test_gzip_gzip_bomb_is_refused_without_inflating_it(
     inner = zlib.compressobj(9, zlib.DEFLATED, 31)
     layer = inner.compress(BODY[:-2] + b',"pad":"')
     zeros = b"0" * (1 << 20)
-    for _ in range(200):  # 200 MiB once inflated twice; 2 MiB is the cap
+    for _ in range(64):  # 64 MiB once inflated twice; 2 MiB is the cap
         layer += inner.compress(zeros)
     layer += inner.compress(b'"}}') + inner.flush()
     bomb = gzip.compress(layer, 9)
@@ -528,3 +528,21 @@ def test_non_ascii_key_is_refused_with_a_clear_message() -> None:
         PlatformClient(key, Region.GLOBAL)
     assert "only ASCII characters" in caught.value.message
     assert key not in caught.value.message and caught.value.exit_code == 2
+
+
+def test_proxy_credentials_with_reserved_characters_are_percent_decoded(
+    sim: PlatformSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from urllib.parse import quote
+
+    sim.set_scenario("pro")
+    password = "p@ss:w/rd%20"
+    with HttpProxy(credentials=("ann@corp", password)) as proxy:
+        monkeypatch.setenv(
+            "HTTP_PROXY",
+            f"http://{quote('ann@corp', safe='')}:{quote(password, safe='')}@127.0.0.1:{proxy.port}",
+        )
+        monkeypatch.setenv("NO_PROXY", "example.invalid")
+        with client_for(sim.base_url) as client:
+            assert client.quota().tier is Tier.PRO
+        assert proxy.seen[0].user == "ann@corp"
