@@ -546,3 +546,30 @@ def test_proxy_credentials_with_reserved_characters_are_percent_decoded(
         with client_for(sim.base_url) as client:
             assert client.quota().tier is Tier.PRO
         assert proxy.seen[0].user == "ann@corp"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        gzip.compress(BODY)[:-12] + b"\x00" * 12,
+        b"\x1f\x8b\x08\x00garbage",
+        gzip.compress(BODY) + b"\x1f\x8bjunk",
+    ],
+    ids=["bad-trailer", "bad-header", "bad-second-member"],
+)
+def test_corrupt_gzip_is_unexpected(
+    raw_server: Callable[[Callable[[socket.socket], None]], RawServer], body: bytes
+) -> None:
+    server = raw_server(answer(body, "gzip"))
+    with client_for(server.base_url) as client, pytest.raises(UnexpectedResponse):
+        client.quota()
+
+
+def test_gzip_members_and_a_trailing_newline_still_read(
+    raw_server: Callable[[Callable[[socket.socket], None]], RawServer],
+) -> None:
+    half = len(BODY) // 2
+    body = gzip.compress(BODY[:half]) + gzip.compress(BODY[half:]) + b"\n"
+    server = raw_server(answer(body, "gzip"))
+    with client_for(server.base_url) as client:
+        assert client.quota().tier is Tier.PRO

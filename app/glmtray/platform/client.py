@@ -10,6 +10,7 @@ import logging
 import math
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -319,6 +320,10 @@ class PlatformClient:
         except (BodyTooLarge, MemoryError):
             raise UnexpectedResponse(
                 detail=f"{path}: response larger than {MAX_RESPONSE_BYTES} bytes"
+            ) from None
+        except zlib.error:
+            raise UnexpectedResponse(
+                detail=f"{path}: compressed response could not be decompressed"
             ) from None
         except UnknownEncoding as error:
             raise UnexpectedResponse(

@@ -59,8 +59,11 @@ class _Inflater:
                 raise BodyTooLarge
             pending = self._object.unconsumed_tail
             if not pending and self._object.eof and self._object.unused_data:
+                leftover = self._object.unused_data
+                if self.encoding == "deflate" or leftover[:2] != b"\x1f\x8b":
+                    break  # trailing bytes after the stream (a newline): ignored
                 # A gzip stream may hold several members; each starts a new inflater.
-                pending = self._object.unused_data
+                pending = leftover
                 self._object = self._new()
         return bytes(out)
 
