@@ -439,14 +439,15 @@ def limit_reset(
     now: datetime | None = None,
 ) -> LimitReset | None:
     """The window a limit error concerns and when the user is back; None when the error
-    is no limit (throttling, restriction, ...). `code` None: recognised from `message`.
+    is no limit (throttling, restriction, ...). `code` None: found in `message` as
+    `parse_business_error` finds it.
 
     1308 concerns the 5-hour window unless its message names another span ("已达到 1 周
     的使用上限"); 1310 the weekly window unless its message names only a monthly one;
     1316 the 5-hour window; 1317 to 1321 the 7-day window. `retry_after_ms` (with `now`)
     is used only when the message names no time."""
     if code is None:
-        code = recognise_message(message)
+        code = parse_business_error(message)[0]
     if code is None or code not in _WINDOW_OF_CODE:
         return None
     window = _WINDOW_OF_CODE[code]
