@@ -508,3 +508,94 @@ def test_review_request_without_any_episode(monitor: RiskMonitor) -> None:
     request = review_request("support@z.ai", "Global (z.ai)", "GLM Coding Max", state)
     assert "No restriction signal recorded" in request.body
     assert request.mailto_url.startswith("mailto:support@z.ai?subject=")
+
+
+# --- when the user is back, per window ---------------------------------------------------------
+
+FIVE_HOUR_1308 = "已达到 5 小时的使用上限。您的限额将在 2026-11-27 15:00:00 重置。"  # at(hours=-3)
+FIVE_HOUR_RESET = "Usage limit reached for 5 hour. Your limit will reset at 2026-11-27 23:00:00"
+WEEKLY_1310 = "[1310][Weekly/Monthly Limit Exhausted. Your limit will reset at 2026-12-01 18:00:00]"
+MONTHLY_1310 = "您已达到每月使用上限，您的限额将在 2026-12-01 08:00:00 重置"
+
+
+def test_back_at_per_window(monitor: RiskMonitor) -> None:
+    events = [
+        event(at(), 1308, message=FIVE_HOUR_RESET),
+        event(at(minutes=1), 1310, message=WEEKLY_1310),
+        event(at(minutes=2), 1310, message=MONTHLY_1310),
+    ]
+    state = monitor.evaluate(events, None, at(minutes=3))
+    assert state.back_at == {
+        "five_hour": at(hours=5),
+        "weekly": at(hours=96),
+        "monthly_tools": at(hours=86),
+    }
+    assert state.throttle is not None
+    assert (state.throttle.code, state.throttle.window) == (1310, "monthly_tools")
+    # Each entry goes once its moment has passed.
+    later = monitor.evaluate(events, None, at(hours=5))
+    assert later.back_at == {"weekly": at(hours=96), "monthly_tools": at(hours=86)}
+    assert monitor.evaluate(events, None, at(hours=96)).back_at == {}
+
+
+def test_the_latest_error_for_a_window_wins(monitor: RiskMonitor) -> None:
+    later_reset = "Usage limit reached for 5 hour. Your limit will reset at 2026-11-28 04:00:00"
+    events = [
+        event(at(), 1308, message=FIVE_HOUR_RESET),
+        event(at(hours=1), 1316, message=later_reset),
+    ]
+    assert monitor.evaluate(events, None, at(hours=2)).back_at == {"five_hour": at(hours=10)}
+
+
+def test_a_reply_after_the_error_clears_back_at(monitor: RiskMonitor) -> None:
+    events = [event(at(), 1310, message=WEEKLY_1310)]
+    state = monitor.evaluate(events, None, at(minutes=5), last_activity=at(minutes=4))
+    assert state.back_at == {}
+    assert state.status is RiskStatus.OK
+    # A reply before the error says nothing about it.
+    earlier = monitor.evaluate(events, None, at(minutes=5), last_activity=at(minutes=-1))
+    assert earlier.back_at == {"weekly": at(hours=96)}
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        FIVE_HOUR_1308,  # before the signal
+        "Your limit will reset at 9999-12-31 23:59:59",  # far beyond any window
+        "Your limit will reset at 0001-01-01 00:00:00",  # no UTC equivalent
+        "Your limit will reset at 2026-99-99 99:99:99",
+        "Your limit will reset at soon",
+        "",
+    ],
+)
+def test_implausible_or_absent_reset_times_are_no_back_at(
+    monitor: RiskMonitor, message: str
+) -> None:
+    events = [event(at(), 1308, message=message)]
+    state = monitor.evaluate(events, None, at(minutes=1))
+    assert state.back_at == {}
+    assert state.throttle is not None
+    assert state.throttle.reset_at is None and state.throttle.window == "five_hour"
+    assert state.throttle.until == at(minutes=15)  # the transient window instead
+    [notice] = risk_notices(None, state, tz=timezone.utc)
+    assert "the 5-hour usage window is used up" in notice.body
+    assert "resets at" not in notice.body
+
+
+def test_window_exhausted_notice_names_the_window_and_the_moment(monitor: RiskMonitor) -> None:
+    state = monitor.evaluate([event(at(), 1310, message=WEEKLY_1310)], None, at(minutes=1))
+    [notice] = risk_notices(None, state, tz=timezone.utc)
+    assert "the weekly usage window is used up (code 1310" in notice.body
+    assert "It resets at 2026-12-01 10:00." in notice.body
+    # Without a window (1304, the daily call limit), the old wording.
+    daily = monitor.evaluate([event(at(), 1304)], None, at(minutes=1))
+    assert daily.back_at == {}
+    [notice] = risk_notices(None, daily, tz=timezone.utc)
+    assert "a usage window is used up (code 1304" in notice.body
+
+
+def test_throttles_have_no_back_at(monitor: RiskMonitor) -> None:
+    events = [event(at(), 1302, message="Your limit will reset at 2026-11-27 23:00:00")]
+    state = monitor.evaluate(events, None, at(minutes=1))
+    assert state.back_at == {}
+    assert state.throttle is not None and state.throttle.window is None
