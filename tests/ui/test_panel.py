@@ -42,6 +42,7 @@ from .conftest import (
 @pytest.fixture
 def panel(qtbot: QtBot) -> Panel:
     widget = Panel()
+    widget.set_height_limit(2000)  # as on a tall screen; test_panel_fits_a_laptop_screen is about small ones
     qtbot.addWidget(widget)
     return widget
 
@@ -311,7 +312,7 @@ def test_add_section(panel: Panel) -> None:
     panel.add_section(extra)
     show(panel, healthy_state())
     assert extra.isVisibleTo(panel)
-    assert extra.parent() is panel
+    assert panel.isAncestorOf(extra)
 
 
 def test_width_and_height_fit_the_content(panel: Panel) -> None:
@@ -356,3 +357,56 @@ def test_place_near_opens_above_a_bottom_tray(panel: Panel) -> None:
     anchor = QRect(area.right() - 40, area.bottom() - 24, 24, 24)
     panel.place_near(anchor, screen)
     assert panel.y() + panel.height() <= anchor.top()
+
+
+@pytest.mark.parametrize("screen_height", (768, 600))
+def test_panel_fits_a_laptop_screen(qtbot: QtBot, screen_height: int) -> None:
+    """On a 1366x768 screen the tallest panel (restricted, throttled, concurrency warning)
+    stays on screen: the middle scrolls, the header and every button stay in view, and no
+    text is squashed."""
+    from glmtray.ui.panel import POPUP_GAP
+
+    panel = Panel()
+    qtbot.addWidget(panel)
+    panel.set_popup_mode(True)
+    limit = screen_height - 32 - 2 * POPUP_GAP  # a 32 px desktop bar
+    panel.set_height_limit(limit)
+    state = tall_state()
+    panel.show_state(state, NOW)
+    panel.show()
+    qtbot.waitExposed(panel)
+    assert panel.height() <= limit
+    bar = panel.scroll_area.verticalScrollBar()
+    assert bar.maximum() > 0, "the middle should scroll"
+    for button in (
+        panel.footer_section.refresh_button,
+        panel.footer_section.settings_button,
+        panel.footer_section.quit_button,
+    ):
+        corner = button.mapTo(panel, button.rect().bottomRight())
+        assert panel.rect().contains(corner), button.text()
+    assert panel.header_section.isVisibleTo(panel)
+    for label in panel.body.findChildren(QLabel):
+        if label.isVisibleTo(panel) and label.text() and label.wordWrap():
+            assert label.height() >= label.heightForWidth(label.width()), label.text()
+    bar.setValue(bar.maximum())  # the last of the middle can be scrolled to
+    last = panel.concurrency_section
+    bottom = last.mapTo(panel.scroll_area.viewport(), last.rect().bottomLeft())
+    assert bottom.y() <= panel.scroll_area.viewport().height()
+
+
+def tall_state() -> AppState:
+    from dataclasses import replace
+
+    from .test_panel_sections import (
+        RESTRICTED_AN_HOUR_AGO,
+        CONCURRENCY_REFUSED_JUST_NOW,
+        concurrency,
+        risk_report,
+    )
+
+    return replace(
+        restricted_state(),
+        risk=risk_report(RESTRICTED_AN_HOUR_AGO, CONCURRENCY_REFUSED_JUST_NOW),
+        concurrency=concurrency(),
+    )

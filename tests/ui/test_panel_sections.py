@@ -32,6 +32,7 @@ from .test_panel import assert_nothing_clipped, visible_text
 @pytest.fixture
 def panel(qtbot: QtBot) -> Panel:
     widget = Panel()
+    widget.set_height_limit(2000)  # as on a tall screen; test_panel_fits_a_laptop_screen is about small ones
     qtbot.addWidget(widget)
     return widget
 

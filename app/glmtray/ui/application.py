@@ -18,8 +18,8 @@ from dataclasses import replace
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QGuiApplication, QIcon
+from PySide6.QtCore import QObject, QPoint, QRect, QSize, QTimer, QUrl, Signal
+from PySide6.QtGui import QCursor, QDesktopServices, QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication
 
 from glmtray import APP_ID, APP_NAME, __version__
@@ -110,7 +110,7 @@ class GlmTrayApp(QObject):
         tray, scheduler, sign_in = self.tray, self.scheduler, self.sign_in
         self.instance.show_requested.connect(self.show_panel)
         tray.panel_toggle_requested.connect(self.toggle_panel)
-        tray.panel_requested.connect(self.show_panel)
+        tray.panel_requested.connect(lambda: self.show_panel(clicked_at=QCursor.pos()))
         tray.refresh_requested.connect(lambda: scheduler.refresh(forced=True))
         tray.settings_requested.connect(self.open_settings)
         tray.sign_in_requested.connect(sign_in.show_dialog)
@@ -192,18 +192,26 @@ class GlmTrayApp(QObject):
         if self.panel_visible:
             self.panel.hide()
         else:
-            QTimer.singleShot(PANEL_AFTER_CLICK_MS, self.show_panel)
+            # Where the click was: a StatusNotifierItem host does not say where its icon is.
+            cursor = QCursor.pos()
+            QTimer.singleShot(PANEL_AFTER_CLICK_MS, lambda: self.show_panel(clicked_at=cursor))
 
-    def show_panel(self) -> None:
+    def show_panel(self, clicked_at: QPoint | None = None) -> None:
+        """By the tray icon as a popup when its place is known (or the click's), else as a
+        window of its own (no tray, or opened from a notification)."""
         panel = self.panel
         panel.show_state(self.monitor.state, utcnow())
         geometry = self.tray.icon.geometry() if self.tray.visible else None
+        if geometry is None or not geometry.isValid() or geometry.isEmpty():
+            geometry = QRect(clicked_at, QSize(1, 1)) if clicked_at is not None else None
         screen = QGuiApplication.primaryScreen()
-        if geometry is not None and geometry.isValid() and not geometry.isEmpty() and screen:
+        if geometry is not None and screen:
             panel.set_popup_mode(True)
             panel.place_near(geometry, QGuiApplication.screenAt(geometry.center()) or screen)
         else:
             panel.set_popup_mode(False)
+            panel.set_height_limit(None)
+            panel.fit_height()
         panel.show()
         panel.raise_()
         panel.activateWindow()

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from PySide6.QtCore import QPoint, QRect, Qt, Signal
 from PySide6.QtGui import QPainter, QPaintEvent, QPalette, QScreen, QShowEvent
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
 from glmtray.state import AppState
 from glmtray.ui import style
@@ -27,6 +27,10 @@ from glmtray.ui.section import Section
 
 POPUP_GAP = 6
 """Pixels between the tray icon and the popup."""
+WINDOW_FRAME_ALLOWANCE = 48
+"""Room left for a title bar when the panel is a normal window (no tray)."""
+MIN_BODY_HEIGHT = 120
+"""The scrolling middle never shrinks below this, however small the screen."""
 
 
 class Panel(QWidget):
@@ -49,20 +53,27 @@ class Panel(QWidget):
         outer.setContentsMargins(style.MARGIN, style.MARGIN, style.MARGIN, style.MARGIN - 4)
         outer.setSpacing(style.SECTION_SPACING)
 
+        # The header stays on top and the links and buttons at the bottom; the middle
+        # scrolls when the screen is too short for everything (a 1366x768 laptop).
+        self.body = QWidget(self)
+        self.body.setObjectName("glmtrayPanelBody")
+        body_layout = QVBoxLayout(self.body)
+        body_layout.setContentsMargins(0, 0, 0, 0)
+        body_layout.setSpacing(style.SECTION_SPACING)
         # Top to bottom, as the panel shows them.
         self.header_section = HeaderSection(self)
-        self.status_section = StatusSection(self)
+        self.status_section = StatusSection(self.body)
         self.status_section.sign_in_requested.connect(self.sign_in_requested)
         self.status_section.retry_requested.connect(self.refresh_requested)
         self.status_section.open_url_requested.connect(self.open_url_requested)
-        self.risk_banner = RiskBanner(self)
+        self.risk_banner = RiskBanner(self.body)
         self.risk_banner.review_requested.connect(self.review_requested)
-        self.quota_section = QuotaSection(self)
-        self.renewal_section = RenewalSection(self)
-        self.notices_section = NoticesSection(self)
-        self.risk_section = RiskSection(self)
+        self.quota_section = QuotaSection(self.body)
+        self.renewal_section = RenewalSection(self.body)
+        self.notices_section = NoticesSection(self.body)
+        self.risk_section = RiskSection(self.body)
         self.risk_section.review_requested.connect(self.review_requested)
-        self.concurrency_section = ConcurrencySection(self)
+        self.concurrency_section = ConcurrencySection(self.body)
         self.links_section = LinksSection(self)
         self.links_section.open_url_requested.connect(self.open_url_requested)
         self.footer_section = FooterSection(self)
@@ -70,8 +81,7 @@ class Panel(QWidget):
         self.footer_section.settings_requested.connect(self.settings_requested)
         self.footer_section.quit_requested.connect(self.quit_requested)
 
-        self._sections: list[Section] = [
-            self.header_section,
+        middle: list[Section] = [
             self.status_section,
             self.risk_banner,
             self.quota_section,
@@ -80,15 +90,30 @@ class Panel(QWidget):
             self.risk_section,
             self.concurrency_section,
         ]
-        for section in self._sections:
-            outer.addWidget(section)
-        # Sections added later (add_section) go here, above the links.
+        for section in middle:
+            body_layout.addWidget(section)
+        # Sections added later (add_section) go here, at the end of the middle.
         self._extra_sections = QVBoxLayout()
         self._extra_sections.setSpacing(style.SECTION_SPACING)
-        outer.addLayout(self._extra_sections)
-        for section in (self.links_section, self.footer_section):
-            outer.addWidget(section)
-            self._sections.append(section)
+        body_layout.addLayout(self._extra_sections)
+        self.scroll_area = QScrollArea(self)
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll_area.viewport().setAutoFillBackground(False)
+        self.body.setAutoFillBackground(False)
+        self.scroll_area.setWidget(self.body)
+        outer.addWidget(self.header_section)
+        outer.addWidget(self.scroll_area)
+        outer.addWidget(self.links_section)
+        outer.addWidget(self.footer_section)
+        self._sections: list[Section] = [
+            self.header_section,
+            *middle,
+            self.links_section,
+            self.footer_section,
+        ]
+        self._height_limit: int | None = None
 
     # Public API.
     def sections(self) -> tuple[Section, ...]:
@@ -97,14 +122,60 @@ class Panel(QWidget):
         return tuple(self._sections)
 
     def add_section(self, widget: QWidget) -> None:
-        """Add a widget above the links; a Section is rendered with the others."""
-        widget.setParent(self)
+        """Add a widget at the end of the middle; a Section is rendered with the others."""
+        widget.setParent(self.body)
         self._extra_sections.addWidget(widget)
         if isinstance(widget, Section):
             self._sections.append(widget)
 
     def fit_height(self) -> None:
+        """As tall as the content needs, but never taller than the screen allows: then the
+        middle scrolls and the header, links and buttons stay in view."""
+        width = self.width() - 2 * style.MARGIN
+        body_height = self._body_height(width)
+        # No scroll bar at all while everything fits, not even for a moment while the
+        # scroll area catches up with its new height.
+        self.scroll_area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.body.setFixedHeight(body_height)
+        self.scroll_area.setFixedHeight(body_height)
         style.fit_height(self)
+        limit = self.height_limit()
+        if self.height() > limit:
+            self.scroll_area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
+            # Scrolling: the scroll bar takes its width from the text, which grows taller.
+            bar = self.scroll_area.verticalScrollBar().sizeHint().width()
+            body_height = self._body_height(width - bar)
+            self.body.setFixedHeight(body_height)
+            spare = self.height() - limit
+            self.scroll_area.setFixedHeight(
+                max(MIN_BODY_HEIGHT, self.scroll_area.height() - spare)
+            )
+            style.fit_height(self)
+
+    def _body_height(self, width: int) -> int:
+        """What the scrolling middle needs at `width` (word-wrapped text: height for width)."""
+        layout = self.body.layout()
+        assert layout is not None
+        self.body.ensurePolished()
+        for child in self.body.findChildren(QWidget):
+            child.ensurePolished()
+        layout.invalidate()
+        layout.activate()
+        height = layout.totalHeightForWidth(width)
+        return height if height > 0 else layout.totalSizeHint().height()
+
+    def set_height_limit(self, pixels: int | None) -> None:
+        """The most the panel may take (the screen's free height); None: the primary screen's."""
+        self._height_limit = pixels
+
+    def height_limit(self) -> int:
+        if self._height_limit is not None:
+            return self._height_limit
+        screen = self.screen()
+        if screen is None:
+            return 10_000
+        room = screen.availableGeometry().height()
+        return room - (2 * POPUP_GAP if self._popup else WINDOW_FRAME_ALLOWANCE)
 
     def set_popup_mode(self, popup: bool) -> None:
         visible = self.isVisible()
@@ -127,9 +198,10 @@ class Panel(QWidget):
         An empty anchor (some Linux trays do not report where the icon is) puts the panel
         in the top-right corner, where most Linux panels keep their tray.
         """
+        area = screen.availableGeometry()
+        self.set_height_limit(area.height() - 2 * POPUP_GAP)
         self.fit_height()
         size = self.size()
-        area = screen.availableGeometry()
         if not anchor.isValid() or anchor.isEmpty():
             pos = QPoint(area.right() - size.width() - POPUP_GAP, area.top() + POPUP_GAP)
         else:
