@@ -303,8 +303,10 @@ class RiskMonitor:
         self, ordered: Sequence[Event], now: datetime, last_activity: datetime | None
     ) -> dict[str, datetime]:
         back_at: dict[str, datetime] = {}
+        # An error older than this named a moment that has passed: its text is not read.
+        oldest = now - MAX_RESET_AHEAD
         for event in ordered:  # oldest first: a later error for the same window wins
-            if event.code_class is not CodeClass.WINDOW_EXHAUSTED:
+            if event.code_class is not CodeClass.WINDOW_EXHAUSTED or event.time < oldest:
                 continue
             reset = _limit_reset_of(event)
             if reset is None or reset.window is None or reset.back_at is None:
