@@ -237,3 +237,77 @@ def test_a_line_nested_too_deep_is_skipped_and_the_rest_is_read(tmp_path: Path) 
     assert reader.scan(NOW).errors == []
     append(session, "", error_line("e2", 1302))
     assert [e.code for e in reader.scan(NOW).errors] == [1302]
+
+
+# --- user lines and Claude Code 2.1 error lines under trouble -----------------------------------
+
+
+def user_line(when: object, **extra: Any) -> str:
+    entry: dict[str, Any] = {"type": "user", "sessionId": "s1", "cwd": "/work/shop", **extra}
+    if when is not None:
+        entry["timestamp"] = when
+    entry["message"] = {"role": "user", "content": "go on"}
+    return json.dumps(entry)
+
+
+def test_user_lines_with_impossible_times_count_for_nothing(tmp_path: Path) -> None:
+    session = tmp_path / "-work-shop" / "s1.jsonl"
+    append(
+        session,
+        glm_line("2026-11-27T09:00:00Z"),
+        user_line("0001-01-01T00:00:00+05:00"),
+        user_line("yesterday"),
+        user_line(None),
+        user_line(12345),
+        user_line("2026-11-27T10:43:00Z", sessionId=["not", "a", "string"]),
+    )
+    reader = TranscriptReader(tmp_path)
+    result = reader.scan(NOW)
+    assert result.malformed_lines == 0
+    summary = reader.active_sessions(timedelta(minutes=5), NOW)
+    # Only the last line has a time; its odd session id falls back to the file name.
+    assert summary.session_ids == ("s1",)
+    assert summary.last_prompt == datetime(2026, 11, 27, 10, 43, tzinfo=timezone.utc)
+
+
+def test_a_recent_user_line_nested_too_deep_is_skipped_once(tmp_path: Path) -> None:
+    session = tmp_path / "-work-shop" / "s1.jsonl"
+    depth = 100_000
+    deep = (
+        '{"type": "user", "timestamp": "2026-11-27T10:43:00Z", "x": '
+        + "[" * depth
+        + "]" * depth
+        + "}"
+    )
+    append(session, glm_line("2026-11-27T09:00:00Z"), deep, error_line("e1", 1302))
+    reader = TranscriptReader(tmp_path)
+    first = reader.scan(NOW)
+    assert [e.code for e in first.errors] == [1302]
+    assert first.malformed_lines == 1
+    assert reader.scan(NOW).bytes_read == 0
+
+
+def test_current_format_errors_survive_a_refused_insert(tmp_path: Path) -> None:
+    root = tmp_path / "projects"
+    text = "API Error: Request rejected (429) · 您的账户已被锁定，请联系客服解锁"
+    entry = json.loads(error_line("e1", 0))
+    entry["message"]["content"][0]["text"] = text
+    append(root / "-work-shop" / "s1.jsonl", json.dumps(entry, ensure_ascii=False))
+    path = tmp_path / "events.sqlite3"
+    store = EventStore(path, ACCOUNT)
+    refuse = sqlite3.connect(path, isolation_level=None)
+    refuse.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON signals"
+        " BEGIN SELECT RAISE(ABORT, 'refused by test'); END"
+    )
+    watcher = RiskWatcher(store, root)
+    with pytest.raises(EventStoreError):
+        watcher.update(NOW, risk_flag=None, flag_checked=False)
+    refuse.execute("DROP TRIGGER refuse")
+    refuse.close()
+    report = watcher.update(NOW, risk_flag=None, flag_checked=False)
+    assert [(e.code, e.message) for e in store.all_events()] == [
+        (1112, "您的账户已被锁定，请联系客服解锁")
+    ]
+    assert report.state.active_episode is not None and report.state.active_episode.locked
+    store.close()
