@@ -23,7 +23,8 @@ demo: $(STAMP)
 	$(BIN)/glmtray --demo
 
 # Every tier: lint and types, core and offscreen Qt tests, then the real-desktop tier with
-# both kinds of tray host (each in a throwaway Xvfb + D-Bus + keyring session).
+# both kinds of tray host (each in a throwaway Xvfb + D-Bus + keyring session). The
+# StatusNotifierItem host draws on a black bar and runs on a 1366x768 laptop-sized screen.
 test: $(STAMP) lint test-core test-desktop
 
 test-core: $(STAMP)
@@ -36,7 +37,7 @@ test-desktop: $(STAMP)
 		$(BIN)/python -m pytest tests/desktop; \
 	elif command -v Xvfb >/dev/null && command -v dbus-run-session >/dev/null; then \
 		GLMTRAY_TRAY_HOST=trayer bash .ci/desktop-session $(BIN)/python -m pytest tests/desktop && \
-		GLMTRAY_TRAY_HOST=sni bash .ci/desktop-session $(BIN)/python -m pytest tests/desktop; \
+		GLMTRAY_TRAY_HOST=sni GLMTRAY_SCREEN=1366x768 bash .ci/desktop-session $(BIN)/python -m pytest tests/desktop; \
 	else \
 		$(BIN)/python -m pytest tests/desktop; \
 	fi

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -203,3 +205,73 @@ def test_icon_registers_with_the_status_notifier_host(glmtray: Any, stored_key: 
         lambda: set(harness.sni_registered_items()) - before, 10, message="SNI item registered"
     )
     print(f"screenshot: {harness.screenshot('tray-sni.png').path}")
+
+
+def lightness(rgb: tuple[int, int, int]) -> float:
+    """HSL lightness, 0 to 1, as Qt's lightnessF computes it."""
+    return (max(rgb) + min(rgb)) / 2 / 255
+
+
+def sni_icon_box(shot: harness.Screenshot, bar_height: int = 32) -> harness.Rect:
+    """Where the StatusNotifierItem host drew the icon: what differs from the bar's colour
+    at the right end of the bar (glmtray is the only item)."""
+    area = harness.Rect(shot.width - 96, 0, 96, bar_height)
+    colours = Counter(
+        shot.pixel(x, y)
+        for x in range(area.x, area.x + area.width)
+        for y in range(area.y, area.y + area.height)
+    )
+    bar = colours.most_common(1)[0][0]
+    points = [
+        (x, y)
+        for x in range(area.x, area.x + area.width)
+        for y in range(area.y, area.y + area.height)
+        if max(abs(a - b) for a, b in zip(shot.pixel(x, y), bar, strict=True)) > 24
+    ]
+    assert points, "no icon drawn on the bar"
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    return harness.Rect(min(xs), min(ys), max(xs) - min(xs) + 1, max(ys) - min(ys) + 1)
+
+
+@needs_sni
+def test_icon_digits_contrast_with_a_dark_bar(glmtray: Any, stored_key: None) -> None:
+    """The host draws on a black bar while the app's own theme is light: the digits must
+    still stand out (measured on the screen, in the middle of the icon, where they are)."""
+    app = glmtray()
+    wait_line(app, READY)
+    harness.wait_for(lambda: harness.sni_registered_items(), 10, message="SNI item registered")
+    time.sleep(0.5)  # the host repaints after the item's first NewIcon
+    shot = harness.screenshot("tray-sni-dark.png")
+    box = sni_icon_box(shot)
+    bar = shot.pixel(shot.width - 2, 31)
+    third_w, third_h = max(1, box.width // 3), max(1, box.height // 3)
+    middle = [
+        shot.pixel(x, y)
+        for x in range(box.x + third_w, box.x + box.width - third_w)
+        for y in range(box.y + third_h, box.y + box.height - third_h)
+    ]
+    contrast = max(abs(lightness(p) - lightness(bar)) for p in middle)
+    strong = sum(abs(lightness(p) - lightness(bar)) >= 0.5 for p in middle)
+    print(f"icon box {box}, bar {bar}, strongest contrast {contrast:.2f}, strong pixels {strong}")
+    assert contrast >= 0.5 and strong >= 6
+
+
+@needs_sni
+def test_panel_fits_a_laptop_screen(glmtray: Any, stored_key: None, sim: Any) -> None:
+    """On a 1366x768 screen the tallest panel opens by the click, frameless, and ends
+    above the screen's bottom edge: its buttons are on screen."""
+    sim.set_scenario("restricted")
+    app = glmtray()
+    wait_line(app, READY)
+    harness.wait_for(lambda: harness.sni_registered_items(), 10, message="SNI item registered")
+    time.sleep(0.5)
+    box = sni_icon_box(harness.screenshot())
+    harness.click_rect(box, button=1)
+    panel = harness.wait_for(lambda: app_windows(app, "glmtray"), 5, message="panel window")[0]
+    shot = harness.screenshot("panel-sni-laptop.png")
+    assert (shot.width, shot.height) == (1366, 768)
+    print(f"panel at {panel.rect}")
+    assert panel.override_redirect, "a frameless popup, not a titled window"
+    assert panel.rect.y + panel.rect.height <= shot.height
+    assert panel.rect.x + panel.rect.width <= shot.width
+    assert panel.rect.y < 200, "opened by the tray at the top, not mid-screen"
