@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
+from glmtray.credentials import Account
 from glmtray.errors import AuthenticationFailed, PlatformUnavailable
 from glmtray.monitor import MAX_BACKOFF, FetchPlan, Monitor
 from glmtray.platform.models import Quota, QuotaWindow, Section, Snapshot, Subscription
@@ -166,7 +167,7 @@ def test_signed_out_look_and_tooltip() -> None:
     monitor.signed_out()
     assert monitor.state.icon_spec(T0).look is IconLook.SIGNED_OUT
     assert "signed out" in monitor.state.tooltip(T0)
-    monitor.signed_in(Region.GLOBAL)
+    monitor.signed_in(Account(Region.GLOBAL))
     assert monitor.state.icon_spec(T0).look is IconLook.LOADING
 
 
@@ -197,3 +198,26 @@ def test_concurrency_notification_once_per_spell() -> None:
     assert "refused 1 request with" in again.body
     off = replace(settings, notify_concurrency=False)
     assert concurrency_notifications(0, 9, T0 + timedelta(hours=5), off, set()) == []
+
+
+def test_data_age_is_that_of_the_last_good_quota_through_an_outage() -> None:
+    """Five minutes of failed refreshes (the quota endpoint answering 502 while the others
+    answer) must not make the old figures look fresh: their age keeps growing and the
+    stale look comes once they are over two refresh periods old."""
+    from glmtray.errors import PlatformUnavailable as Unavailable
+
+    monitor = Monitor(Region.GLOBAL, Settings())
+    monitor.succeeded(snapshot(40, T0), FULL, T0)
+    for minute in range(1, 6):
+        moment = T0 + timedelta(minutes=minute)
+        broken = replace(
+            snapshot(0, moment), quota=None, problems={Section.QUOTA: Unavailable()}
+        )
+        monitor.succeeded(broken, FULL, moment)
+        state = monitor.state
+        assert state.phase is Phase.ERROR and state.snapshot is not None
+        assert state.snapshot.fetched_at == T0
+        assert state.snapshot.blocking_window is not None
+        assert state.snapshot.blocking_window.used_percent == 40
+        assert f"showing data from {minute} min ago" in state.tooltip(moment)
+    assert monitor.state.icon_spec(T0 + timedelta(minutes=5)).look is IconLook.STALE

@@ -147,7 +147,10 @@ class Monitor:
             self.slow_fetched_at = now
         quota_error = fetched.problems.get(Section.QUOTA)
         if quota_error is not None:
-            # Quota is the heart of the app: without it this refresh counts as a failure.
+            # Quota is the heart of the app: without it this refresh counts as a failure,
+            # and the data shown is as old as the last quota that came through.
+            if previous is not None:
+                merged = replace(merged, fetched_at=previous.fetched_at)
             self._set(replace(self.state, snapshot=merged if previous else fetched))
             return self.failed(quota_error, now)
         self.failures, self.failing_since = 0, None
