@@ -10,12 +10,13 @@ import logging
 import math
 import os
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 from glmtray import __version__
 from glmtray.credentials import Account, CredentialStore
-from glmtray.errors import AuthenticationFailed, GlmtrayError
+from glmtray.errors import AuthenticationFailed, GlmtrayError, PlatformUnavailable
 from glmtray.platform.regions import Region
 from glmtray.redact import RedactingFilter, redact
 from glmtray.settings import Settings, SettingsStore
@@ -64,6 +65,34 @@ def _base_url(args: argparse.Namespace) -> str | None:
     return args.base_url or os.environ.get(ENV_BASE_URL) or _settings().base_url
 
 
+GRACE_SECONDS = 2.0
+"""Past the client's own deadline, how long the CLI still waits before it gives up on a
+call it cannot interrupt (a name lookup hanging in the resolver)."""
+T = TypeVar("T")
+
+
+def _bounded(call: Callable[[], T], seconds: float) -> T:
+    """Run a platform call in a daemon thread and wait at most `seconds`. The client's own
+    deadline ends nearly everything; this ends the rest (getaddrinfo cannot be timed out)."""
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(call())
+        except BaseException as error:  # handed to the caller below
+            failure.append(error)
+
+    worker = threading.Thread(target=run, name="glmtray-platform", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise PlatformUnavailable(f"The platform did not answer in time (within {seconds:g} s).")
+    if failure:
+        raise failure[0]
+    return outcome[0]
+
+
 def _fail(error: GlmtrayError, as_json: bool = False) -> int:
     if as_json:
         print(
@@ -83,7 +112,7 @@ def _fail(error: GlmtrayError, as_json: bool = False) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from glmtray.platform.client import PlatformClient, Timeouts
-    from glmtray.platform.models import Section
+    from glmtray.platform.models import Section, Snapshot
     from glmtray.report import snapshot_json, snapshot_text
     from glmtray.timeutil import utcnow
 
@@ -109,8 +138,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         # every byte included, not each read.
         timeout = min(max(0.5, args.timeout), 600.0)
         timeouts = Timeouts(connect=min(5.0, timeout), read=timeout, total=timeout)
-        with PlatformClient(key, region, base_url=_base_url(args), timeouts=timeouts) as client:
-            snapshot = client.snapshot(within=timeout)
+        base_url = _base_url(args)
+
+        def fetch() -> Snapshot:
+            with PlatformClient(key, region, base_url=base_url, timeouts=timeouts) as client:
+                return client.snapshot(within=timeout)
+
+        snapshot = _bounded(fetch, timeout + GRACE_SECONDS)
     except GlmtrayError as error:
         return _fail(error, args.json)
     quota_problem = snapshot.problems.get(Section.QUOTA)
@@ -188,7 +222,8 @@ def _read_key() -> str:
 
 
 def cmd_login(args: argparse.Namespace) -> int:
-    from glmtray.platform.client import PlatformClient
+    from glmtray.platform.client import PlatformClient, Timeouts
+    from glmtray.platform.models import Quota
 
     region = _region(args)
     try:
@@ -199,8 +234,13 @@ def cmd_login(args: argparse.Namespace) -> int:
         print("glmtray: no key given", file=sys.stderr)
         return EXIT_USAGE
     try:
-        with PlatformClient(key, region, base_url=_base_url(args)) as client:
-            quota = client.quota()
+        base_url = _base_url(args)
+
+        def check() -> Quota:
+            with PlatformClient(key, region, base_url=base_url) as client:
+                return client.quota()
+
+        quota = _bounded(check, Timeouts().overall * 2 + GRACE_SECONDS)
         credentials = CredentialStore()
         credentials.bounded(lambda: credentials.set(Account(region), key))
         store = SettingsStore()
