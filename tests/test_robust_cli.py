@@ -83,3 +83,21 @@ def test_a_base_url_with_an_impossible_port(sim: PlatformSimulator) -> None:
     )
     assert result.returncode in (1, 4) and result.stderr.startswith("glmtray: ")
     assert "Traceback" not in result.stderr and SIMULATOR_API_KEY not in result.stderr
+
+
+def test_a_platform_call_that_never_returns_is_cut_off() -> None:
+    """What a name lookup stuck in the resolver looks like to the CLI: a call that
+    ignores every timeout."""
+    import threading
+    import time
+
+    from glmtray.cli import _bounded
+    from glmtray.errors import PlatformUnavailable
+
+    started = time.monotonic()
+    with pytest.raises(PlatformUnavailable) as caught:
+        _bounded(lambda: threading.Event().wait(), 0.5)
+    assert time.monotonic() - started < 1.5 and caught.value.exit_code == 4
+    assert _bounded(lambda: 42, 5) == 42
+    with pytest.raises(ValueError):
+        _bounded(lambda: int("x"), 5)
