@@ -453,3 +453,13 @@ def test_a_user_line_quoting_old_timestamps_is_still_read(root: Path) -> None:
     reader = TranscriptReader(root)
     reader.scan(NOW)
     assert reader.active_sessions(timedelta(minutes=5), NOW).last_prompt == minutes(1)
+
+
+def test_a_huge_model_name_is_capped_in_the_saved_offsets(root: Path) -> None:
+    append(
+        root / "-work-shop" / "s1.jsonl", reply_line("s1", minutes(1), "r1", "glm-" + "x" * 10_000)
+    )
+    reader = TranscriptReader(root)
+    reader.scan(NOW)
+    assert len(reader.state()["files"]["-work-shop/s1.jsonl"]["model"]) == 100
+    assert reader.active_sessions(timedelta(minutes=5), NOW).session_ids == ("s1",)

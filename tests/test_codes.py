@@ -314,6 +314,7 @@ def test_any_digits_in_a_reset_time_never_raise(
         ),
         (1308, "已达到 10 小时的使用上限。您的限额将在 2026-09-09 05:38:28 重置。", "10_hour"),
         (1308, "Usage limit reached for 1 month.", MONTHLY_TOOLS),
+        (1308, "Usage limit reached. Your limit will reset in 3 hours.", FIVE_HOUR),
         (1310, BRACKETED_1310, WEEKLY),
         (1310, "您已达到每周/每月使用上限", WEEKLY),
         (

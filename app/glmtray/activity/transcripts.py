@@ -88,6 +88,8 @@ STATE_VERSION = 1
 # How deep below the root transcripts may sit: <project>/<session>.jsonl, and newer
 # Claude Code versions keep sub-agent transcripts in <project>/<session>/subagents/.
 MAX_DEPTH = 3
+# A model name is short; the one kept in the saved offsets is capped whatever a line says.
+MAX_MODEL_CHARS = 100
 
 # Byte-level prefilter: a line is decoded only when it can be an assistant or error line.
 _INTERESTING = (b'"assistant"', b"isApiErrorMessage")
@@ -568,7 +570,7 @@ class TranscriptReader:
             return
         if entry.get("type") == "assistant" and is_glm_model(model):
             file_state.uses_glm = True
-            file_state.model = str(model)
+            file_state.model = str(model)[:MAX_MODEL_CHARS]
             result.glm_messages += 1
             timestamp = parse_timestamp(entry.get("timestamp"))
             if timestamp is None:

@@ -462,8 +462,10 @@ def limit_reset(
 
 
 def _window_named(message: str) -> str | None:
-    """The window a message names by its span ("5 小时", "5 hour"), dates left out."""
-    text = _DATETIME_IN_TEXT.sub(" ", message)
+    """The window a message names by its span ("5 小时", "5 hour"): in the words before
+    the reset is named ("resets in 3 hours" is no window), dates left out."""
+    reset_named = _RESET_WORDS.search(message)
+    text = _DATETIME_IN_TEXT.sub(" ", message[: reset_named.start()] if reset_named else message)
     found = _SPAN_IN_TEXT.search(text)
     if found is None:
         return None
