@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from glmtray.credentials import Account, CredentialStore
@@ -235,6 +236,23 @@ def test_sign_out_removes_the_key_and_returns_to_sign_in(
     assert app.monitor.state.phase is Phase.SIGNED_OUT and app.monitor.state.snapshot is None
     assert app.sign_in.dialog is not None and app.sign_in.dialog.isVisible()
     qtbot.waitUntil(lambda: keyring.items == {}, timeout=WAIT_MS)  # removed on the worker
+
+
+def test_the_key_does_not_linger_in_the_dialog_after_sign_in_or_sign_out(
+    qtbot: QtBot, make_app: MakeApp, sim: PlatformSimulator
+) -> None:
+    sim.set_scenario("pro")
+    app = make_app(MemoryKeyring())
+    app.start()
+    signin = wait_sign_in(qtbot, app)
+    qtbot.keyClicks(signin.key_edit, SIMULATOR_API_KEY)
+    signin.reveal_action.trigger()  # the eye on
+    qtbot.keyClick(signin.key_edit, Qt.Key.Key_Return)
+    wait_phase(qtbot, app, Phase.READY)
+    assert signin.key_edit.text() == ""  # kept by the keyring now, not by a widget
+    app.sign_out()
+    assert signin.isVisible()
+    assert signin.key_edit.text() == "" and not signin.is_revealed()
 
 
 def test_sign_out_during_a_slow_refresh_drops_its_late_result(

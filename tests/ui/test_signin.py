@@ -141,3 +141,27 @@ def test_editing_the_key_clears_the_old_error(dialog: SignInDialog, qtbot: QtBot
     dialog.show_error("Key not accepted", "")
     qtbot.keyClicks(dialog.key_edit, "x")
     assert not dialog.error_box.isVisibleTo(dialog)
+
+
+def test_enter_on_the_key_link_signs_in_rather_than_opening_the_page(
+    dialog: SignInDialog, qtbot: QtBot
+) -> None:
+    opened: list[str] = []
+    dialog.open_url_requested.connect(opened.append)
+    qtbot.keyClicks(dialog.key_edit, KEY)
+    dialog.key_link.setFocus()
+    with qtbot.waitSignal(dialog.sign_in_requested, timeout=1000):
+        qtbot.keyClick(dialog.key_link, Qt.Key.Key_Return)
+    assert opened == []
+
+
+def test_reset_forgets_the_key_and_hides_it_again(dialog: SignInDialog, qtbot: QtBot) -> None:
+    qtbot.keyClicks(dialog.key_edit, KEY)
+    dialog.reveal_action.trigger()
+    assert dialog.is_revealed()
+    dialog.show_error("Key not accepted", "The platform refused it.")
+    dialog.reset()
+    assert dialog.key_edit.text() == "" and dialog.key() == ""
+    assert not dialog.is_revealed() and not dialog.reveal_action.isChecked()
+    assert dialog.error_box.isHidden()
+    assert not dialog.sign_in_button.isEnabled()

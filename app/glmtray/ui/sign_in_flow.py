@@ -98,6 +98,7 @@ class SignInFlow(QObject):
                 )
             return
         if self.dialog is not None:
+            self.dialog.reset()
             self.dialog.hide()
         if start.account.region is not self._monitor.state.settings.region:
             self.region_chosen.emit(start.account.region)
@@ -108,6 +109,8 @@ class SignInFlow(QObject):
         self._service.sign_out(self._monitor.account)
         self._monitor.signed_out()
         self.signed_out.emit()
+        if self.dialog is not None:
+            self.dialog.reset()
         self.show_dialog()
 
     def _on_key_removed(self, account: Account, error: CredentialError | None) -> None:

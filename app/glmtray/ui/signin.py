@@ -116,6 +116,7 @@ class SignInDialog(QDialog):
                 "you will be asked again next time."
             )
         )
+        self.session_only_button.setAutoDefault(False)
         self.session_only_button.clicked.connect(self._emit_session_only)
         session_row.addWidget(self.session_only_button)
         error_layout.addLayout(session_row)
@@ -142,6 +143,7 @@ class SignInDialog(QDialog):
 
         self.region_combo.currentIndexChanged.connect(self._region_changed)
         self.key_edit.textChanged.connect(self._key_changed)
+        self.key_edit.returnPressed.connect(self._emit_sign_in)
         self._region_changed()
         self._update_buttons()
         self.key_edit.setFocus()
@@ -190,6 +192,16 @@ class SignInDialog(QDialog):
         )
         self.error_box.show()
         style.fit_height(self)
+
+    def reset(self) -> None:
+        """Forget the key typed here, hide it again and drop any error: after a sign-in
+        (the key is in the keyring now) and after a sign-out (it must not linger)."""
+        self.set_busy(False)
+        self.key_edit.clear()
+        self.reveal_action.setChecked(False)
+        self._set_revealed(False)
+        self._hide_error()
+        self.key_edit.setFocus()
 
     def is_revealed(self) -> bool:
         return self.key_edit.echoMode() == QLineEdit.EchoMode.Normal

@@ -96,6 +96,9 @@ class LinkButton(QPushButton):
         self._url = ""
         self.set_url(url)
         self.setFlat(True)
+        # A link is never the button Enter presses: in a dialog it would open a web page
+        # where the user meant to confirm the form.
+        self.setAutoDefault(False)
         self.setCursor(QCursor(Qt.CursorShape.PointingHandCursor))
         self.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
         self.setStyleSheet(
