@@ -311,3 +311,20 @@ def test_current_format_errors_survive_a_refused_insert(tmp_path: Path) -> None:
     ]
     assert report.state.active_episode is not None and report.state.active_episode.locked
     store.close()
+
+
+def test_a_code_too_large_for_the_database_does_not_stop_the_history(tmp_path: Path) -> None:
+    root = tmp_path / "projects"
+    entry = json.loads(error_line("e1", 0))
+    entry["message"]["content"][0]["text"] = (
+        'API Error: 429 {"error":{"code":' + "9" * 40 + ',"message":"odd"}}'
+    )
+    append(root / "-work-shop" / "s1.jsonl", glm_line("2026-11-27T09:59:00Z"), json.dumps(entry))
+    append(root / "-work-shop" / "s1.jsonl", error_line("e2", 1313, "2026-11-27T10:01:00Z"))
+    with EventStore(tmp_path / "events.sqlite3", ACCOUNT) as store:
+        report = RiskWatcher(store, root).update(NOW, risk_flag=None, flag_checked=False)
+        assert [(e.code, e.message) for e in store.all_events()] == [
+            (None, "odd"),
+            (1313, "refused"),
+        ]
+        assert report.state.strikes == 1

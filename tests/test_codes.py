@@ -400,3 +400,25 @@ def test_back_at_from_retry_after(value: str | None, expected: datetime | None) 
 def test_back_at_from_retry_after_at_the_end_of_the_calendar() -> None:
     end = datetime.max.replace(tzinfo=UTC)
     assert back_at_from_retry_after("1000", end) is None
+
+
+# --- texts that once crashed the reader -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"code":"²"}', (None, "", None)),
+        ('{"error":{"code":"' + "9" * 5000 + '"}}', (None, "", None)),
+        ('{"error":{"code":' + "9" * 40 + ',"message":"m"}}', (None, "m", None)),
+        ('{"error":{"code":-1302,"message":"m"}}', (None, "m", None)),
+        ('{"a":' * 5000, (None, "", None)),
+        ("[١٣٠٢][Arabic-Indic digits][t]", (None, "", None)),
+        ('{"error":{"code":"١٣٠٢","message":"m"}}', (None, "m", None)),
+        ('{"error":{"code":"999999999","message":"m"}}', (999999999, "m", None)),
+    ],
+)
+def test_odd_codes_are_no_codes_and_never_raise(
+    text: str, expected: tuple[int | None, str, str | None]
+) -> None:
+    assert parse_business_error(text) == expected

@@ -16,9 +16,9 @@ from glmtray.activity.transcripts import (
     TranscriptReader,
     default_root,
     is_glm_model,
-    parse_business_error,
     parse_timestamp,
 )
+from glmtray.platform.codes import parse_business_error
 from glmtray.redact import MASK
 
 ACCOUNT = "global:default"

@@ -133,8 +133,9 @@ def describe(code: int | str | None) -> str:
 
 # --- error texts -------------------------------------------------------------------
 
-_BRACKETED = re.compile(r"\[(\d{3,6})\]\[([^\]]*)\](?:\[([^\]\s]*)\])?")
-_CODE_IN_TEXT = re.compile(r'"code"\s*:\s*"?(\d{3,6})"?')
+# Codes are ASCII digits: `\d` would take any script's digits (and int() some of them).
+_BRACKETED = re.compile(r"\[([0-9]{3,6})\]\[([^\]]*)\](?:\[([^\]\s]*)\])?")
+_CODE_IN_TEXT = re.compile(r'"code"\s*:\s*"?([0-9]{3,6})(?![0-9])"?')
 _MESSAGE_IN_TEXT = re.compile(r'"message"\s*:\s*"((?:[^"\\]|\\.)*)"')
 _TRACE_KEYS = ("trace_id", "traceId", "request_id", "requestId")
 
@@ -253,6 +254,10 @@ def _from_json(text: str) -> tuple[int | None, str, str | None] | None:
         except ValueError:
             position = text.find("{", position + 1)
             continue
+        except RecursionError:
+            # Nested deeper than the parser goes: every later `{` is inside it too, and
+            # trying each would cost the depth again. No JSON body here.
+            return None
         if isinstance(value, dict):
             parsed = _error_body(value)
             if parsed is not None:
@@ -286,13 +291,20 @@ def _error_body(body: dict[str, Any]) -> tuple[int | None, str, str | None] | No
     return code, message, trace_id
 
 
+_MAX_CODE = 999_999_999
+
+
 def _numeric_code(value: object) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+        # A code fits in a database integer; a 30-digit "code" is no code.
+        return value if 0 <= value <= _MAX_CODE else None
+    text = value.strip() if isinstance(value, str) else ""
+    # ASCII digits only ("²" is a digit to isdigit() but not to int()), and no number
+    # longer than a code can be (int() refuses thousands of digits).
+    if text.isascii() and text.isdigit() and len(text) <= len(str(_MAX_CODE)):
+        return int(text)
     return None
 
 
