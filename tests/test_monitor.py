@@ -176,7 +176,8 @@ def test_tooltip_names_tier_blocking_window_and_renewal() -> None:
     monitor.succeeded(snapshot(42, T0), FULL, T0)
     tip = monitor.state.tooltip(T0)
     assert (
-        "GLM Coding Pro (Pro)" in tip
+        tip.startswith("GLM Coding Pro\n")  # the tier is in the name: said once
+        and "(Pro)" not in tip
         and "5-hour: 42 %" in tip
         and "resets in 2 h" in tip
         and "Renews" in tip
@@ -221,3 +222,69 @@ def test_data_age_is_that_of_the_last_good_quota_through_an_outage() -> None:
         assert state.snapshot.blocking_window.used_percent == 40
         assert f"showing data from {minute} min ago" in state.tooltip(moment)
     assert monitor.state.icon_spec(T0 + timedelta(minutes=5)).look is IconLook.STALE
+
+
+class MemoryLedger:
+    def __init__(self) -> None:
+        self.keys: dict[str, set[str]] = {}
+
+    def sent_notifications(self, account: Account) -> set[str]:
+        return set(self.keys.get(account.username, set()))
+
+    def remember_sent(self, account: Account, keys: set[str]) -> None:
+        self.keys[account.username] = set(keys)
+
+
+def weekly_full(at: datetime) -> Snapshot:
+    # The same window period all along: it resets at one fixed moment.
+    window = QuotaWindow("weekly", "TOKENS_LIMIT", 100, T0 + timedelta(days=3), unit=6, number=1)
+    return Snapshot(Region.GLOBAL, at, Quota("pro", (window,)), None, None)
+
+
+def test_a_restart_does_not_repeat_what_was_already_shown() -> None:
+    ledger = MemoryLedger()
+    first = Monitor(Region.GLOBAL, Settings(), ledger=ledger)
+    first.signed_in(Account(Region.GLOBAL))
+    titles = [n.title for n in first.succeeded(weekly_full(T0), FULL, T0)]
+    assert any("Weekly limit reached" in t for t in titles)
+    restarted = Monitor(Region.GLOBAL, Settings(), ledger=ledger)
+    restarted.signed_in(Account(Region.GLOBAL))
+    later = T0 + timedelta(minutes=3)
+    assert restarted.succeeded(weekly_full(later), FULL, later) == []
+    # Another account has a ledger of its own.
+    other = Monitor(Region.CHINA, Settings(), ledger=ledger)
+    other.signed_in(Account(Region.CHINA))
+    assert other.succeeded(weekly_full(later), FULL, later) != []
+
+
+def test_a_plan_gone_is_said_at_once_and_drops_tier_and_bars() -> None:
+    from glmtray.errors import NoCodingPlan, PlanExpired
+
+    monitor = Monitor(Region.GLOBAL, Settings())
+    monitor.succeeded(snapshot(40, T0), FULL, T0)
+    notes = monitor.failed(PlanExpired(), T0 + timedelta(minutes=2))
+    assert [n.title for n in notes] == ["Your GLM Coding Plan has expired"]
+    assert notes[0].url == "https://z.ai/manage-apikey/subscription" and notes[0].urgent
+    state = monitor.state
+    assert state.snapshot is not None and state.snapshot.tier is None
+    assert state.snapshot.blocking_window is None
+    spec = state.icon_spec(T0 + timedelta(minutes=2))
+    assert (spec.look, spec.level, spec.percent) == (IconLook.GAUGE, Level.FULL, 100.0)
+    assert state.tooltip(T0).startswith("glmtray: Coding plan expired")
+    assert monitor.failed(PlanExpired(), T0 + timedelta(minutes=3)) == []  # once
+    assert isinstance(state.error, NoCodingPlan)
+
+
+def test_a_charge_within_three_days_shows_in_tooltip_and_icon() -> None:
+    monitor = Monitor(Region.CHINA, Settings())
+    soon = snapshot(10, T0)
+    assert soon.subscription is not None
+    soon = replace(
+        soon, subscription=replace(soon.subscription, next_renewal=(T0 + timedelta(days=2)).date())
+    )
+    monitor.succeeded(soon, FULL, T0)
+    assert monitor.state.icon_spec(T0).charge_soon
+    assert "Renewal charge in 2 days" in monitor.state.tooltip(T0) or "tomorrow" in monitor.state.tooltip(T0)
+    far = snapshot(10, T0)
+    monitor.succeeded(far, FULL, T0)
+    assert not monitor.state.icon_spec(T0).charge_soon

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from glmtray.errors import AuthenticationFailed, GlmtrayError
+from glmtray.errors import AuthenticationFailed, GlmtrayError, NoCodingPlan, PlanExpired
 from glmtray.platform.models import QuotaWindow, Snapshot
 from glmtray.settings import Settings
 from glmtray.timeutil import format_duration, format_local_time
@@ -100,10 +100,31 @@ def reset_notifications(
 
 
 def failure_notifications(
-    error: GlmtrayError, failing_since: datetime, now: datetime, settings: Settings, sent: set[str]
+    error: GlmtrayError,
+    failing_since: datetime,
+    now: datetime,
+    settings: Settings,
+    sent: set[str],
+    *,
+    renew_url: str | None = None,
 ) -> list[Notification]:
-    """A rejected key at once; other failures only after they have lasted a while."""
+    """A rejected key or a plan gone at once, in their own words; other failures only after
+    they have lasted a while (a passing outage is not worth interrupting anyone for)."""
     episode = failing_since.isoformat()
+    if isinstance(error, NoCodingPlan):
+        key = f"no_plan:{episode}"
+        if key in sent:
+            return []
+        sent.add(key)
+        expired = isinstance(error, PlanExpired)
+        title = "Your GLM Coding Plan has expired" if expired else "No active GLM Coding Plan"
+        body = (
+            "Coding tools will be refused until the plan is renewed. "
+            "Click to open your subscription page."
+            if expired
+            else "This account has no active coding plan. Click to open your subscription page."
+        )
+        return [Notification(key, "no_plan", title, body, url=renew_url, urgent=True)]
     if isinstance(error, AuthenticationFailed):
         key = f"key_rejected:{episode}"
         if not settings.notify_key_rejected or key in sent:

@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from glmtray import alerts
 from glmtray.credentials import Account
-from glmtray.errors import AuthenticationFailed, GlmtrayError
+from glmtray.errors import AuthenticationFailed, GlmtrayError, NoCodingPlan
 from glmtray.platform.models import Section, Snapshot
-from glmtray.platform.regions import Region
+from glmtray.platform.regions import Region, info
 from glmtray.renewal import manual_subscription, renewal_notifications
 from glmtray.settings import Settings
 from glmtray.state import AppState, Notice, NoticeKey, Phase
@@ -30,6 +30,14 @@ FIRST_RETRY = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(minutes=15)
 
 
+class NotificationLedger(Protocol):
+    """Where the notifications already shown are kept per account, across restarts."""
+
+    def sent_notifications(self, account: Account) -> set[str]: ...
+
+    def remember_sent(self, account: Account, keys: set[str]) -> None: ...
+
+
 @dataclass(frozen=True)
 class FetchPlan:
     subscription: bool
@@ -39,11 +47,20 @@ class FetchPlan:
 class Monitor:
     """The only writer of `AppState`: every change goes through a method here."""
 
-    def __init__(self, region: Region, settings: Settings, *, demo: bool = False) -> None:
+    def __init__(
+        self,
+        region: Region,
+        settings: Settings,
+        *,
+        demo: bool = False,
+        ledger: NotificationLedger | None = None,
+    ) -> None:
         self.state = AppState(
             Phase.LOADING, region, settings, demo=demo, account_label=settings.account_label
         )
+        self.ledger = ledger
         self.sent: set[str] = set()
+        """Keys of the notifications shown for this account (see `alerts`)."""
         self.pause = alerts.Pause()
         self.failures = 0
         self.failing_since: datetime | None = None
@@ -80,7 +97,7 @@ class Monitor:
 
     def signed_in(self, account: Account, *, session_only: bool = False) -> None:
         """Start over for `account`: nothing of another account's data, risk or ledger stays."""
-        self.sent.clear()
+        self.sent = self.ledger.sent_notifications(account) if self.ledger else set()
         self.failures, self.failing_since, self.slow_fetched_at = 0, None, None
         self._set(
             replace(
@@ -95,6 +112,11 @@ class Monitor:
                 session_only=session_only,
             )
         )
+
+    def remember_sent(self) -> None:
+        """Keep what was shown, so a restart does not show it again."""
+        if self.ledger is not None and self.state.phase is not Phase.SIGNED_OUT:
+            self.ledger.remember_sent(self.account, self.sent)
 
     def set_notice(self, key: NoticeKey, text: str) -> None:
         kept = tuple(n for n in self.state.notices if n.key is not key)
@@ -167,16 +189,32 @@ class Monitor:
         self._set(
             replace(self.state, phase=Phase.READY, snapshot=merged, error=None, last_attempt=now)
         )
+        self.remember_sent()
         return notes
 
     def failed(self, error: GlmtrayError, now: datetime) -> list[alerts.Notification]:
         self.failures += 1
         if self.failing_since is None:
             self.failing_since = now
-        self._set(replace(self.state, phase=Phase.ERROR, error=error, last_attempt=now))
-        return alerts.failure_notifications(
-            error, self.failing_since, now, self.state.settings, self.sent
+        snapshot = self.state.snapshot
+        if isinstance(error, NoCodingPlan) and snapshot is not None:
+            # No plan, no quota: the old tier and bars would say there is one.
+            snapshot = replace(snapshot, quota=None)
+        self._set(
+            replace(
+                self.state, phase=Phase.ERROR, error=error, last_attempt=now, snapshot=snapshot
+            )
         )
+        notes = alerts.failure_notifications(
+            error,
+            self.failing_since,
+            now,
+            self.state.settings,
+            self.sent,
+            renew_url=info(self.state.region).subscription_page,
+        )
+        self.remember_sent()
+        return notes
 
     def deliverable(
         self, notes: list[alerts.Notification], now: datetime

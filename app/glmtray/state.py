@@ -10,9 +10,10 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from glmtray.errors import AccountRestricted, AuthenticationFailed, GlmtrayError
+from glmtray.errors import AccountRestricted, AuthenticationFailed, GlmtrayError, NoCodingPlan
 from glmtray.platform.models import QuotaWindow, Snapshot
 from glmtray.platform.regions import Region
+from glmtray.renewal import money
 from glmtray.settings import Settings
 from glmtray.timeutil import format_day, format_duration
 
@@ -71,6 +72,12 @@ class IconSpec:
     show_number: bool = True
     restricted: bool = False
     dark_panel: bool = True
+    charge_soon: bool = False
+    """The plan renews (and charges) within CHARGE_SOON_DAYS: a small badge says so."""
+
+
+CHARGE_SOON_DAYS = 3
+"""A renewal charge this close is worth a glance (the cancel-by day is already past)."""
 
 
 def level_for(percent: float, thresholds: tuple[int, ...]) -> Level:
@@ -126,19 +133,37 @@ class AppState:
     def key_rejected(self) -> bool:
         return isinstance(self.error, AuthenticationFailed)
 
+    @property
+    def blocked(self) -> bool:
+        """Nothing works for coding tools: no plan, an expired one, or a locked account.
+        As plain on the icon as an exhausted window."""
+        if isinstance(self.error, (NoCodingPlan, AccountRestricted)):
+            return True
+        return self.risk is not None and self.risk.state.status.value == "locked"
+
+    def days_to_charge(self, now: datetime) -> int | None:
+        """Local days until the next renewal charge; None without one (auto-renew off)."""
+        sub = self.snapshot.subscription if self.snapshot else None
+        if sub is None or sub.auto_renew is not True:
+            return None
+        day = sub.local_renewal_day()
+        return None if day is None else (day - now.astimezone().date()).days
+
     def icon_spec(self, now: datetime, dark_panel: bool = True) -> IconSpec:
+        days = self.days_to_charge(now)
         common: dict[str, Any] = {
             "show_number": self.settings.show_number_in_icon,
             "restricted": self.restricted,
             "dark_panel": dark_panel,
+            "charge_soon": days is not None and 0 <= days <= CHARGE_SOON_DAYS,
         }
         if self.phase is Phase.SIGNED_OUT:
             return IconSpec(IconLook.SIGNED_OUT, **common)
+        if self.blocked:
+            return IconSpec(IconLook.GAUGE, 100.0, Level.FULL, **common)
         blocking = self.snapshot.blocking_window if self.snapshot else None
         if blocking is None:
             look = IconLook.LOADING if self.phase is Phase.LOADING else IconLook.ERROR
-            if self.phase is Phase.READY:
-                look = IconLook.ERROR
             return IconSpec(look, **common)
         percent = blocking.used_percent
         level = level_for(percent, self.settings.thresholds)
@@ -147,6 +172,15 @@ class AppState:
         if self.is_stale(now) or (self.phase is Phase.ERROR):
             return IconSpec(IconLook.STALE, percent, level, **common)
         return IconSpec(IconLook.GAUGE, percent, level, **common)
+
+    def plan_title(self) -> str:
+        """'GLM Coding Pro', or the plan's name with its tier when the name does not say it."""
+        snap = self.snapshot
+        name = snap.plan_name if snap else None
+        tier = snap.tier.display_name if snap and snap.tier else None
+        if name and tier and tier.lower() not in name.lower():
+            return f"{name} ({tier})"
+        return name or (f"GLM Coding {tier}" if tier else "GLM Coding Plan")
 
     def tooltip(self, now: datetime) -> str:
         if self.phase is Phase.SIGNED_OUT:
@@ -157,15 +191,23 @@ class AppState:
             if self.error is not None:
                 return f"glmtray: {self.error.title}"
             return "glmtray: loading…"
-        tier = snap.tier.display_name if snap.tier else "?"
-        lines.append(
-            f"{snap.plan_name or 'GLM Coding Plan'} ({tier})" + (" · demo" if self.demo else "")
-        )
+        if isinstance(self.error, NoCodingPlan):
+            # Said first and alone: the old figures do not matter without a plan.
+            lines.append(f"glmtray: {self.error.title}")
+            lines.append("Renew it on the subscription page (click the icon)")
+            return "\n".join(lines)
+        lines.append(self.plan_title() + (" · demo" if self.demo else ""))
         blocking = snap.blocking_window
         if blocking is not None:
             lines.append(_window_summary(blocking, now))
         sub = snap.subscription
-        if sub is not None and sub.next_renewal is not None:
+        days = self.days_to_charge(now)
+        if sub is not None and days is not None and 0 <= days <= CHARGE_SOON_DAYS:
+            amount = money(sub.price, sub.currency)
+            price = f" of {amount}" if amount else ""
+            when = {0: "today", 1: "tomorrow"}.get(days, f"in {days} days")
+            lines.append(f"Renewal charge{price} {when}")
+        elif sub is not None and sub.next_renewal is not None:
             verb = "Renews" if sub.auto_renew is not False else "Ends"
             lines.append(f"{verb} {format_day(sub.next_renewal)}")
         if self.restricted:

@@ -593,7 +593,7 @@ def test_menu_is_rebuilt_from_state(
     app.start()
     wait_phase(qtbot, app, Phase.READY)
     texts = app.tray.menu_texts()
-    assert "GLM Coding Pro (Pro)" in texts[0] and "Weekly: 100 %" in texts[0]
+    assert texts[0].startswith("GLM Coding Pro · ") and "Weekly: 100 %" in texts[0]
     assert not app.tray.menu.actions()[0].isEnabled()
     assert texts[1:] == [
         "Refresh now",

@@ -75,7 +75,9 @@ class GlmTrayApp(QObject):
         self.environment = environment
         loaded = environment.settings.load()
         settings = loaded.settings
-        self.monitor = Monitor(settings.region, settings, demo=environment.is_demo)
+        self.monitor = Monitor(
+            settings.region, settings, demo=environment.is_demo, ledger=environment.account_memory
+        )
         self.monitor.listeners.append(self.state_changed.emit)
         if loaded.notice:
             self.monitor.set_notice(NoticeKey.SETTINGS_RESET, loaded.notice)
@@ -230,6 +232,7 @@ class GlmTrayApp(QObject):
             # The meter's numbers move between refreshes: in flight now, the 5-minute peak.
             state = self.monitor.state
             self.notifications.deliver(self.meter.check_refusals(state, self.monitor.sent))
+            self.monitor.remember_sent()
             self.monitor.set_concurrency(self.meter.concurrency(state))
         elif self.panel_visible or self._ticks % HIDDEN_TICKS == 0:
             self.render(self.monitor.state)

@@ -131,6 +131,8 @@ class _Painter:
             self.cross()
         if self.spec.restricted:
             self.restricted_badge()
+        if self.spec.charge_soon and look is not IconLook.SIGNED_OUT:
+            self.charge_badge()
 
     # The pieces.
     def pen(self, colour: QColor, width: float | None = None) -> QPen:
@@ -261,11 +263,11 @@ class _Painter:
         self.p.drawEllipse(centre, radius, radius)
         self.p.restore()
 
-    def badge_geometry(self, top: bool) -> tuple[QPointF, float, float]:
+    def badge_geometry(self, top: bool, left: bool = False) -> tuple[QPointF, float, float]:
         radius = max(2.5, self.s * 0.155)
         gap = max(1.0, self.s * 0.045)
         # Pushed into the corner, outside the ring where possible, to spare the digits.
-        x = self.s - radius
+        x = radius if left else self.s - radius
         y = radius if top else self.s - radius
         return QPointF(x, y), radius, gap
 
@@ -281,6 +283,14 @@ class _Painter:
             bar.moveCenter(centre)
             self.p.setBrush(QColor("white"))
             self.p.drawRect(bar)
+
+    def charge_badge(self) -> None:
+        """A renewal charge within days: an amber dot in the bottom-left corner."""
+        centre, radius, gap = self.badge_geometry(top=False, left=True)
+        self.cutout(centre, radius + gap)
+        self.p.setPen(Qt.PenStyle.NoPen)
+        self.p.setBrush(QColor(style.BADGE_AMBER))
+        self.p.drawEllipse(centre, radius, radius)
 
     def clock_badge(self) -> None:
         centre, radius, gap = self.badge_geometry(top=False)

@@ -30,6 +30,7 @@ _GREY = ("#7b8089", "#a4a9b1")
 _FOREGROUND = ("#1f2226", "#f3f4f6")
 _TRACK = (QColor(0, 0, 0, 46), QColor(255, 255, 255, 70))
 BADGE_RED = "#e5383b"
+BADGE_AMBER = "#f0a202"
 
 DANGER_BG = ("#fdecec", "#4a2023")
 DANGER_BORDER = ("#e7a3a3", "#8c3b40")
