@@ -66,7 +66,7 @@ def test_quirky_strings_unknown_types_and_overrun() -> None:
     assert q.windows[0].used_percent == 55
     assert q.windows[0].resets_at is not None
     assert ids[1] == "foo_limit_4_1"
-    assert q.windows[1].label == "Daily"
+    assert q.windows[1].label == "Foo limit (1 x unit 4)"  # unit 4 is not known: no guess
     over = q.window(MONTHLY_TOOLS)
     assert (
         over is not None and over.used_percent == 100 and over.remaining == 0 and over.used == 130

@@ -16,17 +16,38 @@ from typing import TYPE_CHECKING, TypeVar
 
 from glmtray import __version__
 from glmtray.credentials import Account, CredentialStore
-from glmtray.errors import AuthenticationFailed, GlmtrayError, PlatformUnavailable
+from glmtray.errors import (
+    AccountRestricted,
+    AuthenticationFailed,
+    GlmtrayError,
+    PlatformUnavailable,
+)
 from glmtray.platform.regions import Region
 from glmtray.redact import RedactingFilter, redact
 from glmtray.settings import Settings, SettingsStore
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from glmtray.activity.concurrency import ConcurrencyState
+    from glmtray.activity.events import Event
+    from glmtray.peak import PeakStatus
+    from glmtray.platform.models import Snapshot
+    from glmtray.report import RiskReportData
 
 EXIT_OK = 0
 EXIT_USAGE = 1
 EXIT_AUTH = 2
+EXIT_NO_PLAN = 3
+EXIT_UNAVAILABLE = 4
+EXIT_UNEXPECTED = 5
+EXIT_RESTRICTED = 6
+"""The account is locked or restricted by risk control: not "no active coding plan"."""
+EXIT_CODES_HELP = (
+    "exit codes: 0 success (also with warnings), 1 usage error, 2 authentication failed, "
+    "3 no active coding plan, 4 platform unavailable, 5 unexpected response, "
+    "6 account locked or restricted by risk control (status still prints the report)"
+)
 ENV_API_KEY = "GLMTRAY_API_KEY"
 ENV_BASE_URL = "GLMTRAY_BASE_URL"
 
@@ -112,7 +133,7 @@ def _fail(error: GlmtrayError, as_json: bool = False) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from glmtray.platform.client import PlatformClient, Timeouts
-    from glmtray.platform.models import Section, Snapshot
+    from glmtray.platform.models import Section
     from glmtray.report import snapshot_json, snapshot_text
     from glmtray.timeutil import utcnow
 
@@ -148,19 +169,136 @@ def cmd_status(args: argparse.Namespace) -> int:
     except GlmtrayError as error:
         return _fail(error, args.json)
     quota_problem = snapshot.problems.get(Section.QUOTA)
-    concurrency = _concurrency(snapshot.tier.value if snapshot.tier else None, Account(region))
+    now = utcnow()
+    # The history is the signed-in account's, as the tray keeps it (region and label).
+    account = Account(region, _settings().account_label)
+    concurrency = _concurrency(snapshot.tier.value if snapshot.tier else None, account)
+    risk = _risk_report(snapshot, account, now)
+    peak = _peak(snapshot, now)
     if args.json:
-        data = snapshot_json(snapshot)
+        data = snapshot_json(snapshot, risk=risk, peak=peak)
         data["concurrency"] = concurrency.to_json() if concurrency is not None else None
         print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
-        print(snapshot_text(snapshot, utcnow()))
+        print(snapshot_text(snapshot, now, risk=risk, peak=peak))
         if concurrency is not None and concurrency.tooltip_line:
             print(concurrency.tooltip_line)
+    if isinstance(quota_problem, AccountRestricted) or risk.locked or risk.restricted is True:
+        what = "locked" if risk.locked else "restricted"
+        print(f"glmtray: the account is {what} by risk control", file=sys.stderr)
+        return EXIT_RESTRICTED
     if quota_problem is not None:
         print(f"glmtray: {quota_problem.title}: {quota_problem.message}", file=sys.stderr)
         return quota_problem.exit_code
     return EXIT_OK
+
+
+def _peak(snapshot: Snapshot, now: datetime) -> PeakStatus | None:
+    from glmtray.peak import peak_status, rule_for
+
+    settings = _settings()
+    if snapshot.quota is None and settings.peak_rule not in ("credit", "token"):
+        return None  # no plan seen and no rule chosen: nothing to say which rule counts
+    return peak_status(now, rule_for(snapshot.quota, settings.peak_rule), settings.peak_hours)
+
+
+def _risk_report(snapshot: Snapshot, account: Account, now: datetime) -> RiskReportData:
+    """The tray's risk report: the flag read now, the errors the account endpoints gave
+    now, and the account's stored history (transcripts, meter), evaluated as the tray
+    does. Read only: nothing is written, no notice is marked as sent. When the history
+    cannot be read, the flag alone (`history_read` false)."""
+    from glmtray.report import RiskReportData
+
+    try:
+        return _risk_from_history(snapshot, account, now)
+    except Exception:
+        logging.getLogger(__name__).warning("the risk history could not be read", exc_info=True)
+        return RiskReportData.from_flag(snapshot.risk_restricted)
+
+
+def _risk_from_history(snapshot: Snapshot, account: Account, now: datetime) -> RiskReportData:
+    from glmtray.activity.events import EventStore
+    from glmtray.activity.risk import RiskFlagReading, RiskMonitor
+    from glmtray.activity.risk_store import load_risk_flag
+    from glmtray.report import RiskReportData
+    from glmtray.settings import data_dir
+
+    events: list[Event] = []
+    stored_flag: RiskFlagReading | None = None
+    offsets: str | None = None
+    store_path = data_dir() / EVENTS_FILE
+    if store_path.exists():
+        with EventStore(store_path, account.username) as store:
+            events = store.all_events()
+            stored_flag = load_risk_flag(store)
+            offsets = store.get_shared_state(OFFSETS_KEY)
+    known = {event.dedup_key for event in events}
+    fresh = [e for e in _unstored_events(snapshot, offsets, now) if e.dedup_key not in known]
+    flag = snapshot.risk_restricted
+    reading = RiskFlagReading(flag, snapshot.fetched_at) if flag is not None else stored_flag
+    state = RiskMonitor().evaluate([*events, *fresh], reading, now)
+    return RiskReportData.from_state(flag, state, [*events, *fresh])
+
+
+EVENTS_FILE = "events.sqlite3"
+OFFSETS_KEY = "transcripts.offsets"
+"""The transcript reader's saved offsets (`risk_watch.OFFSETS_STATE_KEY`)."""
+TRANSCRIPT_LOOKBACK_DAYS = 7
+
+
+def _unstored_events(snapshot: Snapshot, offsets: str | None, now: datetime) -> list[Event]:
+    """Signals seen now that the store does not hold: the account endpoints' business
+    errors of this run, and transcript lines past the saved offsets (read, never saved)."""
+    from datetime import timedelta
+
+    from glmtray.activity.events import Event
+    from glmtray.activity.transcripts import TranscriptReader, default_root
+    from glmtray.platform.codes import classify
+
+    found: list[Event] = []
+    for error in snapshot.problems.values():
+        if error.code is None:
+            continue
+        found.append(
+            Event(
+                id=-1 - len(found),
+                time=snapshot.fetched_at,
+                source="account_endpoint",
+                code=error.code,
+                code_class=classify(error.code),
+                message=error.platform_message or error.message,
+                trace_id=None,
+                dedup_key=f"account:{error.code}:{snapshot.fetched_at.strftime('%Y%m%d%H')}",
+                http_status=error.http_status,
+            )
+        )
+    if not _settings().transcripts_enabled:
+        return found
+    try:
+        saved = json.loads(offsets) if offsets else None
+    except ValueError:
+        saved = None
+    reader = TranscriptReader(
+        default_root(),
+        saved if isinstance(saved, dict) else None,
+        modified_since=now - timedelta(days=TRANSCRIPT_LOOKBACK_DAYS),
+    )
+    for line_error in reader.scan(now).errors:
+        signal = line_error.to_signal()
+        found.append(
+            Event(
+                id=-1 - len(found),
+                time=signal.time,
+                source=signal.source,
+                code=signal.code,
+                code_class=signal.code_class or classify(signal.code),
+                message=signal.message,
+                trace_id=signal.trace_id,
+                dedup_key=signal.dedup_key or f"transcript:{len(found)}",
+                http_status=signal.http_status,
+            )
+        )
+    return found
 
 
 def _concurrency(tier: str | None, account: Account) -> ConcurrencyState | None:
@@ -186,6 +324,9 @@ def _concurrency_state(tier: str | None, account: Account) -> ConcurrencyState:
     settings = _settings()
     now = utcnow()
     meter = fetch_meter_stats(settings.meter_port) if settings.meter_enabled else None
+    foreground_port = None if meter is not None else _foreground_meter_port(account)
+    if foreground_port is not None:
+        meter = fetch_meter_stats(foreground_port)
     activity = None
     if settings.transcripts_enabled:
         window = timedelta(minutes=5)
@@ -193,7 +334,7 @@ def _concurrency_state(tier: str | None, account: Account) -> ConcurrencyState:
         reader.scan(now)
         activity = reader.active_sessions(window, now)
     limits = None
-    store_path = data_dir() / "events.sqlite3"
+    store_path = data_dir() / EVENTS_FILE
     if store_path.exists():
         try:
             with EventStore(store_path, account.username) as store:
@@ -203,6 +344,23 @@ def _concurrency_state(tier: str | None, account: Account) -> ConcurrencyState:
     return concurrency_state(
         meter, activity, tier, limits=limits, peak_hours=settings.peak_hours, now=now
     )
+
+
+def _foreground_meter_port(account: Account) -> int | None:
+    """The port of a running `glmtray meter` for this account, as it left it in the store."""
+    from glmtray.activity.events import EventStore
+    from glmtray.settings import data_dir
+
+    store_path = data_dir() / EVENTS_FILE
+    if not store_path.exists():
+        return None
+    with EventStore(store_path, account.username) as store:
+        text = store.get_state(METER_RUNNING_KEY)
+    try:
+        port = json.loads(text).get("port") if text else None
+    except (ValueError, AttributeError):
+        return None
+    return port if isinstance(port, int) and 0 < port < 65536 else None
 
 
 def _read_key() -> str:
@@ -283,6 +441,85 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+METER_RUNNING_KEY = "meter.foreground"
+"""Per-account state while `glmtray meter` runs: its port, so `status` asks it for counts."""
+METER_LAST_RUN_KEY = "meter.foreground_last_run"
+"""Per-account state: what the last `glmtray meter` run counted, written when it stops."""
+
+
+def cmd_meter(args: argparse.Namespace) -> int:
+    """The local meter in the foreground, without the tray, until SIGINT or SIGTERM.
+
+    It records into the signed-in account's event store, as the tray's meter does, so the
+    tray and `status` see the business errors it met; its counts are kept in that store
+    when it stops. On a signal it stops listening at once, gives answers in flight the
+    meter's short grace, cuts the rest (they are counted) and exits 0."""
+    import signal
+    from datetime import datetime as clock
+    from datetime import timezone
+
+    from glmtray.activity.events import EventStore
+    from glmtray.meter.server import LocalMeter, MeterPortInUse
+    from glmtray.platform.regions import info
+    from glmtray.settings import data_dir
+
+    settings = _settings()
+    region = _region(args)
+    port = settings.meter_port if args.port is None else args.port
+    if not 0 <= port <= 65535:
+        print("glmtray: --port takes a number from 0 to 65535", file=sys.stderr)
+        return EXIT_USAGE
+    upstream = _base_url(args) or info(region).api_base
+    account = Account(region, settings.account_label)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        data_dir().mkdir(parents=True, exist_ok=True)
+        with EventStore(data_dir() / EVENTS_FILE, account.username) as store:
+            meter = LocalMeter(upstream, port=port, events=store, peak_hours=settings.peak_hours)
+            try:
+                meter.start()
+            except MeterPortInUse as error:
+                return _fail(error)
+            started = clock.now(timezone.utc)
+            try:
+                store.set_state(
+                    METER_RUNNING_KEY,
+                    json.dumps(
+                        {"port": meter.port, "pid": os.getpid(), "since": started.isoformat()}
+                    ),
+                )
+                print(
+                    f"glmtray meter on {meter.url} for {account.username}, forwarding to "
+                    f"{upstream} (Ctrl-C stops it)",
+                    flush=True,
+                )
+                while not stop.wait(0.5):
+                    pass
+            finally:
+                meter.stop()
+                stats = meter.snapshot()
+                record = {
+                    **stats.to_json(),
+                    "since": started.isoformat(),
+                    "stopped_at": clock.now(timezone.utc).isoformat(),
+                }
+                store.set_state(METER_LAST_RUN_KEY, json.dumps(record))
+                store.delete_state(METER_RUNNING_KEY)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print(
+        f"meter stopped: {stats.requests_total} requests, {stats.errors_total} business errors",
+        flush=True,
+    )
+    return EXIT_OK
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     from glmtray.ui.application import run_app
 
@@ -294,6 +531,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="glmtray",
         description="Tray monitor for the GLM Coding Plan. Without a command, starts the tray app.",
+        epilog=EXIT_CODES_HELP,
     )
     parser.add_argument("--version", action="version", version=f"glmtray {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
@@ -309,7 +547,9 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--base-url", help="platform address override (https, or http on loopback)")
 
-    status = sub.add_parser("status", help="print plan, quota windows, renewal and risk state")
+    status = sub.add_parser(
+        "status", help="print plan, quota windows, renewal and risk state", epilog=EXIT_CODES_HELP
+    )
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.add_argument(
         "--timeout",
@@ -339,6 +579,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--coding-limit", type=int, metavar="N", help="answer 1302 above N coding requests at once"
     )
     simulate.set_defaults(func=cmd_simulate)
+
+    meter = sub.add_parser(
+        "meter",
+        help="run the local meter in the foreground, without the tray (loopback only)",
+        epilog="Ctrl-C or SIGTERM stops it; what it saw goes to the signed-in account's history.",
+    )
+    meter.add_argument(
+        "--port", type=int, default=None, metavar="N", help="default: the saved meter port"
+    )
+    with_region(meter)
+    meter.set_defaults(func=cmd_meter)
     return parser
 
 

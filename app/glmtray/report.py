@@ -2,12 +2,206 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from glmtray.peak import PeakStatus, peak_phrase
 from glmtray.platform.models import QuotaWindow, Snapshot, Subscription
 from glmtray.renewal import money
 from glmtray.timeutil import format_day, format_duration, format_local_time, iso_utc
+
+if TYPE_CHECKING:
+    from glmtray.activity.events import Event
+    from glmtray.activity.risk import RiskState
+
+NO_WINDOWS_WARNING = (
+    "The platform reports no quota windows for this plan (team plans do): "
+    "there is no usage to show, which does not mean nothing is used."
+)
+
+
+@dataclass(frozen=True)
+class EpisodeData:
+    since: datetime
+    last_seen: datetime
+    end: datetime | None
+    codes: tuple[int, ...]
+    locked: bool
+    flagged: bool
+    sources: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "since": iso_utc(self.since),
+            "last_seen": iso_utc(self.last_seen),
+            "end": iso_utc(self.end) if self.end else None,
+            "active": self.end is None,
+            "codes": list(self.codes),
+            "locked": self.locked,
+            "flagged": self.flagged,
+            "sources": list(self.sources),
+        }
+
+
+@dataclass(frozen=True)
+class RiskReportData:
+    """What the tray's risk section shows, for `status`: the platform's flag joined with
+    the account's stored history (transcripts, meter, account endpoints)."""
+
+    restricted: bool | None
+    """True when the china flag, a transcript, the meter or an endpoint says so; False
+    when the flag was checked and nothing says so; None unknown (never "fine")."""
+    flag: bool | None
+    locked: bool = False
+    throttled: bool = False
+    status: str | None = None
+    throttle_code: int | None = None
+    throttle_until: datetime | None = None
+    episodes: tuple[EpisodeData, ...] = ()
+    strikes: int = 0
+    strike_limit: int = 3
+    sources: dict[str, list[str]] = field(default_factory=dict)
+    """Signal kind ("restricted", "locked", "throttled") -> where it came from:
+    "risk_flag", "transcript", "meter", "account_endpoint"."""
+    history_read: bool = False
+    """False when the stored history could not be read: only the flag is known."""
+
+    @classmethod
+    def from_flag(cls, flag: bool | None) -> RiskReportData:
+        sources = {"restricted": ["risk_flag"]} if flag else {}
+        return cls(restricted=flag, flag=flag, sources=sources)
+
+    @classmethod
+    def from_state(
+        cls, flag: bool | None, state: RiskState, events: Sequence[Event]
+    ) -> RiskReportData:
+        from glmtray.activity.risk import RiskStatus
+        from glmtray.platform.codes import CodeClass
+
+        def sources_between(
+            start: datetime, end: datetime, classes: frozenset[CodeClass]
+        ) -> list[str]:
+            found = {e.source for e in events if e.code_class in classes and start <= e.time <= end}
+            return sorted(found)
+
+        episode_classes = frozenset({CodeClass.RESTRICTED, CodeClass.LOCKED})
+        episodes = tuple(
+            EpisodeData(
+                since=e.since,
+                last_seen=e.last_seen,
+                end=e.end,
+                codes=e.codes,
+                locked=e.locked,
+                flagged=e.flagged,
+                sources=tuple(
+                    sorted(
+                        set(sources_between(e.since, e.last_seen, episode_classes))
+                        | ({"risk_flag"} if e.flagged else set())
+                    )
+                ),
+            )
+            for e in state.episodes
+        )
+        locked = state.status is RiskStatus.LOCKED
+        episode_restricted = state.status in (RiskStatus.RESTRICTED, RiskStatus.LOCKED)
+        restricted: bool | None = True if (flag is True or episode_restricted) else flag
+        throttle = state.throttle
+        throttled = throttle is not None and throttle.active
+        sources: dict[str, list[str]] = {}
+        active = state.active_episode
+        if restricted:
+            found = set(episodes[-1].sources) if active is not None and episodes else set()
+            if flag is True:
+                found.add("risk_flag")
+            sources["restricted"] = sorted(found)
+        if locked and active is not None:
+            sources["locked"] = sources_between(
+                active.since, active.last_seen, frozenset({CodeClass.LOCKED})
+            )
+        if throttled and throttle is not None:
+            sources["throttled"] = sources_between(
+                throttle.since,
+                throttle.last_seen,
+                frozenset({CodeClass.THROTTLED, CodeClass.WINDOW_EXHAUSTED}),
+            )
+        return cls(
+            restricted=restricted,
+            flag=flag,
+            locked=locked,
+            throttled=throttled,
+            status=state.status.value,
+            throttle_code=throttle.code if throttled and throttle is not None else None,
+            throttle_until=throttle.until if throttled and throttle is not None else None,
+            episodes=episodes,
+            strikes=state.strikes,
+            strike_limit=state.strike_limit,
+            sources=sources,
+            history_read=True,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "restricted": self.restricted,
+            "flag": self.flag,
+            "locked": self.locked,
+            "throttled": self.throttled,
+            "status": self.status,
+            "throttle": (
+                {
+                    "code": self.throttle_code,
+                    "until": iso_utc(self.throttle_until) if self.throttle_until else None,
+                }
+                if self.throttled
+                else None
+            ),
+            "episodes": [e.to_json() for e in self.episodes],
+            "strikes": {"count": self.strikes, "limit": self.strike_limit},
+            "sources": self.sources,
+            "history_read": self.history_read,
+        }
+
+    def lines(self, region: str, now: datetime) -> list[str]:
+        """The risk lines of `status`'s text output."""
+        lines: list[str] = []
+        where = ", ".join(self.sources.get("locked") or self.sources.get("restricted") or [])
+        seen = f" (seen by: {where})" if where else ""
+        if self.locked:
+            lines.append(f"Risk control: LOCKED - contact support to unlock{seen}")
+        elif self.restricted is True:
+            lines.append(
+                "Risk control: RESTRICTED - benefits limited; you can ask support for a review"
+                + seen
+            )
+        elif self.restricted is False:
+            lines.append("Risk control: not restricted")
+        elif region == "china":
+            lines.append("Risk control: unknown (the platform did not answer)")
+        else:
+            lines.append("Risk control: unknown (the platform publishes no flag for this region)")
+        if self.throttled:
+            until = (
+                f" until {format_local_time(self.throttle_until, now)}"
+                if self.throttle_until
+                else ""
+            )
+            code = f" ({self.throttle_code})" if self.throttle_code else ""
+            lines.append(f"Throttled{code}{until}")
+        if self.strikes:
+            last = self.episodes[-1] if self.episodes else None
+            when = f", last {format_day(last.last_seen.astimezone().date())}" if last else ""
+            lines.append(f"Strikes: {self.strikes} of {self.strike_limit}{when} (estimated)")
+        return lines
+
+
+def window_figures(window: QuotaWindow) -> str | None:
+    """The absolute figures, "5,184 of 28,000 credits"; None where the platform gives no
+    counts (token windows usually), where only the share is known."""
+    if window.used is None or window.limit is None or window.limit <= 0:
+        return None
+    unit = f" {window.unit_name}" if window.unit_name else ""
+    return f"{window.used:,} of {window.limit:,}{unit}"
 
 
 def window_json(window: QuotaWindow) -> dict[str, Any]:
@@ -20,6 +214,10 @@ def window_json(window: QuotaWindow) -> dict[str, Any]:
         "used": window.used,
         "limit": window.limit,
         "remaining": window.remaining,
+        "unit_name": window.unit_name,
+        "figures": window_figures(window),
+        "platform_percent": window.platform_percent,
+        "reset_unknown": window.reset_unknown,
         "tools": {tool.name: tool.count for tool in window.tools} or None,
     }
 
@@ -43,17 +241,30 @@ def subscription_json(sub: Subscription | None) -> dict[str, Any] | None:
     }
 
 
-def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
+def snapshot_warnings(snapshot: Snapshot) -> list[str]:
+    """The snapshot's warnings, plus the one for a plan that reports no windows at all."""
+    warnings = list(snapshot.warnings)
+    if snapshot.quota is not None and not snapshot.quota.has_windows:
+        warnings.append(NO_WINDOWS_WARNING)
+    return warnings
+
+
+def snapshot_json(
+    snapshot: Snapshot, *, risk: RiskReportData | None = None, peak: PeakStatus | None = None
+) -> dict[str, Any]:
+    """`risk`: the whole risk report (from the event store); without it, the flag only.
+    `peak`: the peak/off-peak rule in force now, when known."""
     blocking = snapshot.blocking_window
-    return {
+    data: dict[str, Any] = {
         "region": snapshot.region.value,
         "tier": snapshot.tier.value if snapshot.tier else None,
         "plan_name": snapshot.plan_name,
+        "has_windows": snapshot.has_windows,
         "windows": [window_json(w) for w in snapshot.windows],
         "blocking_window": blocking.id if blocking else None,
         "subscription": subscription_json(snapshot.subscription),
-        "risk": {"restricted": snapshot.risk_restricted},
-        "warnings": list(snapshot.warnings),
+        "risk": (risk or RiskReportData.from_flag(snapshot.risk_restricted)).to_json(),
+        "warnings": snapshot_warnings(snapshot),
         "problems": {
             section.value: {
                 "error": type(error).__name__,
@@ -64,11 +275,16 @@ def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
         },
         "fetched_at": iso_utc(snapshot.fetched_at),
     }
+    if peak is not None:
+        data["peak"] = peak.to_json()
+    return data
 
 
 def reset_phrase(window: QuotaWindow, now: datetime) -> str:
+    """ "resets in 2 h 13 min (15:30)"; with no reset time named, "reset time unknown" when
+    the window is in use and "not started" only when nothing is used in it."""
     if window.resets_at is None:
-        return "not started"
+        return "reset time unknown" if window.in_use else "not started"
     return f"resets in {format_duration(window.resets_at - now)} ({format_local_time(window.resets_at, now)})"
 
 
@@ -108,15 +324,22 @@ def renewal_lines(sub: Subscription, today: date) -> list[str]:
     return lines
 
 
-def snapshot_text(snapshot: Snapshot, now: datetime) -> str:
+def snapshot_text(
+    snapshot: Snapshot,
+    now: datetime,
+    *,
+    risk: RiskReportData | None = None,
+    peak: PeakStatus | None = None,
+) -> str:
     lines: list[str] = []
     tier = snapshot.tier.display_name if snapshot.tier else "unknown tier"
     lines.append(f"{snapshot.plan_name or 'GLM Coding Plan'} ({tier}) · {snapshot.region.value}")
+    if snapshot.quota is not None and not snapshot.quota.has_windows:
+        lines.append("  No quota windows: the platform reports none for this plan")
     width = max((len(w.label) for w in snapshot.windows), default=0)
     for window in snapshot.windows:
-        counts = (
-            f"  {window.used}/{window.limit}" if window.used is not None and window.limit else ""
-        )
+        figures = window_figures(window)
+        counts = f"  {figures}" if figures else ""
         lines.append(
             f"  {window.label:<{width}}  {window.used_percent:5.1f} %{counts}  {reset_phrase(window, now)}"
         )
@@ -125,17 +348,11 @@ def snapshot_text(snapshot: Snapshot, now: datetime) -> str:
     blocking = snapshot.blocking_window
     if blocking is not None:
         lines.append(blocking_phrase(blocking, now))
+    if peak is not None:
+        lines.append(peak_phrase(peak, now))
     if snapshot.subscription is not None:
         lines.extend(renewal_lines(snapshot.subscription, now.astimezone().date()))
-    if snapshot.risk_restricted is True:
-        lines.append(
-            "Risk control: RESTRICTED - benefits limited; you can ask support for a review"
-        )
-    elif snapshot.risk_restricted is False:
-        lines.append("Risk control: not restricted")
-    elif snapshot.region.value == "china":
-        lines.append("Risk control: unknown (the platform did not answer)")
-    else:
-        lines.append("Risk control: unknown (the platform publishes no flag for this region)")
-    lines.extend(f"Warning: {w}" for w in snapshot.warnings)
+    report = risk or RiskReportData.from_flag(snapshot.risk_restricted)
+    lines.extend(report.lines(snapshot.region.value, now))
+    lines.extend(f"Warning: {w}" for w in snapshot_warnings(snapshot))
     return "\n".join(lines)

@@ -27,6 +27,11 @@ from glmtray.platform.regions import Region
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
+"""Raised only for a change an older glmtray would misread: it refuses a newer version and
+starts from defaults. New optional fields (like `peak_rule`) do not raise it: older
+versions drop what they do not know, and files written before a field load its default."""
+PEAK_RULE_CHOICES = ("auto", "credit", "token")
+"""`auto`: the credit rule for plans on credit windows, else the token rule (see peak.py)."""
 MIN_REFRESH_SECONDS = 60
 """The platform is polled politely: never more than once a minute."""
 DEFAULT_REFRESH_SECONDS = 120
@@ -80,6 +85,8 @@ class Settings:
     meter_port: int = 8765
     peak_hours: str = "14:00-18:00"
     """Peak window in UTC+8, when the platform allows less concurrency (published: none)."""
+    peak_rule: str = "auto"
+    """Which peak/off-peak rule counts usage: one of PEAK_RULE_CHOICES (see peak.py)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def normalized(self) -> Settings:
@@ -88,8 +95,10 @@ class Settings:
             DEFAULT_THRESHOLDS
         )
         style = self.icon_style if self.icon_style in ("auto", "light", "dark") else "auto"
+        rule = self.peak_rule.strip().lower() if isinstance(self.peak_rule, str) else "auto"
         return replace(
             self,
+            peak_rule=rule if rule in PEAK_RULE_CHOICES else "auto",
             refresh_seconds=max(MIN_REFRESH_SECONDS, int(self.refresh_seconds)),
             thresholds=thresholds,
             icon_style=style,

@@ -45,6 +45,14 @@ WINDOW_LABELS = {
     MONTHLY_TOOLS: "Monthly tool calls",
 }
 
+UNIT_NOUNS = {3: "hour", 5: "month", 6: "week"}
+"""The platform's window units seen live (platform-api.md): 3 = hours, 5 = months,
+6 = weeks. Other units (tables elsewhere guess 1 = day, 4 = day, 5 = minutes) are not
+trusted: a window in one is labelled with its raw numbers rather than a guess."""
+
+UNIT_NAMES = {"CREDIT_LIMIT": "credits", "TIME_LIMIT": "calls", "TOKENS_LIMIT": "tokens"}
+"""What a window's absolute figures count, by the platform's window type."""
+
 
 @dataclass(frozen=True)
 class ToolCount:
@@ -59,30 +67,49 @@ class QuotaWindow:
     type: str
     """The platform's raw type: TOKENS_LIMIT, CREDIT_LIMIT, TIME_LIMIT or a new one."""
     used_percent: float
+    """The share used, 0-100: `used / limit` where the platform gives both counts (capped at
+    100), else the platform's own `percentage` (a floor, raised to 1 when anything is used)."""
     resets_at: datetime | None
-    """None when the window has not started (an idle 5-hour window), not "resets now"."""
+    """None when the platform names no reset: not started if nothing is used, else unknown."""
     used: int | None = None
     limit: int | None = None
     remaining: int | None = None
     unit: int | None = None
     number: int | None = None
     tools: tuple[ToolCount, ...] = ()
+    platform_percent: float | None = None
+    """The platform's `percentage` as sent (None when absent), kept for comparison only."""
 
     @property
     def label(self) -> str:
         if self.id in WINDOW_LABELS:
             return WINDOW_LABELS[self.id]
-        return self.length_label or self.type.replace("_", " ").title()
+        length = self.length_label
+        if length is None:
+            kind = self.type.replace("_", " ").capitalize()
+            if self.unit is None and self.number is None:
+                return kind
+            return f"{kind} ({self.number if self.number is not None else '?'} x unit {self.unit})"
+        if self.type == "TIME_LIMIT":
+            return f"{length} tool calls"
+        return f"{length} window"
 
     @property
     def length_label(self) -> str | None:
-        nouns = {3: "hour", 4: "day", 5: "month", 6: "week"}
-        singles = {3: "Hourly", 4: "Daily", 5: "Monthly", 6: "Weekly"}
-        if self.unit not in nouns or not self.number:
+        """ "5-hour", "1-week", "3-month"; None for a unit whose meaning is not known."""
+        if self.unit not in UNIT_NOUNS or not self.number or self.number < 1:
             return None
-        if self.number == 1:
-            return singles[self.unit]
-        return f"{self.number}-{nouns[self.unit]}"
+        return f"{self.number}-{UNIT_NOUNS[self.unit]}"
+
+    @property
+    def unit_name(self) -> str | None:
+        """ "credits", "calls" or "tokens": what `used` and `limit` count (None: unknown type)."""
+        return UNIT_NAMES.get(self.type)
+
+    @property
+    def has_counts(self) -> bool:
+        """True when the share comes from absolute figures rather than the platform's floor."""
+        return self.used is not None and self.limit is not None and self.limit > 0
 
     @property
     def is_exhausted(self) -> bool:
@@ -91,6 +118,18 @@ class QuotaWindow:
     @property
     def started(self) -> bool:
         return self.resets_at is not None
+
+    @property
+    def in_use(self) -> bool:
+        """Something was used in this window (by the counts, else the platform's share)."""
+        if self.used is not None:
+            return self.used > 0
+        return self.used_percent > 0
+
+    @property
+    def reset_unknown(self) -> bool:
+        """In use, yet the platform named no reset time: "unknown", never "not started"."""
+        return self.resets_at is None and self.in_use
 
 
 @dataclass(frozen=True)
@@ -104,10 +143,23 @@ class Quota:
         return Tier.parse(self.level)
 
     @property
+    def has_windows(self) -> bool:
+        """False for a plan that reports no windows at all (team plans: `limits: []`):
+        there is nothing to show, which is neither "all left" nor "all used"."""
+        return bool(self.windows)
+
+    @property
+    def uses_credits(self) -> bool:
+        """The plan counts usage in credits (CREDIT_LIMIT windows): the newer plans."""
+        return any(w.type == "CREDIT_LIMIT" for w in self.windows)
+
+    @property
     def blocking_window(self) -> QuotaWindow | None:
         """The most used window: it is what stops the user, whatever its length.
 
-        On a tie the one that resets last wins, since waiting for the other does not help.
+        Compared on true shares (counts where the platform gives them), so two windows
+        whose floored percentages tie are still told apart. On a real tie the one that
+        resets last wins, since waiting for the other does not help.
         """
         if not self.windows:
             return None
@@ -243,6 +295,11 @@ class Snapshot:
     @property
     def blocking_window(self) -> QuotaWindow | None:
         return self.quota.blocking_window if self.quota else None
+
+    @property
+    def has_windows(self) -> bool:
+        """A quota came and it has windows; False for a plan reporting none (and no quota)."""
+        return self.quota is not None and self.quota.has_windows
 
     def is_stale(self, now: datetime, refresh_interval: timedelta) -> bool:
         return now - self.fetched_at > 2 * refresh_interval

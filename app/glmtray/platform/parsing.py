@@ -36,7 +36,7 @@ from glmtray.platform.models import (
     Subscription,
     ToolCount,
 )
-from glmtray.timeutil import from_epoch_ms, parse_platform_datetime, platform_date
+from glmtray.timeutil import PLATFORM_TZ, from_epoch_ms, parse_platform_datetime, platform_date
 
 _NO_PLAN_HINTS = ("coding plan", "没有资格", "不存在")
 _SUCCESS_CODES = (None, 0, 200)
@@ -262,15 +262,25 @@ def unwrap_envelope(body: object, http_status: int = 200) -> Any:
 
 
 def _window_id(kind: str, unit: int | None, number: int | None) -> str:
+    """Only pairs seen live get a well-known id; any other pair is a window of its own,
+    never folded into one of those (a (4, 7) row is not "weekly": unit 4 is unknown)."""
     if kind == "TIME_LIMIT" and (unit, number) in ((5, 1), (None, None)):
         return MONTHLY_TOOLS
     if kind in ("TOKENS_LIMIT", "CREDIT_LIMIT"):
         if (unit, number) == (3, 5):
             return FIVE_HOUR
-        if (unit, number) in ((6, 1), (4, 7)):
+        if (unit, number) == (6, 1):
             return WEEKLY
     slug = re.sub(r"[^a-z0-9]+", "_", kind.lower()).strip("_") or "window"
     return f"{slug}_{unit if unit is not None else 'x'}_{number if number is not None else 'x'}"
+
+
+def window_share(used: int | None, limit: int | None, percentage: float | None) -> float:
+    """The share used, 0-100. Counts win: the platform's `percentage` is floor(100 x used /
+    limit) raised to 1, so 1438/12000 reads 11 and 71/10000 reads 1. Past the cap is 100."""
+    if used is not None and limit is not None and limit > 0:
+        return min(100.0, max(0.0, 100.0 * used / limit))
+    return min(100.0, max(0.0, percentage or 0.0))
 
 
 def _reset_time(value: object) -> datetime | None:
@@ -297,16 +307,13 @@ def parse_window(raw: Mapping[str, Any]) -> QuotaWindow:
     limit = to_int(raw.get("usage"))
     used = to_int(raw.get("currentValue"))
     remaining = to_int(raw.get("remaining"))
-    percent = to_float(raw.get("percentage"))
-    if percent is None and used is not None and limit:
-        percent = 100.0 * used / limit
-    percent = min(100.0, max(0.0, percent or 0.0))
-    if used is not None and limit is not None and used >= limit:
+    platform_percent = to_float(raw.get("percentage"))
+    percent = window_share(used, limit, platform_percent)
+    if used is not None and limit is not None and limit > 0 and used >= limit:
         # currentValue can run past the cap; the user is simply out.
-        percent = 100.0
         remaining = 0
     elif remaining is None and used is not None and limit is not None:
-        remaining = limit - used
+        remaining = max(0, limit - used)
     tools = tuple(
         ToolCount(
             text_of(item.get("modelCode"), 80) or text_of(item.get("name"), 80) or "tool",
@@ -326,6 +333,7 @@ def parse_window(raw: Mapping[str, Any]) -> QuotaWindow:
         unit=unit,
         number=number,
         tools=tools,
+        platform_percent=platform_percent,
     )
 
 
@@ -393,12 +401,30 @@ def _decimal(value: object) -> Decimal | None:
     return number
 
 
+def renewal_day(
+    next_renew: date | None, valid_until: datetime | None, now: datetime | None = None
+) -> date | None:
+    """The renewal (or end) day: `nextRenewTime`, unless it is absent or stale.
+
+    A `nextRenewTime` that is not in the future (seen live: the *start* of the current
+    period, on the renewal day) gives way to the end of the `valid` range, when that is
+    later. Days are the platform's (UTC+8)."""
+    end = valid_until.astimezone(PLATFORM_TZ).date() if valid_until is not None else None
+    if next_renew is None:
+        return end
+    today = (now or datetime.now(timezone.utc)).astimezone(PLATFORM_TZ).date()
+    if next_renew <= today and end is not None and end > next_renew:
+        return end
+    return next_renew
+
+
 @typed
-def parse_subscription(raw: Mapping[str, Any], currency: str | None) -> Subscription:
+def parse_subscription(
+    raw: Mapping[str, Any], currency: str | None, now: datetime | None = None
+) -> Subscription:
+    """One E2 entry. `now` (default: the clock) decides whether `nextRenewTime` is stale."""
     valid_from, valid_until = _valid_range(raw.get("valid"))
-    next_renewal = _platform_date(raw.get("nextRenewTime"))
-    if next_renewal is None and valid_until is not None:
-        next_renewal = _platform_date(valid_until.isoformat())
+    next_renewal = renewal_day(_platform_date(raw.get("nextRenewTime")), valid_until, now)
     price = _decimal(raw.get("actualPrice"))
     if price is None:
         price = _decimal(raw.get("initialPrice"))
@@ -419,7 +445,9 @@ def parse_subscription(raw: Mapping[str, Any], currency: str | None) -> Subscrip
 
 
 @typed
-def parse_subscriptions(data: object, currency: str | None = None) -> list[Subscription]:
+def parse_subscriptions(
+    data: object, currency: str | None = None, now: datetime | None = None
+) -> list[Subscription]:
     if isinstance(data, Mapping):
         # Paged variants wrap the list; accept the usual names.
         for key in ("list", "records", "rows", "data"):
@@ -430,7 +458,7 @@ def parse_subscriptions(data: object, currency: str | None = None) -> list[Subsc
         return []
     if not isinstance(data, list):
         raise UnexpectedResponse(detail="subscription data is not a list")
-    return [parse_subscription(item, currency) for item in data if isinstance(item, Mapping)]
+    return [parse_subscription(item, currency, now) for item in data if isinstance(item, Mapping)]
 
 
 def active_coding_plan(subscriptions: list[Subscription]) -> Subscription | None:

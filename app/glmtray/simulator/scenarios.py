@@ -570,6 +570,80 @@ def _quirky_subs(call: Call) -> Reply:
 # fmt: on
 
 
+# fmt: off
+# --- live shapes seen in 2026 (platform-api.md, "Live shapes seen in 2026") --------------
+
+
+def credit_max_quota(call: Call) -> Reply:
+    """A Max plan on credit windows, the 5-hour row as captured live (5184 of 28000)."""
+    now = call.now
+    limits = [
+        {"type": "CREDIT_LIMIT", "unit": 3, "number": 5, "usage": 28000, "currentValue": 5184,
+         "remaining": 22815, "percentage": 18, "nextResetTime": ms(now + 3 * HOUR + 7 * 60)},
+        {"type": "CREDIT_LIMIT", "unit": 6, "number": 1, "usage": 140000, "currentValue": 20160,
+         "remaining": 119839, "percentage": 14, "nextResetTime": ms(now + 4 * DAY + 2 * HOUR)},
+    ]
+    return ok({"level": "max", "limits": limits}, call)
+
+
+def floor_tie_quota(call: Call) -> Reply:
+    """Two credit windows whose floored percentages tie at 11: the 5-hour one (1438/12000,
+    11.98 %) is closer to its cap than the weekly one (6700/60000, 11.17 %), which resets
+    later and so would win a tie of floors."""
+    now = call.now
+    limits = [
+        {"type": "CREDIT_LIMIT", "unit": 3, "number": 5, "usage": 12000, "currentValue": 1438,
+         "remaining": 10561, "percentage": 11, "nextResetTime": ms(now + 2 * HOUR)},
+        {"type": "CREDIT_LIMIT", "unit": 6, "number": 1, "usage": 60000, "currentValue": 6700,
+         "remaining": 53299, "percentage": 11, "nextResetTime": ms(now + 2 * DAY)},
+        {"type": "CREDIT_LIMIT", "unit": 3, "number": 72, "usage": 10000, "currentValue": 71,
+         "remaining": 9928, "percentage": 1, "nextResetTime": ms(now + DAY)},
+    ]
+    return ok({"level": "pro", "limits": limits}, call)
+
+
+def legacy_quota(call: Call) -> Reply:
+    """A legacy token plan: percentages with null or absent counts; a TIME_LIMIT row with
+    no `usage` and no `nextResetTime`; the 5-hour window in use with no reset time."""
+    now = call.now
+    limits = [
+        {"type": "TOKENS_LIMIT", "unit": 3, "number": 5, "usage": None, "currentValue": None,
+         "remaining": None, "percentage": 9},
+        {"type": "TOKENS_LIMIT", "unit": 6, "number": 1, "percentage": 31,
+         "nextResetTime": ms(now + 5 * DAY)},
+        {"type": "TIME_LIMIT", "unit": 5, "number": 1, "currentValue": 12, "percentage": 2,
+         "usageDetails": [{"modelCode": "search-prime", "usage": 9},
+                          {"modelCode": "web-reader", "usage": 1}]},
+    ]
+    return ok({"level": "pro", "limits": limits}, call)
+
+
+def v1_quota(call: Call) -> Reply:
+    """An old V1 plan: a 5-hour row only, absolute tokens past the cap (Feb 2026)."""
+    limits = [
+        {"type": "TOKENS_LIMIT", "unit": 3, "number": 5, "usage": 200000000,
+         "currentValue": 200112618, "remaining": 0, "percentage": 100,
+         "nextResetTime": ms(call.now + 47 * 60)},
+    ]
+    return ok({"level": "lite", "limits": limits}, call)
+
+
+def team_quota(call: Call) -> Reply:
+    """A team plan: a quota answer with no windows at all, `msg` in Chinese."""
+    return Reply(200, {"code": 200, "msg": "操作成功", "data": {"limits": [], "level": "pro"}})
+
+
+def stale_renewal_subs(call: Call) -> Reply:
+    """Captured on the renewal day: `nextRenewTime` is the start of the current period."""
+    end = _period_end(call.now, 30)
+    entry = coding_sub("max", end)
+    entry["nextRenewTime"] = fmt_date(_month_before(end))
+    return ok([entry], call)
+
+
+# fmt: on
+
+
 def _wrong_shape(path: str) -> Builder:
     def build(call: Call) -> Reply:
         if path == QUOTA_PATH:
@@ -643,6 +717,18 @@ def _build() -> dict[str, Scenario]:
           standard(e2=_http_500(SUBSCRIPTION_PATH))),
         s("demo", "Live-looking Pro plan: usage grows with the clock and resets",
           standard(e1=demo_quota, e2=demo_subs)),
+        s("credit_max", "Max plan on CREDIT_LIMIT windows: 5184 of 28000 credits (live capture)",
+          standard("max", e1=credit_max_quota)),
+        s("floor_tie", "Credit windows whose floored percentages tie; a (3, 72) window of its own",
+          standard(e1=floor_tie_quota)),
+        s("legacy_tokens", "Legacy token plan: null counts, a 5-hour window in use with no reset",
+          standard(e1=legacy_quota)),
+        s("v1_overrun", "Old V1 plan: one 5-hour row, tokens past the cap (200112618/200000000)",
+          standard("lite", e1=v1_quota)),
+        s("team_plan", "Team plan: `limits: []`, no quota windows at all",
+          standard(e1=team_quota)),
+        s("stale_renewal", "nextRenewTime is the start of the current period (renewal-day capture)",
+          standard("max", e2=stale_renewal_subs)),
     ]
     return {sc.name: sc for sc in items}
 # fmt: on
