@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -585,3 +586,47 @@ def test_base_url_needs_a_running_simulator() -> None:
     with pytest.raises(RuntimeError):
         _ = sim.base_url
     sim.stop()  # harmless when never started
+
+
+def _raw_exchange(port: int, raw: bytes) -> tuple[int, dict[str, str]]:
+    """Send `raw` as it is and read the answer to its end: (status, lowercase headers)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(raw)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    status_line, *lines = data.partition(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines)}
+    return int(status_line.split(" ")[1]), headers
+
+
+def test_simulator_control_refuses_browsers_and_foreign_host_names(sim: PlatformSimulator) -> None:
+    port = int(sim.base_url.rsplit(":", 1)[1])
+    change = b'{"scenario": "max"}'
+
+    def control(*extra: str, host: str = "127.0.0.1") -> int:
+        lines = [
+            "POST /_simulator/scenario HTTP/1.1",
+            f"Host: {host}",
+            f"Content-Length: {len(change)}",
+            "Connection: close",
+            *extra,
+        ]
+        status, headers = _raw_exchange(port, ("\r\n".join(lines) + "\r\n\r\n").encode() + change)
+        assert not [name for name in headers if name.startswith("access-control-")]
+        return status
+
+    assert control("Origin: https://evil.example") == 403
+    assert control("Origin: null") == 403
+    assert control(host=f"evil.example:{port}") == 403
+    assert control(host="127.0.0.1.evil.example") == 403
+    assert sim.scenario == "pro"  # none of them changed anything
+    status, headers = _raw_exchange(
+        port, b"OPTIONS /_simulator/scenario HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Origin: https://evil.example\r\nConnection: close\r\n\r\n"
+    )  # fmt: skip
+    assert status >= 400 and not [n for n in headers if n.startswith("access-control-")]
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", "localhost"):
+        assert control(host=host) == 200
+    assert sim.scenario == "max"
+    assert httpx.get(sim.base_url + "/_simulator/state").status_code == 200

@@ -6,7 +6,7 @@ measures what passes: requests in flight, recent peaks, requests per minute, tim
 byte, and every business error in the answers (into the risk monitor's event store, and
 the in-flight count at each 1302 into the "limit seen" book).
 
-It is transparent by design, and narrow. Only the coding endpoints are relayed, and only
+It is narrow by design. Only the coding endpoints are relayed, and only
 by a path that is already in normal form: a dot segment, a percent-escape or a backslash in
 the path is refused with 400 rather than normalised, so no spelling of
 `/api/anthropic/../../api/biz/...` can reach the account endpoints (a quota reset among
@@ -14,9 +14,9 @@ them). Browsers are turned away: any request with an `Origin` is refused, prefli
 no CORS answer, and Host must be a loopback name (DNS rebinding). Kept-alive client
 connections are closed after `CLIENT_IDLE_SECONDS` without a request.
 
-Within that it is transparent by design. Request and response bodies pass through byte for byte (no
-decompression either way), headers pass through except the hop-by-hop ones, and
-server-sent events are relayed chunk by chunk as they arrive, never buffered whole. The
+Within that it is transparent by design. Request and response bodies pass through byte
+for byte (no decompression either way), headers pass through except the hop-by-hop ones,
+and server-sent events are relayed chunk by chunk as they arrive, never buffered whole. The
 tool's own `Authorization` / `x-api-key` goes upstream untouched: the meter never adds,
 stores or logs a key, so no other local program can spend the quota through it. It binds
 loopback only and refuses any non-loopback peer; when it stops, its listening socket is
