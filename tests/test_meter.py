@@ -432,9 +432,10 @@ def test_non_loopback_peers_are_refused(meter: LocalMeter) -> None:
         ("::ffff:127.0.0.1", 1),
     ]:
         assert peer_allowed(peer), peer
-    for peer in [("192.168.1.20", 5000), ("10.0.0.1", 1), ("::ffff:10.0.0.1", 1), ("2001:db8::1", 1),
-                 ("localhost", 1), None, (), "127.0.0.1"]:  # fmt: skip
-        assert not peer_allowed(peer), peer
+    refused: list[object] = [("192.168.1.20", 5000), ("10.0.0.1", 1), ("::ffff:10.0.0.1", 1),
+                             ("2001:db8::1", 1), ("localhost", 1), None, (), "127.0.0.1"]  # fmt: skip
+    for other in refused:
+        assert not peer_allowed(other), other
 
     async def ask(peer: tuple[str, int]) -> int:
         transport = mock.Mock()

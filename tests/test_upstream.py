@@ -8,7 +8,7 @@ import socket
 import ssl
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ CHUNKS = [b"data: one\n\n", b"data: two\n\n", b"data: [DONE]\n\n"]
 
 
 class Answer:
-    def __init__(self, status: int, content: bytes, extensions: dict[str, Any]) -> None:
+    def __init__(self, status: int, content: bytes, extensions: Mapping[str, Any]) -> None:
         self.status_code, self.content, self.extensions = status, content, extensions
 
 
