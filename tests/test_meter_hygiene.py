@@ -136,7 +136,8 @@ def test_normal_paths_still_reach_the_platform_with_their_query(
 def test_path_problem_rules() -> None:
     for fine in (ANTHROPIC_MESSAGES_PATH, OPENAI_CHAT_PATH, "/api/anthropic/v1/messages?a=%2e.."):
         assert path_problem(fine) is None, fine
-    for bad in ("", "*", "api/anthropic", "/a/../b", "/a/./b", "/a/..", "/a%2fb", "/a\\b", "//a"):
+    for bad in ("", "*", "api/anthropic", "/a/../b", "/a/./b", "/a/..", "/a%2fb", "/a\\b", "//a",
+                "/api/anthropic/v1/messages?q=é", "/api/anthropic/v1\x00"):  # fmt: skip
         assert path_problem(bad) is not None, bad
 
 

@@ -167,6 +167,8 @@ def path_problem(target: str) -> str | None:
     coding endpoints' paths need none of these, so they are refused. The query is not
     looked at: it goes up as it came, and servers route on the path.
     """
+    if not target.isascii() or not target.isprintable() or " " in target:
+        return "the request target must be printable ASCII (percent-encode the query)"
     path = target.split("?", 1)[0]
     if not path.startswith("/") or path.startswith("//"):
         return "the request target must be a path starting with a single /"
