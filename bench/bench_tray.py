@@ -72,8 +72,44 @@ SUSPECT_GLMTRAY_MODULES = (
     "glmtray.autostart",
     "glmtray.tool_setup",
 )
-# What "import X" costs is measured on top of the Qt modules every tray needs anyway.
-QT_BASELINE = "import PySide6.QtCore, PySide6.QtGui, PySide6.QtWidgets"
+# Stacks that come as one: blocking only the first member would leave the rest loaded, as the
+# app (or a library's plugin loader) imports them by name.
+SUSPECT_GROUPS = {
+    "keyring + Secret Service": (
+        "keyring",
+        "secretstorage",
+        "cryptography",
+        "_cffi_backend",
+        "jaraco",
+        "importlib_metadata",
+        "zipp",
+        "more_itertools",
+        "backports",
+        "lazy_importer",
+    ),
+    "httpx + httpcore": (
+        "httpx",
+        "httpcore",
+        "h11",
+        "h2",
+        "hpack",
+        "hyperframe",
+        "anyio",
+        "sniffio",
+        "certifi",
+        "idna",
+        "socksio",
+    ),
+    "aiohttp": ("aiohttp", "aiosignal", "aiohappyeyeballs", "frozenlist", "multidict", "yarl"),
+    "sign-in and settings dialogs": (
+        "glmtray.ui.settings_dialog",
+        "glmtray.ui.signin",
+        "glmtray.tool_setup",
+    ),
+    "event store + sqlite3": ("glmtray.activity.events", "sqlite3"),
+}
+# What "import X" costs alone is measured on top of the Qt modules every tray needs anyway.
+QT_BASELINE_MODULES = ("PySide6.QtCore", "PySide6.QtGui", "PySide6.QtWidgets")
 
 
 # -- /proc ------------------------------------------------------------------------------------
@@ -341,26 +377,37 @@ class ImportCost:
     cumulative_ms: float
     importer: str
     """The module whose import first pulled this one in ("" at top level)."""
+    before_ready: bool
+    """Imported before the icon showed data."""
+
+
+IMPORTTIME_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \| ( *)(\S+)")
 
 
 def parse_importtime(lines: Sequence[str]) -> dict[str, ImportCost]:
     """`-X importtime` prints a module when its import finishes, indented two spaces per
-    level: a module's importer is the next line printed one level up."""
-    pattern = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \| ( *)(\S+)")
+    level: a module's importer is the next line printed one level up. Keys keep the order in
+    which imports finished."""
     waiting: dict[int, list[tuple[str, float, float]]] = defaultdict(list)
     costs: dict[str, ImportCost] = {}
+    before_ready = True
     for line in lines:
-        match = pattern.match(line)
+        if READY_LINE in line:
+            before_ready = False
+        match = IMPORTTIME_LINE.match(line)
         if match is None:
             continue
         self_us, cumulative_us, indent, name = match.groups()
         depth = len(indent) // 2
         for child, child_self, child_cumulative in waiting.pop(depth + 1, []):
-            costs.setdefault(child, ImportCost(child_self, child_cumulative, name))
+            costs.setdefault(child, ImportCost(child_self, child_cumulative, name, before_ready))
         waiting[depth].append((name, int(self_us) / 1000, int(cumulative_us) / 1000))
+        if depth == 0:  # nothing above it: it is complete now
+            for top, top_self, top_cumulative in waiting.pop(0):
+                costs.setdefault(top, ImportCost(top_self, top_cumulative, "", before_ready))
     for entries in waiting.values():
         for name, self_ms, cumulative_ms in entries:
-            costs.setdefault(name, ImportCost(self_ms, cumulative_ms, ""))
+            costs.setdefault(name, ImportCost(self_ms, cumulative_ms, "", before_ready))
     return costs
 
 
@@ -376,27 +423,83 @@ def importers(name: str, costs: dict[str, ImportCost]) -> list[str]:
     return chain
 
 
-def import_memory_mb(names: Sequence[str], env: dict[str, str]) -> float | None:
-    """Resident MB that importing `names` adds in a fresh interpreter that already has Qt."""
-    script = (
-        f"{QT_BASELINE}\n"
-        "import importlib, sys\n"
-        "def rss():\n"
-        "    for line in open('/proc/self/status'):\n"
-        "        if line.startswith('VmRSS:'):\n"
-        "            return int(line.split()[1])\n"
-        "before = rss()\n"
-        "for name in sys.argv[1:]:\n"
-        "    try:\n"
-        "        importlib.import_module(name)\n"
-        "    except Exception:\n"
-        "        pass\n"
-        "print((rss() - before) / 1024)\n"
-    )
+RSS_AFTER_IMPORTS = """
+import importlib, importlib.abc, importlib.util, json, sys, types
+first, then, blocked = json.load(sys.stdin)
+def is_blocked(name):
+    return any(name == root or name.startswith(root + '.') for root in blocked)
+
+class Stub(types.ModuleType):
+    # A blocked module: importing it works, and every name in it is an empty class.
+    __path__ = []
+    def __getattr__(self, name):
+        if name.startswith('__'):
+            raise AttributeError(name)
+        return type(name, (), {})
+
+class Blocker(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, fullname, path, target=None):
+        if is_blocked(fullname):
+            return importlib.util.spec_from_loader(fullname, self)
+        return None
+    def create_module(self, spec):
+        return Stub(spec.name)
+    def exec_module(self, module):
+        pass
+
+sys.meta_path.insert(0, Blocker())
+def rss():
+    for line in open('/proc/self/status'):
+        if line.startswith('VmRSS:'):
+            return int(line.split()[1]) / 1024
+failed = 0
+def load(names):
+    global failed
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except BaseException:
+            failed += 1
+load(first)
+before = rss()
+load(then)
+print(rss() - before, failed)
+"""
+
+
+@dataclass(frozen=True)
+class ImportMemory:
+    mb: float
+    failed: int
+    """Imports that failed (a blocked module's stand-in did not satisfy its importer)."""
+
+
+def import_memory(
+    first: Sequence[str], then: Sequence[str], env: dict[str, str], blocked: Sequence[str] = ()
+) -> ImportMemory:
+    """Resident MB that importing `then` adds in a fresh interpreter that imported `first`;
+    `blocked` modules (and their submodules) are empty stand-ins wherever they are imported."""
     done = subprocess.run(
-        [sys.executable, "-c", script, *names], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", RSS_AFTER_IMPORTS],
+        env=env,
+        input=json.dumps([list(first), list(then), list(blocked)]),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
-    return float(done.stdout) if done.returncode == 0 else None
+    if done.returncode != 0:
+        return ImportMemory(float("nan"), 0)
+    mb, failed = done.stdout.split()
+    return ImportMemory(float(mb), int(failed))
+
+
+def within(module: str, root: str) -> bool:
+    return module == root or module.startswith(root + ".")
+
+
+def brought_in_by(module: str, root: str, costs: dict[str, ImportCost]) -> bool:
+    """True for `root` itself (or a submodule), and for modules its import pulled in first."""
+    return within(module, root) or any(within(m, root) for m in importers(module, costs))
 
 
 def stdlib_file(path: str) -> bool:
@@ -438,26 +541,74 @@ def explain(
 
     candidates = [name for name in SUSPECT_GLMTRAY_MODULES if name in modules]
     candidates += [top for top in third_party if top not in ("PySide6", "shiboken6")]
-    candidates += [name for name in qt_modules if name not in QT_BASELINE]
+    candidates += [name for name in qt_modules if name not in QT_BASELINE_MODULES]
     candidates += stdlib
+    # Every module the app loaded, in the order its imports finished; never a main script.
+    loaded = [name for name in costs if name in modules]
+    loaded = [name for name in modules if name not in costs] + loaded
+    loaded = [name for name in loaded if "__main__" not in name and "probe" not in name]
     print(f"\nThird-party packages loaded: {', '.join(third_party)}")
     print(
-        "\nImport costs. 'import ms': cumulative, from -X importtime in the app. '+RSS MB': what "
-        "importing the module (for a package: every submodule the app loaded) adds to a fresh "
-        "Python that already has QtWidgets; figures overlap where modules share dependencies."
+        "\nImport costs. 'import ms': cumulative, by -X importtime in the app ('*': imported "
+        "after the icon showed data). 'alone': resident MB that importing the module (for a "
+        "package: each submodule the app loaded) adds to a fresh Python with QtWidgets "
+        "(overlapping). 'in app': all the app's modules imported, minus the same with this one "
+        "replaced by an empty stand-in: what not importing it, and what only it needs, would "
+        "save. Imports only: objects the app builds at run time (SSL contexts, D-Bus "
+        "connections) are not counted."
     )
-    print(f"  {'module':30} {'modules':>7} {'import ms':>9} {'+RSS MB':>8}  first imported by")
+    print(
+        f"  {'module':28} {'modules':>7} {'import ms':>10} {'alone':>6} {'in app':>6}"
+        "  first imported by"
+    )
+    qt_only = [m for m in QT_BASELINE_MODULES if m in modules]
+    everything = import_memory(qt_only, [m for m in loaded if m not in qt_only], env)
+    print(
+        f"  All {len(loaded)} modules the app loaded add {everything.mb:.1f} MB to a fresh Python "
+        "with QtWidgets; the rest of the app's RSS above the floor is what it builds at run time."
+    )
+
+    def in_app(roots: Sequence[str]) -> str:
+        """What the app's imports weigh with `roots` replaced by stand-ins, less than with."""
+        rest = [
+            m
+            for m in loaded
+            if m not in qt_only and not any(brought_in_by(m, root, costs) for root in roots)
+        ]
+        without = import_memory(qt_only, rest, env, blocked=roots)
+        failed = without.failed - everything.failed
+        if failed > 3:  # the stand-in broke its importers: the difference means nothing
+            return f"{'n/a':>6}"
+        return f"{everything.mb - without.mb:6.1f}" + (f" ({failed} failed)" if failed else "")
+
     for name in candidates:
         cost = costs.get(name)
-        loaded = packages.get(name, [name]) if "." not in name else [name]
-        extra = import_memory_mb(loaded, env)
-        if name in stdlib and (extra or 0) < 0.5 and (cost.cumulative_ms if cost else 0) < 10:
+        import_ms = f"{cost.cumulative_ms:.1f}{'' if cost.before_ready else '*'}" if cost else "?"
+        own = packages.get(name, [name]) if "." not in name else [name]
+        alone = import_memory(qt_only, own, env)
+        if name in stdlib and alone.mb < 0.5 and (cost.cumulative_ms if cost else 0) < 10:
             continue  # the cheap standard-library rest
         # No importer: an import inside a function, run after start-up (or the probe's own).
         chain = " <- ".join(importers(name, costs)[:3]) or "(a function's import)"
         print(
-            f"  {name:30} {len(loaded):7d} {cost.cumulative_ms if cost else float('nan'):9.1f} "
-            f"{extra if extra is not None else float('nan'):8.1f}  {chain}"
+            f"  {name:28} {len(own):7d} {import_ms:>10} {alone.mb:6.1f} {in_app([name])}  {chain}"
+        )
+    print("  Groups (a stack loaded by name, not only through its first member):")
+    for label, members in SUSPECT_GROUPS.items():
+        roots = [root for root in members if root in modules]
+        if not roots:
+            continue
+        own = [m for m in loaded if any(within(m, root) for root in roots)]
+        alone = import_memory(qt_only, own, env)
+        print(f"  {label:28} {len(own):7d} {'':>10} {alone.mb:6.1f} {in_app(roots)}")
+    startup = [(n, c) for n, c in costs.items() if not c.importer and c.before_ready]
+    lazy = [(n, c) for n, c in costs.items() if not c.importer and not c.before_ready]
+    for title, entries in (("before the icon showed data", startup), ("after it", lazy)):
+        total_ms = sum(cost.cumulative_ms for _, cost in entries)
+        largest = sorted(entries, key=lambda entry: -entry[1].cumulative_ms)[:8]
+        print(
+            f"  top-level imports {title}: {total_ms:.0f} ms; largest: "
+            + (", ".join(f"{name} {cost.cumulative_ms:.0f}" for name, cost in largest) or "none")
         )
     print(f"  Qt modules loaded: {', '.join(name.removeprefix('PySide6.') for name in qt_modules)}")
     print("\nWhat each suspect glmtray module brings in first (modules, or top-level packages):")
