@@ -17,10 +17,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 EXPECTED_EXIT = {
     "lite": 0, "pro": 0, "max": 0, "credit": 0, "idle": 0, "weekly_exhausted": 0,
-    "auto_renew_off": 0, "renewal_soon": 0, "restricted": 0, "quirky": 0, "partial": 0, "demo": 0,
-    "bearer_only": 0,
+    "auto_renew_off": 0, "renewal_soon": 0, "quirky": 0, "partial": 0, "demo": 0,
+    "bearer_only": 0, "credit_max": 0, "floor_tie": 0, "legacy_tokens": 0, "v1_overrun": 0,
+    "team_plan": 0, "stale_renewal": 0,
     "wrong_key": 2, "wrong_key_1000": 2, "wrong_key_http401": 2,
-    "no_plan": 3, "expired": 3, "locked": 3,
+    "no_plan": 3, "expired": 3,
+    "restricted": 6, "locked": 6,
     "rate_limited": 4, "http_500": 4, "http_502": 4, "html_error": 4, "slow": 4,
     "malformed_json": 5, "wrong_shape": 5,
 }  # fmt: skip
@@ -109,7 +111,11 @@ def test_status_json_values_for_weekly_exhausted(sim: PlatformSimulator) -> None
         "billing_cycle",
     }
     assert sub["auto_renew"] is True and len(sub["next_renewal"]) == 10
-    assert data["risk"] == {"restricted": None}
+    risk = data["risk"]
+    # Global region: no flag, nothing in the history: unknown, never "fine".
+    assert risk["restricted"] is None and risk["flag"] is None
+    assert risk["locked"] is False and risk["throttled"] is False
+    assert risk["episodes"] == [] and risk["strikes"] == {"count": 0, "limit": 3}
 
 
 def test_status_text_for_restricted_china(sim: PlatformSimulator) -> None:

@@ -568,8 +568,6 @@ def _quirky_subs(call: Call) -> Reply:
         valid,
     ]})
 # fmt: on
-
-
 # fmt: off
 # --- live shapes seen in 2026 (platform-api.md, "Live shapes seen in 2026") --------------
 
