@@ -66,7 +66,11 @@ def chat(port: int, stream: bool) -> httpx.Response:
     return httpx.post(
         f"http://127.0.0.1:{port}/api/coding/paas/v4/chat/completions",
         headers={"Authorization": f"Bearer {SIMULATOR_API_KEY}"},
-        json={"model": "glm-4.6", "stream": stream, "messages": [{"role": "user", "content": "hi"}]},
+        json={
+            "model": "glm-4.6",
+            "stream": stream,
+            "messages": [{"role": "user", "content": "hi"}],
+        },
         timeout=30,
     )
 

@@ -85,3 +85,32 @@ def test_save_failure_is_a_settings_error(tmp_path: Path) -> None:
 
 def test_default_path_follows_xdg(isolated_dirs: Path) -> None:
     assert str(settings_path()).startswith(str(isolated_dirs))
+
+
+def test_a_file_written_before_peak_rule_loads_with_auto(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    old = {"schema_version": 1, "region": "china", "peak_hours": "15:00-19:00"}
+    path.write_text(json.dumps(old))
+    result = SettingsStore(path).load()
+    assert result.notice is None
+    assert result.settings.peak_rule == "auto" and result.settings.peak_hours == "15:00-19:00"
+    assert result.settings.region is Region.CHINA
+
+
+@pytest.mark.parametrize(
+    ("raw", "loaded"),
+    [("credit", "credit"), ("TOKEN ", "token"), ("auto", "auto"), ("3x", "auto"), (None, "auto"),
+     (7, "auto")],
+)  # fmt: skip
+def test_peak_rule_is_kept_when_known_else_auto(tmp_path: Path, raw: object, loaded: str) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"schema_version": 1, "peak_rule": raw}))
+    assert SettingsStore(path).load().settings.peak_rule == loaded
+
+
+def test_peak_rule_round_trips_with_the_schema_version(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path / "settings.json")
+    store.save(replace(Settings(), peak_rule="token"))
+    saved = json.loads((tmp_path / "settings.json").read_text())
+    assert saved["peak_rule"] == "token" and saved["schema_version"] == 1
+    assert store.load().settings.peak_rule == "token"
