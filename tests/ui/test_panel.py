@@ -399,8 +399,8 @@ def tall_state() -> AppState:
     from dataclasses import replace
 
     from .test_panel_sections import (
-        RESTRICTED_AN_HOUR_AGO,
         CONCURRENCY_REFUSED_JUST_NOW,
+        RESTRICTED_AN_HOUR_AGO,
         concurrency,
         risk_report,
     )
@@ -410,3 +410,32 @@ def tall_state() -> AppState:
         risk=risk_report(RESTRICTED_AN_HOUR_AGO, CONCURRENCY_REFUSED_JUST_NOW),
         concurrency=concurrency(),
     )
+
+
+def test_one_fact_is_said_once() -> None:
+    """Endpoints failing the same way make one line; while the status card names an error,
+    the endpoints' copies of it are left out."""
+    from glmtray.ui.notices_section import notice_lines
+
+    message = "HTTP 502 from the platform; glmtray will try again."
+    warnings = (f"Subscription: {message}", f"Risk flag: {message}", "No active coding-plan subscription in the subscription list.")  # fmt: skip
+    ready = make_state(make_snapshot(warnings=warnings))
+    assert notice_lines(ready) == [
+        f"Subscription and risk flag: {message}",
+        "No active coding-plan subscription in the subscription list.",
+    ]
+    failing = make_state(
+        make_snapshot(warnings=(f"Quota: {message}",)), phase=Phase.ERROR, error=PlatformUnavailable(message)
+    )  # fmt: skip
+    assert notice_lines(failing) == []
+
+
+def test_a_locked_account_is_called_locked(panel: Panel) -> None:
+    from glmtray.errors import AccountRestricted
+
+    state = make_state(make_snapshot(), phase=Phase.ERROR, error=AccountRestricted(code=1112))
+    show(panel, state)
+    assert panel.risk_banner.isVisibleTo(panel)
+    text = visible_text(panel)
+    assert "Account locked" in text and "restricted this account" not in text
+    assert not panel.status_section.isVisibleTo(panel)  # the banner says it: once

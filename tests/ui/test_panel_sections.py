@@ -20,6 +20,7 @@ from glmtray.activity.events import Event
 from glmtray.activity.risk import RiskMonitor
 from glmtray.activity.risk_watch import RiskReport
 from glmtray.platform.codes import classify
+from glmtray.platform.regions import Region
 from glmtray.state import AppState, Phase
 from glmtray.ui.panel import Panel
 from glmtray.ui.risk_section import POLICY
@@ -96,7 +97,7 @@ def test_restriction_found_by_the_monitor_raises_banner_and_details(
     assert section.isVisibleTo(panel)
     assert section.body.text().splitlines() == [
         "Restricted by risk control since 17:00 (codes 1313)",
-        "Restriction episodes: 1 of 3 allowed before a ban (3 Mar)",
+        "Strike 1 of 3 (3 Mar), by glmtray's count",
     ]
     # The banner states the policy and offers the review; the details do not repeat them.
     assert POLICY not in visible_text(panel)
@@ -134,9 +135,20 @@ def test_throttling_alone_is_a_detail_without_banner_or_review(panel: Panel) -> 
 
 
 def test_a_report_with_nothing_to_say_keeps_the_section_hidden(panel: Panel) -> None:
-    show(panel, replace(healthy_state(), risk=risk_report()))
+    show(panel, replace(healthy_state(region=Region.CHINA), risk=risk_report()))
     assert not panel.risk_section.isVisibleTo(panel)
     assert not panel.risk_banner.isVisibleTo(panel)
+
+
+def test_the_global_region_says_what_glmtray_watches(panel: Panel) -> None:
+    """The platform publishes no risk flag there: the panel says so, and that glmtray
+    watches the coding tools' errors and has seen none."""
+    from glmtray.ui.risk_section import WATCH_LINE
+
+    show(panel, replace(healthy_state(), risk=risk_report()))
+    assert panel.risk_section.isVisibleTo(panel)
+    assert panel.risk_section.body.text() == WATCH_LINE
+    assert not panel.risk_section.review.isVisibleTo(panel)
 
 
 def test_concurrency_section_from_the_state(panel: Panel) -> None:

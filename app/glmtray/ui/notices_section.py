@@ -12,10 +12,31 @@ from glmtray.ui.section import Section, plain_label, scaled_font, set_colour, vb
 
 
 def notice_lines(state: AppState) -> list[str]:
+    """Each fact once: while the status card names an error, the endpoints' own copies of it
+    are left out; several endpoints failing the same way make one line."""
     lines = state.notice_texts()
-    if state.snapshot is not None and state.phase is not Phase.SIGNED_OUT:
-        lines.extend(state.snapshot.warnings)
+    snap = state.snapshot
+    if snap is None or state.phase in (Phase.SIGNED_OUT, Phase.ERROR):
+        return lines
+    by_message: dict[str, list[str]] = {}
+    for warning in snap.warnings:
+        where, sep, message = warning.partition(": ")
+        if sep and where in ENDPOINT_LABELS:
+            by_message.setdefault(message, []).append(where)
+        else:
+            by_message.setdefault(warning, [])
+    for message, places in by_message.items():
+        if not places:
+            lines.append(message)
+        else:
+            names = [places[0], *(place.lower() for place in places[1:])]
+            joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+            lines.append(f"{joined}: {message}")
     return lines
+
+
+ENDPOINT_LABELS = ("Quota", "Subscription", "Risk flag")
+"""How the client names the endpoint in a warning ("Subscription: HTTP 502 ...")."""
 
 
 class NoticesSection(Section):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QPushButton, QWidget
 
+from glmtray.platform.regions import Region
 from glmtray.state import AppState, Phase
 from glmtray.timeutil import format_local_time
 from glmtray.ui.section import DANGER, Card, Section, TextSection, vbox
@@ -58,14 +59,30 @@ def report_lines(report: RiskReport, now: datetime, *, with_policy: bool = True)
         lines.append(f"{kind}{code}: until about {format_local_time(until, now)}")
     if state.episodes:
         days = ", ".join(_day(e.since) for e in state.episodes[-state.strike_limit :])
-        lines.append(
-            f"Restriction episodes: {state.strikes} of {state.strike_limit} allowed before a ban ({days})"
-        )
-    if state.unknown_codes:
-        lines.append(
-            "Unrecognised platform codes seen: " + ", ".join(str(c) for c in state.unknown_codes)
-        )
+        lines.append(f"Strike {state.strikes} of {state.strike_limit} ({days}), by glmtray's count")
+    # Business codes are four digits; a bare HTTP status (500) is an outage, said elsewhere.
+    unknown = [code for code in state.unknown_codes if code >= 1000]
+    if unknown:
+        lines.append("Unrecognised platform codes seen: " + ", ".join(str(c) for c in unknown))
     return lines
+
+
+WATCH_LINE = (
+    "The platform publishes no risk-control flag for this region. glmtray watches your "
+    "coding tools' errors for restriction codes, and has seen none."
+)
+"""Where the platform publishes no flag (the global region) and nothing else is to be said."""
+
+
+def locked(state: AppState) -> bool:
+    from glmtray.errors import AccountRestricted
+
+    if state.risk is not None and state.risk.state.status.value == "locked":
+        return True
+    return isinstance(state.error, AccountRestricted) and state.error.code in LOCK_CODES
+
+
+LOCK_CODES = frozenset({1112, 1121})
 
 
 def banner_shown(state: AppState) -> bool:
@@ -95,7 +112,17 @@ class RiskBanner(Section):
     def render_state(self, state: AppState, now: datetime) -> None:
         shown = banner_shown(state)
         self.setVisible(shown)
-        if shown:
+        if shown and locked(state):
+            self.card.set_content(
+                DANGER,
+                self.tr("Account locked"),
+                self.tr(
+                    "The platform has locked this account: coding tools are refused until "
+                    "support unlocks it. Ask support for a review."
+                ),
+                dark=self.is_dark(),
+            )
+        elif shown:
             self.card.set_content(
                 DANGER,
                 self.tr("Account restricted by risk control"),
@@ -119,7 +146,7 @@ class RiskSection(TextSection):
         self.setObjectName("riskSection")
         self.review = QPushButton(self.tr("Request a review"))
         self.review.clicked.connect(self.review_requested.emit)
-        self.box.addWidget(self.review)
+        self.box.addWidget(self.review, 0, Qt.AlignmentFlag.AlignLeft)
 
     def render_state(self, state: AppState, now: datetime) -> None:
         # While the banner shows, it states the policy and offers the review: the section
@@ -127,6 +154,8 @@ class RiskSection(TextSection):
         banner = banner_shown(state)
         report = state.risk
         lines = report_lines(report, now, with_policy=not banner) if report is not None else []
+        if not lines and report is not None and state.region is Region.GLOBAL:
+            lines.append(WATCH_LINE)
         self.setVisible(bool(lines))
         self.body.setText("\n".join(lines))
         self.body.setToolTip(POLICY)
