@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt, QUrl, Slot
 from pytestqt.qtbot import QtBot
 
 from glmtray.credentials import Account, CredentialStore
@@ -675,3 +675,37 @@ def test_renewal_reminder_from_a_hand_entered_date(
     assert sub is not None and sub.entered_by_hand
     titles = sent_titles(app)
     assert any("renews on" in title for title in titles), titles
+
+
+class UrlCatcher(QObject):
+    """Stands in for the browser: the desktop's handler for https links."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.opened: list[str] = []
+
+    @Slot(QUrl)
+    def open(self, url: QUrl) -> None:
+        self.opened.append(url.toString())
+
+
+def test_links_say_what_happened_and_copy_what_could_not_be_opened(
+    signed_in_app: GlmTrayApp,
+) -> None:
+    from PySide6.QtGui import QDesktopServices, QGuiApplication
+
+    app = signed_in_app
+    app.show_panel()
+    catcher = UrlCatcher()
+    QDesktopServices.setUrlHandler("https", catcher, "open")
+    try:
+        assert app.open_url("https://z.ai/manage-apikey/subscription")
+    finally:
+        QDesktopServices.unsetUrlHandler("https")
+    assert catcher.opened == ["https://z.ai/manage-apikey/subscription"]
+    message = app.panel.footer_section.message_label
+    assert message.isVisibleTo(app.panel) and "Opening z.ai" in message.text()
+    # No mail app on this desktop: the address is kept for the user, and the panel says so.
+    assert not app.open_url("mailto:support@z.ai")
+    assert QGuiApplication.clipboard().text() == "support@z.ai"
+    assert "No mail app answered" in message.text() and "support@z.ai" in message.text()

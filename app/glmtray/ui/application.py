@@ -330,8 +330,34 @@ class GlmTrayApp(QObject):
             self.monitor.set_notice(NoticeKey.SETTINGS_NOT_SAVED, error.message)
 
     # -- actions ------------------------------------------------------------------
-    def open_url(self, url: str) -> None:
-        QDesktopServices.openUrl(QUrl(url))
+    def open_url(self, url: str) -> bool:
+        """Open a page or the mail app, and say what happened: with no handler for the link
+        nothing would seem to happen, so the address goes to the clipboard instead."""
+        opened = QDesktopServices.openUrl(QUrl(url))
+        target = url.removeprefix("mailto:").split("?", 1)[0]
+        if opened:
+            note = (
+                f"Opening your mail app to write to {target}…"
+                if url.startswith("mailto:")
+                else f"Opening {QUrl(url).host() or url} in your browser…"
+            )
+            self._say(note)
+        else:
+            self._copy(target if url.startswith("mailto:") else url)
+            what = "No mail app" if url.startswith("mailto:") else "No browser"
+            self._say(f"{what} answered. {target} is copied to the clipboard.", problem=True)
+        return opened
+
+    def _say(self, text: str, *, problem: bool = False) -> None:
+        log.info("%s", text)
+        if self.panel_visible:
+            self.panel.show_message(text, problem=problem)
+
+    @staticmethod
+    def _copy(text: str) -> None:
+        clipboard = QGuiApplication.clipboard()
+        if clipboard is not None:
+            clipboard.setText(text)
 
     def review_text(self) -> ReviewRequest | None:
         from glmtray.activity.risk_text import review_request
@@ -347,13 +373,19 @@ class GlmTrayApp(QObject):
         """A pre-filled e-mail to support, also put on the clipboard: many people have no
         mail client set up, and the text must not be lost."""
         request = self.review_text()
+        support = info(self.monitor.state.region).support_email
         if request is None:
-            self.open_url(f"mailto:{info(self.monitor.state.region).support_email}")
+            self.open_url(f"mailto:{support}")
             return
-        clipboard = QGuiApplication.clipboard()
-        if clipboard is not None:
-            clipboard.setText(f"To: {request.to}\nSubject: {request.subject}\n\n{request.body}")
-        self.open_url(request.mailto_url)
+        self._copy(f"To: {request.to}\nSubject: {request.subject}\n\n{request.body}")
+        if QDesktopServices.openUrl(QUrl(request.mailto_url)):
+            self._say("The review request is copied to the clipboard; opening your mail app…")
+        else:
+            self._say(
+                f"No mail app answered. The review request is on the clipboard: paste it into "
+                f"a message to {support}.",
+                problem=True,
+            )
 
     def quit(self) -> None:
         self.shutdown()

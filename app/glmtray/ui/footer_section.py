@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QPushButton, QWidget
 
@@ -71,6 +71,14 @@ class FooterSection(Section):
         super().__init__(parent)
         box = vbox(self, 6)
         box.addWidget(_separator(self))
+        # What just happened after a click (a page opening, text copied): said for a while.
+        self.message_label = plain_label()
+        self.message_label.setFont(scaled_font(self, -1))
+        self.message_label.hide()
+        box.addWidget(self.message_label)
+        self._message_timer = QTimer(self)
+        self._message_timer.setSingleShot(True)
+        self._message_timer.timeout.connect(self.clear_message)
         self.updated_label = plain_label()
         self.updated_label.setFont(scaled_font(self, -1))
         box.addWidget(self.updated_label)
@@ -81,7 +89,6 @@ class FooterSection(Section):
         self.settings_button = QPushButton(self.tr("Settings…"), self)
         self.settings_button.clicked.connect(self.settings_requested)
         self.quit_button = QPushButton(self.tr("Quit"), self)
-        self.quit_button.setFlat(True)
         self.quit_button.clicked.connect(self.quit_requested)
         buttons.addWidget(self.refresh_button)
         buttons.addWidget(self.settings_button)
@@ -124,3 +131,18 @@ class FooterSection(Section):
         self.updated_label.setVisible(bool(text))
         set_colour(self.updated_label, colour)
         self.refresh_button.setEnabled(state.phase is not Phase.SIGNED_OUT)
+
+    def show_message(self, text: str, *, problem: bool = False) -> None:
+        """Say what a click did; it goes away after MESSAGE_SECONDS."""
+        self.message_label.setText(text)
+        dark = self.is_dark()
+        set_colour(self.message_label, style.level_colour(Level.WARNING, dark) if problem else None)
+        self.message_label.show()
+        self._message_timer.start(MESSAGE_SECONDS * 1000)
+
+    def clear_message(self) -> None:
+        self.message_label.hide()
+        self.message_label.clear()
+
+
+MESSAGE_SECONDS = 8

@@ -221,6 +221,11 @@ class Panel(QWidget):
         y = min(max(pos.y(), area.top()), area.bottom() + 1 - size.height())
         self.move(max(area.left(), x), max(area.top(), y))
 
+    def show_message(self, text: str, *, problem: bool = False) -> None:
+        """A short note above the buttons about what a click did, then resized to fit."""
+        self.footer_section.show_message(text, problem=problem)
+        self.fit_height()
+
     def show_state(self, state: AppState, now: datetime) -> None:
         """Render every section, then size the panel to their final text."""
         for section in self.sections():
