@@ -44,6 +44,8 @@ def test_snippets_follow_the_port_and_copy_exactly(qtbot: QtBot) -> None:
     copy_buttons = [b for b in widget.findChildren(QPushButton) if b.text() == "Copy"]
     copy_buttons[2].click()
     assert QGuiApplication.clipboard().text() == shown[2]
+    assert copy_buttons[2].text() == "Copied ✓"  # the click is confirmed where it was made
+    qtbot.waitUntil(lambda: copy_buttons[2].text() == "Copy", timeout=4000)
 
 
 def test_bad_peak_hours_keep_the_previous_value(qtbot: QtBot) -> None:

@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
-from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtCore import QDate, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -270,7 +270,11 @@ class SettingsDialog(QDialog):
             value = QLineEdit()
             value.setReadOnly(True)
             copy = QPushButton(self.tr("Copy"))
-            copy.clicked.connect(lambda _checked=False, v=value: _copy(v.text()))
+            # Wide enough for "Copied" too, so the row does not shift when it says so.
+            copy.setMinimumWidth(copy.fontMetrics().horizontalAdvance(self.tr("Copied ✓")) + 24)
+            copy.clicked.connect(
+                lambda _checked=False, v=value, b=copy: self._copy_and_confirm(v.text(), b)
+            )
             row = QHBoxLayout()
             row.addWidget(value, 1)
             row.addWidget(copy)
@@ -281,6 +285,11 @@ class SettingsDialog(QDialog):
         layout.addWidget(meter)
         layout.addStretch(1)
         return page
+
+    def _copy_and_confirm(self, text: str, button: QPushButton) -> None:
+        _copy(text)
+        button.setText(self.tr("Copied ✓"))
+        QTimer.singleShot(COPIED_MS, lambda: button.setText(self.tr("Copy")))
 
     def _show_tool_setups(self, port: int) -> None:
         for (label, value), setup in zip(self.tool_rows, tool_setups(port), strict=True):
@@ -452,6 +461,10 @@ class SettingsDialog(QDialog):
     def _clicked(self, button: QAbstractButton) -> None:
         if self.buttons.buttonRole(button) == QDialogButtonBox.ButtonRole.ApplyRole:
             self._apply()
+
+
+COPIED_MS = 2000
+"""How long a Copy button says "Copied" after a click."""
 
 
 def _copy(text: str) -> None:
