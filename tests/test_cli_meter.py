@@ -173,3 +173,39 @@ def test_meter_port_in_use_fails_with_a_message(tmp_path: Path, sim: PlatformSim
         )
     assert result.returncode != 0 and result.stderr.startswith("glmtray: ")
     assert str(port) in result.stderr
+
+
+def test_a_request_in_flight_at_sigint_is_cut_and_counted(
+    tmp_path: Path, sim: PlatformSimulator
+) -> None:
+    import threading
+
+    port = free_port()
+    meter = start_meter(tmp_path, sim, port)
+    sim.set_coding(chunk_delay=2.0)  # a slow stream: still running when the signal comes
+    outcome: list[object] = []
+
+    def slow() -> None:
+        try:
+            outcome.append(chat(port, stream=True).status_code)
+        except httpx.HTTPError as error:
+            outcome.append(type(error).__name__)
+
+    worker = threading.Thread(target=slow)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while sim.coding.in_flight == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sim.coding.in_flight == 1
+    finally:
+        meter.send_signal(signal.SIGINT)
+        out, err = meter.communicate(timeout=30)
+        worker.join(timeout=30)
+    assert meter.returncode == 0, err
+    assert "meter stopped: 1 requests" in out
+    # The stream outlived the meter's grace: it was cut, not left hanging.
+    assert outcome == ["RemoteProtocolError"]
+    with store_of(tmp_path) as store:
+        last = json.loads(store.get_state(METER_LAST_RUN_KEY) or "{}")
+    assert last["requests_total"] == 1 and last["in_flight"] == 0
