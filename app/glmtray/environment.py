@@ -8,6 +8,8 @@ platform is the built-in simulator, and which allows neither the meter nor autos
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ from glmtray.settings import LoadResult, Settings, SettingsStore, data_dir
 
 if TYPE_CHECKING:
     from glmtray.activity.events import EventStore
+    from glmtray.demo import Step
 
 
 class SettingsSource(Protocol):
@@ -39,6 +42,14 @@ class KeySource(Protocol):
     def set(self, account: Account, key: str, *, session_only: bool = False) -> None: ...
 
     def delete(self, account: Account) -> bool: ...
+
+
+class BackgroundScript(Protocol):
+    """Something that plays beside the app (the demo's story) and may ask for a refresh."""
+
+    def start(self, refresh_now: Callable[[], None]) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 class MemorySettings:
@@ -123,6 +134,8 @@ class Environment:
     label: str = ""
     """Shown in the tooltip ("demo"), empty for a normal run."""
     file_logging: bool = True
+    scripts: list[BackgroundScript] = field(default_factory=list)
+    """Started with the app, given a thread-safe way to ask for a refresh."""
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     @property
@@ -146,17 +159,21 @@ def normal_environment(base_url: str | None = None) -> Environment:
     )
 
 
-def demo_environment() -> Environment:
-    """The built-in simulator on loopback, with every setting and key in memory."""
+def demo_environment(story: tuple[Step, ...] | None = None) -> Environment:
+    """The built-in simulator on loopback, with every setting and key in memory, and the
+    demo's story played in a throwaway transcript folder (`story` shortens it for tests)."""
+    from glmtray.demo import STORY, DemoScript
     from glmtray.simulator import DEMO_API_KEY, PlatformSimulator
 
     simulator = PlatformSimulator("demo")
     simulator.start()
+    projects = Path(tempfile.mkdtemp(prefix="glmtray-demo-")) / "projects"
+    script = DemoScript(simulator, projects, story or STORY)
     return Environment(
         settings=MemorySettings(),
         keys=MemoryKeys(DEMO_API_KEY),
         open_events=_open_event_memory,
-        transcripts_root=lambda: None,
+        transcripts_root=lambda: projects,
         account_memory=AccountMemory(None),
         base_url=simulator.base_url,
         meter_allowed=False,
@@ -166,5 +183,10 @@ def demo_environment() -> Environment:
         title_suffix=" (demo)",
         label="demo",
         file_logging=False,
-        closers=[simulator.stop],
+        scripts=[script],
+        closers=[
+            lambda: shutil.rmtree(projects.parent, ignore_errors=True),
+            simulator.stop,
+            script.stop,
+        ],
     )

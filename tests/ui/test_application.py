@@ -61,9 +61,15 @@ MakeApp = Callable[..., GlmTrayApp]
 def make_app(qapp: Any, sim: PlatformSimulator, tmp_path: Path) -> Iterator[MakeApp]:
     apps: list[GlmTrayApp] = []
 
-    def make(keyring: Any = None, *, demo: bool = False, name: str | None = None) -> GlmTrayApp:
+    def make(
+        keyring: Any = None,
+        *,
+        demo: bool = False,
+        name: str | None = None,
+        story: Any = None,
+    ) -> GlmTrayApp:
         environment: Environment = (
-            demo_environment()
+            demo_environment(story)
             if demo
             else replace(
                 normal_environment(sim.base_url),
@@ -709,3 +715,33 @@ def test_links_say_what_happened_and_copy_what_could_not_be_opened(
     assert not app.open_url("mailto:support@z.ai")
     assert QGuiApplication.clipboard().text() == "support@z.ai"
     assert "No mail app answered" in message.text() and "support@z.ai" in message.text()
+
+
+def test_the_demo_plays_every_feature(qtbot: QtBot, make_app: MakeApp) -> None:
+    """The demo's story, sped up: sessions at work (concurrency), a throttled request, a
+    renewal coming up, a restriction, the weekly window running out; each seen in the state
+    and announced where the real app would announce it."""
+    from glmtray.demo import Act, Step
+
+    story = tuple(Step(0.2 + 0.6 * i, act) for i, act in enumerate(Act))
+    app = make_app(demo=True, story=story)
+    assert app.start()
+
+    def restricted_with_sessions() -> bool:
+        state = app.monitor.state
+        return (
+            state.restricted
+            and state.concurrency is not None
+            and (state.concurrency.active_sessions or 0) >= 2
+        )
+
+    qtbot.waitUntil(restricted_with_sessions, timeout=20_000)
+    qtbot.waitUntil(lambda: any("Weekly limit reached" in t for t in sent_titles(app)), timeout=20_000)
+    titles = sent_titles(app)
+    assert any("restrict" in t.lower() for t in titles), titles
+    state = app.monitor.state
+    assert state.risk is not None and state.risk.state.episodes
+    app.show_panel()
+    text = _visible_text(app.panel)
+    assert "Restricted by risk control" in text or "Account restricted" in text
+    assert "coding sessions" in text

@@ -61,6 +61,8 @@ PANEL_AFTER_CLICK_MS = 50
 
 class GlmTrayApp(QObject):
     state_changed = Signal(object)
+    _refresh_requested = Signal()
+    """From a background script's thread: a refresh, queued to this one."""
 
     def __init__(
         self,
@@ -134,6 +136,7 @@ class GlmTrayApp(QObject):
         self.notifications.open_url_requested.connect(self.open_url)
         self.notifications.panel_requested.connect(self.show_panel)
         self.state_changed.connect(self.render)
+        self._refresh_requested.connect(lambda: self.scheduler.refresh(forced=True))
         self.app.styleHints().colorSchemeChanged.connect(
             lambda *_: self.render(self.monitor.state, force=True)
         )
@@ -168,6 +171,8 @@ class GlmTrayApp(QObject):
         self.tray.show()
         # The key is read on the worker; the icon shows its loading look until then.
         self.sign_in.restore()
+        for script in self.environment.scripts:
+            script.start(self._refresh_requested.emit)
         return True
 
     def _on_session_started(self, start: SessionStart) -> None:
