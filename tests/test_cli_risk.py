@@ -136,3 +136,28 @@ def test_peak_follows_the_plan_and_the_setting(tmp_path: Path, sim: PlatformSimu
     settings.parent.mkdir(parents=True, exist_ok=True)
     settings.write_text(json.dumps({"schema_version": 1, "peak_rule": "credit"}))
     assert json.loads(status(tmp_path, sim).stdout)["peak"]["rule"] == "credit"
+
+
+def test_a_history_being_written_is_still_read_without_waiting(
+    tmp_path: Path, sim: PlatformSimulator
+) -> None:
+    import sqlite3
+    import time
+
+    sim.set_scenario("pro")
+    path = store_path(tmp_path)
+    with EventStore(path, "global:default") as store:
+        store.add(Signal(datetime.now(timezone.utc), "transcript", 1313, "[1313][fair use]"))
+    writer = sqlite3.connect(path, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # the tray in the middle of a write
+        started = time.monotonic()
+        result = status(tmp_path, sim, "--region", "global")
+        took = time.monotonic() - started
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert result.returncode == 6, result.stderr
+    risk = json.loads(result.stdout)["risk"]
+    assert risk["history_read"] is True and risk["restricted"] is True
+    assert took < 8

@@ -28,9 +28,10 @@ from glmtray.settings import Settings, SettingsStore
 
 if TYPE_CHECKING:
     from datetime import datetime
+    from pathlib import Path
 
     from glmtray.activity.concurrency import ConcurrencyState
-    from glmtray.activity.events import Event
+    from glmtray.activity.events import Event, EventStore
     from glmtray.peak import PeakStatus
     from glmtray.platform.models import Snapshot
     from glmtray.report import RiskReportData
@@ -217,7 +218,6 @@ def _risk_report(snapshot: Snapshot, account: Account, now: datetime) -> RiskRep
 
 
 def _risk_from_history(snapshot: Snapshot, account: Account, now: datetime) -> RiskReportData:
-    from glmtray.activity.events import EventStore
     from glmtray.activity.risk import RiskFlagReading, RiskMonitor
     from glmtray.activity.risk_store import load_risk_flag
     from glmtray.report import RiskReportData
@@ -228,7 +228,7 @@ def _risk_from_history(snapshot: Snapshot, account: Account, now: datetime) -> R
     offsets: str | None = None
     store_path = data_dir() / EVENTS_FILE
     if store_path.exists():
-        with EventStore(store_path, account.username) as store:
+        with _read_store(store_path, account.username) as store:
             events = store.all_events()
             stored_flag = load_risk_flag(store)
             offsets = store.get_shared_state(OFFSETS_KEY)
@@ -241,6 +241,17 @@ def _risk_from_history(snapshot: Snapshot, account: Account, now: datetime) -> R
 
 
 EVENTS_FILE = "events.sqlite3"
+
+
+def _read_store(path: Path, account: str) -> EventStore:
+    """The history opened for a quick read: `status` reads it as a bonus, so while the
+    tray holds a write lock it waits a second, then reports what the platform said
+    alone, rather than holding the command."""
+    from glmtray.activity.events import EventStore
+
+    return EventStore(path, account, busy_timeout=1.0, busy_retries=0)
+
+
 OFFSETS_KEY = "transcripts.offsets"
 """The transcript reader's saved offsets (`risk_watch.OFFSETS_STATE_KEY`)."""
 TRANSCRIPT_LOOKBACK_DAYS = 7
@@ -348,13 +359,12 @@ def _concurrency_state(tier: str | None, account: Account) -> ConcurrencyState:
 
 def _foreground_meter_port(account: Account) -> int | None:
     """The port of a running `glmtray meter` for this account, as it left it in the store."""
-    from glmtray.activity.events import EventStore
     from glmtray.settings import data_dir
 
     store_path = data_dir() / EVENTS_FILE
     if not store_path.exists():
         return None
-    with EventStore(store_path, account.username) as store:
+    with _read_store(store_path, account.username) as store:
         text = store.get_state(METER_RUNNING_KEY)
     try:
         port = json.loads(text).get("port") if text else None

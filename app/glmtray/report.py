@@ -275,8 +275,7 @@ def snapshot_json(
         },
         "fetched_at": iso_utc(snapshot.fetched_at),
     }
-    if peak is not None:
-        data["peak"] = peak.to_json()
+    data["peak"] = peak.to_json() if peak is not None else None
     return data
 
 
