@@ -242,3 +242,25 @@ def test_status_json_reports_active_coding_sessions(sim: PlatformSimulator) -> N
     assert concurrency["recommended"] == "1-2"
     assert concurrency["in_flight"] is None  # the meter is off by default
     assert concurrency["limit_seen"] == {"peak": None, "off_peak": None}
+
+
+def test_status_for_a_plan_without_windows(sim: PlatformSimulator) -> None:
+    sim.set_scenario("team_plan")
+    result = run(["status", "--json"], key_env(sim))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["windows"] == [] and data["has_windows"] is False
+    assert data["blocking_window"] is None and data["tier"] == "pro"
+    assert any("no quota windows" in w for w in data["warnings"])
+    text = run(["status"], key_env(sim))
+    assert text.returncode == 0
+    assert "No quota windows" in text.stdout and " % " not in text.stdout
+
+
+def test_status_text_words_credit_figures_and_peak(sim: PlatformSimulator) -> None:
+    sim.set_scenario("credit_max")
+    out = run(["status"], key_env(sim)).stdout
+    assert "5,184 of 28,000 credits" in out and "18.5 %" in out
+    assert ("Off-peak until" in out and "usage counts half" in out) or (
+        "Peak until" in out and "(UTC+8 14:00-18:00): usage counts in full" in out
+    )
