@@ -126,14 +126,15 @@ class Environment:
     """The platform's address when not the region's own (the simulator, a test server)."""
     meter_allowed: bool = True
     autostart_allowed: bool = True
-    sign_out_allowed: bool = True
-    """The demo has nothing to sign out of: its key is not the user's."""
+    sign_out_label: str = "Sign out"
+    leave_to: str | None = None
+    """Where signing out goes instead of removing a key: the demo's key is not the user's,
+    so "Leave the demo" returns to the normal app ("normal")."""
     instance_suffix: str = ""
     """Keeps a demo and a normal run from taking each other for a second instance."""
     title_suffix: str = ""
     label: str = ""
     """Shown in the tooltip ("demo"), empty for a normal run."""
-    file_logging: bool = True
     scripts: list[BackgroundScript] = field(default_factory=list)
     """Started with the app, given a thread-safe way to ask for a refresh."""
     closers: list[Callable[[], None]] = field(default_factory=list)
@@ -178,11 +179,11 @@ def demo_environment(story: tuple[Step, ...] | None = None) -> Environment:
         base_url=simulator.base_url,
         meter_allowed=False,
         autostart_allowed=False,
-        sign_out_allowed=False,
+        sign_out_label="Leave the demo",
+        leave_to="normal",
         instance_suffix="-demo",
         title_suffix=" (demo)",
         label="demo",
-        file_logging=False,
         scripts=[script],
         closers=[
             lambda: shutil.rmtree(projects.parent, ignore_errors=True),

@@ -367,7 +367,7 @@ def test_demo_mode_leaves_keyring_and_settings_untouched(
     wait_phase(qtbot, app, Phase.READY)
     state = app.monitor.state
     assert state.demo and state.snapshot is not None and state.snapshot.windows
-    assert "Sign out" not in app.tray.menu_texts()
+    assert "Sign out" not in app.tray.menu_texts() and "Leave the demo" in app.tray.menu_texts()
     app.apply_settings(replace(state.settings, refresh_seconds=600))
     assert app.monitor.state.settings.refresh_seconds == 600
     assert not any(isolated_dirs.rglob("settings.json"))
@@ -745,3 +745,42 @@ def test_the_demo_plays_every_feature(qtbot: QtBot, make_app: MakeApp) -> None:
     text = _visible_text(app.panel)
     assert "Restricted by risk control" in text or "Account restricted" in text
     assert "coding sessions" in text
+
+
+def test_try_the_demo_and_leave_it_in_one_process_with_one_tray(
+    qtbot: QtBot, qapp: Any, sim: PlatformSimulator, tmp_path: Path
+) -> None:
+    """'Try the demo' from the sign-in dialog runs the demo in place of the app (one tray
+    icon, not a second process); 'Leave the demo' comes back to sign in."""
+    from glmtray.ui.application import AppHost
+
+    made: list[str] = []
+
+    def make_environment(mode: str) -> Environment:
+        made.append(mode)
+        if mode == "demo":
+            return demo_environment()
+        return replace(normal_environment(sim.base_url), keys=CredentialStore(MemoryKeyring()))
+
+    host = AppHost(qapp, make_environment, notifier=RecordingNotifier())
+    try:
+        assert host.start("normal")
+        first = host.current
+        assert first is not None
+        signin = wait_sign_in(qtbot, first)
+        signin.demo_button.click()
+        qtbot.waitUntil(lambda: host.current is not None and host.current is not first, timeout=WAIT_MS)
+        demo = host.current
+        assert demo is not None and demo.environment.label == "demo"
+        from shiboken6 import isValid
+
+        qtbot.waitUntil(lambda: not isValid(first), timeout=WAIT_MS)  # its icon went with it
+        wait_phase(qtbot, demo, Phase.READY)
+        demo.sign_out()  # "Leave the demo"
+        qtbot.waitUntil(lambda: host.current is not None and host.current is not demo, timeout=WAIT_MS)
+        back = host.current
+        assert back is not None and back.environment.label == ""
+        wait_sign_in(qtbot, back)
+        assert made == ["normal", "demo", "normal"]
+    finally:
+        host.shutdown()

@@ -14,6 +14,7 @@ import logging
 import logging.handlers
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -61,6 +62,8 @@ PANEL_AFTER_CLICK_MS = 50
 
 class GlmTrayApp(QObject):
     state_changed = Signal(object)
+    switch_requested = Signal(str)
+    """Run the app in another environment instead: "demo" or "normal" (see AppHost)."""
     _refresh_requested = Signal()
     """From a background script's thread: a refresh, queued to this one."""
 
@@ -89,7 +92,7 @@ class GlmTrayApp(QObject):
         )
         self.service = PlatformService(environment, self)
         self.tray = TrayController(
-            self.monitor.pause, can_sign_out=environment.sign_out_allowed, parent=self
+            self.monitor.pause, sign_out_label=environment.sign_out_label, parent=self
         )
         self.scheduler = RefreshScheduler(self.monitor, self.service, self)
         self.sign_in = SignInFlow(
@@ -125,7 +128,7 @@ class GlmTrayApp(QObject):
         scheduler.busy_changed.connect(tray.set_busy)
         sign_in.session_started.connect(self._on_session_started)
         sign_in.region_chosen.connect(self._on_region_chosen)
-        sign_in.demo_requested.connect(self._start_demo_process)
+        sign_in.demo_requested.connect(lambda: self.switch_requested.emit("demo"))
         sign_in.open_url_requested.connect(self.open_url)
         self.service.risk_updated.connect(self._on_risk_updated)
         self.service.risk_unavailable.connect(
@@ -274,16 +277,11 @@ class GlmTrayApp(QObject):
 
     # -- sign-out -----------------------------------------------------------------
     def sign_out(self) -> None:
+        if self.environment.leave_to is not None:  # the demo: back to the user's own app
+            self.switch_requested.emit(self.environment.leave_to)
+            return
         self.scheduler.stop()
         self.sign_in.sign_out()
-
-    def _start_demo_process(self) -> None:
-        from PySide6.QtCore import QProcess
-
-        from glmtray.autostart import launch_command
-
-        command = launch_command()
-        QProcess.startDetached(command[0], [*command[1:], "--demo"])
 
     # -- settings -----------------------------------------------------------------
     def open_settings(self) -> None:
@@ -441,6 +439,52 @@ def log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
     )
 
 
+class AppHost(QObject):
+    """Runs one GlmTrayApp at a time and swaps it for another environment on request:
+    "Try the demo" and "Leave the demo" stay in this process, with one tray icon."""
+
+    def __init__(
+        self,
+        app: QApplication,
+        make_environment: Callable[[str], Environment],
+        *,
+        notifier: Notifier | None = None,
+    ) -> None:
+        super().__init__()
+        self.app = app
+        self.make_environment = make_environment
+        self.notifier = notifier
+        self.current: GlmTrayApp | None = None
+
+    def start(self, mode: str) -> bool:
+        """False when another instance of that mode already runs (it was asked to show)."""
+        tray_app = GlmTrayApp(self.app, self.make_environment(mode), notifier=self.notifier)
+        if not tray_app.start():
+            tray_app.shutdown()
+            return False
+        tray_app.switch_requested.connect(self._switch)
+        self.current = tray_app
+        return True
+
+    def _switch(self, mode: str) -> None:
+        # After the click that asked for it has been handled by the old app's widgets.
+        QTimer.singleShot(0, lambda: self.switch(mode))
+
+    def switch(self, mode: str) -> None:
+        old, self.current = self.current, None
+        if old is not None:
+            log.info("switching to the %s app", mode)
+            old.shutdown()
+            old.deleteLater()
+        if not self.start(mode):
+            self.app.quit()  # the other one is running already and was asked to show itself
+
+    def shutdown(self) -> None:
+        if self.current is not None:
+            self.current.shutdown()
+            self.current = None
+
+
 def run_app(*, demo: bool = False, base_url: str | None = None) -> int:
     """The composition root: one environment, one application built from it."""
     sys.excepthook = log_uncaught
@@ -454,14 +498,16 @@ def run_app(*, demo: bool = False, base_url: str | None = None) -> int:
     app.setQuitOnLastWindowClosed(False)
     # An installed icon theme entry wins; an uninstalled bundle falls back to a drawn gauge.
     app.setWindowIcon(QIcon.fromTheme(APP_ID, make_qicon(IconSpec(IconLook.GAUGE, 40.0))))
-    environment = demo_environment() if demo else normal_environment(base_url)
-    if environment.file_logging:
+    if not demo:
         setup_file_logging()
-    tray_app = GlmTrayApp(app, environment)
-    if not tray_app.start():
-        tray_app.shutdown()
+
+    def make_environment(mode: str) -> Environment:
+        return demo_environment() if mode == "demo" else normal_environment(base_url)
+
+    host = AppHost(app, make_environment)
+    if not host.start("demo" if demo else "normal"):
         return 0
     try:
         return app.exec()
     finally:
-        tray_app.shutdown()
+        host.shutdown()

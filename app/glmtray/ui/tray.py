@@ -44,10 +44,12 @@ class TrayController(QObject):
     availability_changed = Signal(bool)
     """True once a tray host shows the icon; False when none was found (and it keeps looking)."""
 
-    def __init__(self, pause: Pause, *, can_sign_out: bool, parent: QObject | None = None) -> None:
+    def __init__(
+        self, pause: Pause, *, sign_out_label: str = "Sign out", parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self._pause = pause
-        self._can_sign_out = can_sign_out
+        self._sign_out_label = sign_out_label
         self._state: AppState | None = None
         self._busy = False
         self._icon_spec: IconSpec | None = None
@@ -144,8 +146,8 @@ class TrayController(QObject):
         self.menu.addAction("Settings…", self.settings_requested.emit)
         self._add_pause_menu(now)
         self.menu.addSeparator()
-        if signed_in and self._can_sign_out:
-            self.menu.addAction("Sign out", self.sign_out_requested.emit)
+        if signed_in:
+            self.menu.addAction(self._sign_out_label, self.sign_out_requested.emit)
         elif not signed_in:
             self.menu.addAction("Sign in…", self.sign_in_requested.emit)
         self.menu.addAction("Quit", self.quit_requested.emit)
