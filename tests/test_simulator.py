@@ -96,6 +96,7 @@ REQUIRED = {
     "auto_renew_off", "renewal_soon", "restricted", "locked", "rate_limited", "wrong_key",
     "bearer_only", "http_500", "http_502", "html_error", "malformed_json", "wrong_shape",
     "slow", "quirky", "partial", "demo",
+    "credit_max", "floor_tie", "legacy_tokens", "v1_overrun", "team_plan", "stale_renewal",
 }  # fmt: skip
 
 
@@ -174,6 +175,54 @@ def test_credit_windows(sim: PlatformSimulator) -> None:
     assert five["currentValue"] + five["remaining"] == five["usage"]
     assert five["percentage"] == 23 and week["percentage"] == 9
     assert not any(kind == "TOKENS_LIMIT" for kind, _, _ in windows)
+
+
+def test_live_2026_credit_row_as_captured(sim: PlatformSimulator) -> None:
+    sim.set_scenario("credit_max")
+    body = get(sim, QUOTA_PATH).json()
+    assert body["data"]["level"] == "max"
+    five = {(w["unit"], w["number"]): w for w in body["data"]["limits"]}[(3, 5)]
+    assert five["nextResetTime"] == int((T0 + 3 * HOUR + 7 * 60) * 1000)
+    del five["nextResetTime"]
+    assert five == {"type": "CREDIT_LIMIT", "unit": 3, "number": 5, "usage": 28000,
+                    "currentValue": 5184, "remaining": 22815, "percentage": 18}  # fmt: skip
+    for row in body["data"]["limits"]:  # fractional credits floored: one short of exact
+        assert row["remaining"] == row["usage"] - row["currentValue"] - 1
+
+
+def test_floor_tie_percentages_are_the_platform_s_floors(sim: PlatformSimulator) -> None:
+    sim.set_scenario("floor_tie")
+    rows = data(get(sim, QUOTA_PATH))["limits"]
+    for row in rows:
+        assert row["percentage"] == max(1, row["currentValue"] * 100 // row["usage"])
+    assert [r["percentage"] for r in rows] == [11, 11, 1]
+    assert [(r["unit"], r["number"]) for r in rows] == [(3, 5), (6, 1), (3, 72)]
+
+
+def test_legacy_and_v1_rows(sim: PlatformSimulator) -> None:
+    sim.set_scenario("legacy_tokens")
+    rows = data(get(sim, QUOTA_PATH))["limits"]
+    assert rows[0]["usage"] is None and rows[0]["currentValue"] is None
+    assert "nextResetTime" not in rows[0] and rows[0]["percentage"] > 0
+    assert "usage" not in rows[1] and "usage" not in rows[2]
+    assert "nextResetTime" not in rows[2] and rows[2]["type"] == "TIME_LIMIT"
+    sim.set_scenario("v1_overrun")
+    (only,) = data(get(sim, QUOTA_PATH))["limits"]
+    assert (only["currentValue"], only["usage"]) == (200112618, 200000000)
+
+
+def test_team_plan_has_no_windows(sim: PlatformSimulator) -> None:
+    sim.set_scenario("team_plan")
+    assert get(sim, QUOTA_PATH).json() == {
+        "code": 200, "msg": "操作成功", "data": {"limits": [], "level": "pro"}
+    }  # fmt: skip
+
+
+def test_stale_renewal_names_the_start_of_the_period(sim: PlatformSimulator) -> None:
+    sim.set_scenario("stale_renewal")
+    (entry,) = data(get(sim, SUBSCRIPTION_PATH))
+    assert entry["nextRenewTime"] == entry["valid"][:10]
+    assert valid_end(entry).timestamp() > T0 + 29 * DAY
 
 
 def test_idle_window_has_no_reset_time(sim: PlatformSimulator) -> None:
