@@ -39,9 +39,17 @@ class Notice:
     """Stable per episode or spell: persist it (NoticeLedger) to send each notice once."""
 
 
-def _when(moment: datetime, tz: timezone | None) -> str:
+def _when(moment: datetime, tz: timezone | None, now: datetime | None = None) -> str:
+    """A time as a notification says it: "14:05" today, "Tue 14:05" this week, else
+    "3 Mar 14:05", in the user's zone (never an ISO stamp)."""
     local = moment.astimezone(tz)
-    return local.strftime("%Y-%m-%d %H:%M")
+    today = (now or moment).astimezone(tz).date()
+    clock = local.strftime("%H:%M")
+    if local.date() == today:
+        return clock
+    if 0 < (today - local.date()).days < 6 or 0 < (local.date() - today).days < 6:
+        return f"{local.strftime('%a')} {clock}"
+    return f"{local.day} {local.strftime('%b')} {clock}"
 
 
 def _codes_text(codes: Iterable[int]) -> str:
@@ -51,21 +59,18 @@ def _codes_text(codes: Iterable[int]) -> str:
 def _what_happened(episode: Episode) -> str:
     parts: list[str] = []
     if episode.codes:
-        parts.append(f"the platform refused requests with code {_codes_text(episode.codes)}")
+        parts.append(f"requests refused with {_codes_text(episode.codes)}")
     if episode.flagged:
-        parts.append("the platform's risk-control flag reads restricted")
-    return "; ".join(parts) or "a restriction signal was seen"
+        parts.append("the risk-control flag reads restricted")
+    return "; ".join(parts) or "a restriction signal"
 
 
 def _policy_text(strikes: int, strike_limit: int) -> str:
+    """Three short lines at most: a notification is read at a glance."""
     return (
-        "While restricted, the plan's benefits are limited. The restriction is lifted "
-        "automatically once usage is back to normal interactive coding. The usage policy "
-        f"says {strike_limit} violations lead to a ban; glmtray has seen {strikes} of "
-        f"{strike_limit} (its own count; the platform keeps the real one).\n"
-        "What to do: stop scripts, automated loops and parallel agents; keep to one or two "
-        "interactive coding sessions. If you think this is a mistake, ask support for a "
-        "review from the panel."
+        f"Strike {strikes} of {strike_limit}: {strike_limit} violations lead to a ban. "
+        "It is lifted automatically once usage is back to normal coding: stop scripts "
+        "and parallel agents. Click for details or to ask for a review."
     )
 
 
@@ -99,8 +104,14 @@ def risk_notices(
                 kind=kind,
                 title=title,
                 body=(
-                    f"Since {_when(episode.since, tz)}, {_what_happened(episode)}.\n"
-                    + _policy_text(after.strikes, after.strike_limit)
+                    f"Since {_when(episode.since, tz, after.evaluated_at)}: "
+                    f"{_what_happened(episode)}.\n"
+                    + (
+                        "Coding tools are refused until support unlocks it. "
+                        "Click to ask for a review."
+                        if episode.locked
+                        else _policy_text(after.strikes, after.strike_limit)
+                    )
                 ),
                 opens="panel",
                 dedup_key=f"risk:{kind}:{to_utc_iso(episode.since)}",
@@ -112,10 +123,9 @@ def risk_notices(
                 kind="locked",
                 title="GLM Coding Plan account locked",
                 body=(
-                    f"The restriction that started {_when(episode.since, tz)} became a lock: "
-                    f"{_what_happened(episode)}.\n"
-                    "A locked account cannot use the plan until support reviews it: "
-                    "ask for a review from the panel."
+                    f"The restriction since {_when(episode.since, tz, after.evaluated_at)} "
+                    f"became a lock: {_what_happened(episode)}.\n"
+                    "Coding tools are refused until support unlocks it. Click to ask for a review."
                 ),
                 opens="support",
                 dedup_key=f"risk:locked:{to_utc_iso(episode.since)}",
@@ -129,11 +139,9 @@ def risk_notices(
                 kind="restriction_lifted",
                 title="GLM Coding Plan restriction appears lifted",
                 body=(
-                    f"No restriction signal since {_when(ended.last_seen, tz)}"
+                    f"No restriction signal since {_when(ended.last_seen, tz, after.evaluated_at)}"
                     + (" and the risk-control flag reads false" if _flag_false(after) else "")
-                    + ". The restriction that started "
-                    f"{_when(ended.since, tz)} appears lifted. glmtray counts it as "
-                    f"{after.strikes} of {after.strike_limit} strikes."
+                    + f". It stays on record: strike {after.strikes} of {after.strike_limit}."
                 ),
                 opens="panel",
                 dedup_key=f"risk:lifted:{to_utc_iso(ended.since)}",
@@ -166,7 +174,7 @@ def _throttle_notice(throttle: ThrottleInfo, tz: timezone | None) -> Notice:
     code = f" (code {throttle.code}: {describe(throttle.code)})" if throttle.code else ""
     if throttle.status is RiskStatus.WINDOW_EXHAUSTED:
         reset = (
-            f" It resets at {_when(throttle.reset_at, tz)}."
+            f" It resets at {_when(throttle.reset_at, tz, throttle.last_seen)}."
             if throttle.reset_at is not None
             else ""
         )
@@ -182,7 +190,7 @@ def _throttle_notice(throttle: ThrottleInfo, tz: timezone | None) -> Notice:
         kind="throttled",
         title="GLM Coding Plan is throttling requests",
         body=(
-            f"Since {_when(throttle.since, tz)} the platform slows requests down{code}. "
+            f"Since {_when(throttle.since, tz, throttle.last_seen)} the platform slows requests down{code}. "
             "Fewer parallel sessions or agents help; it passes by itself."
         ),
         opens="panel",
