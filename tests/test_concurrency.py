@@ -164,6 +164,8 @@ def test_tooltip_without_the_meter_or_any_source() -> None:
     one = concurrency_state(None, activity(1, 1), "lite", now=PEAK)
     assert one.tooltip_line == "Concurrency: 1 session in 1 project active, recommended 1"
     assert concurrency_state(None, None, "pro", now=PEAK).tooltip_line is None
+    # The meter off and nobody coding: nothing to say, not "0 sessions in 0 projects".
+    assert concurrency_state(None, activity(0, 0), "pro", now=PEAK).tooltip_line is None
     nothing = concurrency_state(None, None, None, now=PEAK).to_json()
     assert nothing == {
         "in_flight": None,

@@ -316,7 +316,7 @@ class ConcurrencyState:
             tail = f"recommended {self.recommended}"
         if self.in_flight is not None:
             head = f"Concurrency: {self.in_flight} in flight (peak {self.peak_5m} in 5 min)"
-        elif self.active_sessions is not None:
+        elif self.active_sessions:  # "0 sessions in 0 projects active" says nothing
             head = (
                 f"Concurrency: {plural(self.active_sessions, 'session')} in "
                 f"{plural(self.active_projects or 0, 'project')} active"
