@@ -112,24 +112,23 @@ def test_refresh_minimum_is_one_minute(qtbot: QtBot) -> None:
     assert dialog.settings().refresh_seconds == 60
 
 
-def test_thresholds_stay_ordered(qtbot: QtBot) -> None:
+def test_thresholds_stay_ordered_and_full_is_no_setting(qtbot: QtBot) -> None:
+    """Warning and critical are the user's; a used-up window (100 %) is always a level,
+    so it is not offered as something to edit."""
     dialog = make(qtbot, Settings())
-    warning, critical, full = dialog.threshold_spins
+    assert len(dialog.threshold_spins) == 2
+    warning, critical = dialog.threshold_spins
     warning.setValue(97)
-    assert (warning.value(), critical.value(), full.value()) == (97, 98, 100)
-    full.setValue(50)
-    values = tuple(spin.value() for spin in dialog.threshold_spins)
-    assert values[0] < values[1] < values[2]
-    assert values == (48, 49, 50)
+    assert (warning.value(), critical.value()) == (97, 98)
     critical.setValue(2)
-    assert tuple(spin.value() for spin in dialog.threshold_spins) == (1, 2, 50)
-    assert dialog.settings().thresholds == (1, 2, 50)
+    assert (warning.value(), critical.value()) == (1, 2)
+    assert dialog.settings().thresholds == (1, 2, 100)
 
 
 def test_odd_thresholds_are_shown_ordered(qtbot: QtBot) -> None:
     dialog = make(qtbot, Settings(thresholds=(90,)))
     values = tuple(spin.value() for spin in dialog.threshold_spins)
-    assert values[0] < values[1] < values[2]
+    assert values[0] < values[1]
     assert 90 in values
     # Untouched, the stored value survives.
     assert dialog.settings().thresholds == (90,)

@@ -60,19 +60,21 @@ def _note(text: str) -> QLabel:
     return label
 
 
-def _three_thresholds(values: tuple[int, ...]) -> tuple[int, int, int]:
-    """Three strictly increasing values in 1..100, from whatever the settings hold."""
-    picked = sorted({min(100, max(1, int(v))) for v in values})[:3]
+FULL = 100
+"""A used-up window: always a level (the icon's "!" and "limit reached"), never a setting."""
+
+
+def _two_levels(values: tuple[int, ...]) -> tuple[int, int]:
+    """Warning and critical, increasing, in 1..99, from whatever the settings hold."""
+    picked = sorted({min(99, max(1, int(v))) for v in values if int(v) < FULL})[:2]
     for default in DEFAULT_THRESHOLDS:
-        if len(picked) == 3:
+        if len(picked) == 2:
             break
-        if default not in picked:
+        if default < FULL and default not in picked:
             picked = sorted([*picked, default])
-    a, b, c = picked
+    a, b = picked
     a = min(a, 98)
-    b = min(max(b, a + 1), 99)
-    c = min(max(c, b + 1), 100)
-    return a, b, c
+    return a, min(max(b, a + 1), 99)
 
 
 class SettingsDialog(QDialog):
@@ -144,7 +146,7 @@ class SettingsDialog(QDialog):
         levels_layout = QVBoxLayout(levels)
         row = QHBoxLayout()
         self.threshold_spins: list[QSpinBox] = []
-        names = (self.tr("Warning"), self.tr("Critical"), self.tr("Full"))
+        names = (self.tr("Warning"), self.tr("Critical"))
         for index, name in enumerate(names):
             spin = QSpinBox()
             spin.setRange(1 + index, 98 + index)
@@ -158,7 +160,12 @@ class SettingsDialog(QDialog):
         row.addStretch(1)
         levels_layout.addLayout(row)
         levels_layout.addWidget(
-            _note(self.tr("The icon changes colour, and you are notified, at these levels."))
+            _note(
+                self.tr(
+                    "The icon changes colour, and you are notified, at these levels, and "
+                    "again when a window is used up."
+                )
+            )
         )
         layout.addWidget(levels)
 
@@ -202,12 +209,17 @@ class SettingsDialog(QDialog):
         )
         layout.addWidget(check("notify_key_rejected", self.tr("When the API key stops working")))
         renewal_row = QHBoxLayout()
-        renewal_row.addWidget(check("notify_renewal", self.tr("Before the plan renews:")))
+        # The reminder counts back from the last day to cancel, not from the renewal: that
+        # is the day that matters, and the label says so.
+        renewal_row.addWidget(check("notify_renewal", self.tr("Remind me")))
         self.reminder_spin = QSpinBox()
         self.reminder_spin.setRange(0, 30)
-        self.reminder_spin.setSuffix(self.tr(" days before"))
-        self.reminder_spin.setAccessibleName(self.tr("Renewal reminder, days before"))
+        self.reminder_spin.setSuffix(self.tr(" days"))
+        self.reminder_spin.setAccessibleName(
+            self.tr("Renewal reminder, days before the last day to cancel")
+        )
         renewal_row.addWidget(self.reminder_spin)
+        renewal_row.addWidget(QLabel(self.tr("before the last day to cancel")))
         renewal_row.addStretch(1)
         layout.addLayout(renewal_row)
         layout.addWidget(
@@ -358,7 +370,7 @@ class SettingsDialog(QDialog):
         self._settings = settings
         self._initial_minutes = max(1, round(settings.refresh_seconds / 60))
         self.refresh_spin.setValue(self._initial_minutes)
-        self._initial_thresholds = _three_thresholds(settings.thresholds)
+        self._initial_thresholds = _two_levels(settings.thresholds)
         for spin, value in zip(self.threshold_spins, self._initial_thresholds, strict=True):
             spin.blockSignals(True)
             spin.setValue(value)
@@ -413,7 +425,7 @@ class SettingsDialog(QDialog):
         minutes = self.refresh_spin.value()
         refresh = base.refresh_seconds if minutes == self._initial_minutes else minutes * 60
         spins = tuple(spin.value() for spin in self.threshold_spins)
-        thresholds = base.thresholds if spins == self._initial_thresholds else spins
+        thresholds = base.thresholds if spins == self._initial_thresholds else (*spins, FULL)
         manual_date: str | None = None
         if self.manual_date_check.isChecked():
             manual_date = self.manual_date_edit.date().toString("yyyy-MM-dd")
@@ -438,7 +450,7 @@ class SettingsDialog(QDialog):
 
     # Behaviour.
     def _keep_ordered(self, changed: int) -> None:
-        """Push the other levels out of the way so warning < critical < full always holds."""
+        """Push the other level out of the way so warning < critical always holds."""
         values = [spin.value() for spin in self.threshold_spins]
         for i in range(changed + 1, len(values)):
             values[i] = max(values[i], values[i - 1] + 1)
