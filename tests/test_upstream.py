@@ -1,5 +1,6 @@
-"""The meter's upstream: httpcore's pool on asyncio streams, over real loopback sockets
-(plain HTTP to the simulator, TLS to a server with a throwaway certificate)."""
+"""The meter's upstream over real loopback sockets: plain HTTP to the simulator and to a
+server that counts its connections, TLS to a server with a throwaway certificate. (The
+SOCKS road is tested through real proxies in test_meter_proxy.py.)"""
 
 from __future__ import annotations
 
@@ -8,17 +9,17 @@ import socket
 import ssl
 import subprocess
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpcore
+import aiohttp
 import httpx
 import pytest
 
 from glmtray.meter.server import LocalMeter
-from glmtray.meter.upstream import UPSTREAM_ERRORS, AsyncioStream, Upstream
+from glmtray.meter.upstream import UPSTREAM_ERRORS, Upstream
 from glmtray.simulator import SIMULATOR_API_KEY, PlatformSimulator
 from glmtray.simulator.coding import OPENAI_CHAT_PATH, CodingSettings
 
@@ -27,39 +28,80 @@ STREAM = b'{"model": "glm-4.6", "stream": true}'
 CHUNKS = [b"data: one\n\n", b"data: two\n\n", b"data: [DONE]\n\n"]
 
 
-class Answer:
-    def __init__(self, status: int, content: bytes, extensions: Mapping[str, Any]) -> None:
-        self.status_code, self.content, self.extensions = status, content, extensions
+class Received:
+    def __init__(self, status: int, content: bytes) -> None:
+        self.status_code, self.content = status, content
 
 
-async def _post(upstream: Upstream, path: str) -> Answer:
+async def _post(upstream: Upstream, path: str) -> Received:
     headers = [(b"Host", upstream.host_header), *BEARER]
     headers.append((b"Content-Length", str(len(STREAM)).encode()))
-    response = await upstream.send(b"POST", path.encode(), headers, STREAM)
+    answer = await upstream.send("POST", path, headers, STREAM)
     try:
-        content = b"".join([chunk async for chunk in response.aiter_stream()])
+        content = b"".join([chunk async for chunk in answer.chunks()])
     finally:
-        await response.aclose()
-    return Answer(response.status, content, response.extensions)
+        await answer.aclose()
+    return Received(answer.status, content)
 
 
-def test_requests_go_over_asyncio_streams_and_reuse_the_connection() -> None:
-    with PlatformSimulator("pro", coding=CodingSettings(chunks=3, chunk_delay=0.0)) as sim:
+class _StreamingHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
 
-        async def twice() -> list[Answer]:
-            upstream = Upstream(sim.base_url)
-            try:
-                return [await _post(upstream, OPENAI_CHAT_PATH) for _ in range(2)]
-            finally:
-                await upstream.aclose()
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
 
-        first, second = asyncio.run(twice())
-    for response in (first, second):
-        assert response.status_code == 200
-        assert response.content.rstrip().endswith(b"data: [DONE]")
-    stream = first.extensions["network_stream"]
-    assert isinstance(stream, AsyncioStream)  # not anyio's: the point of the module
-    assert second.extensions["network_stream"] is stream  # kept alive and reused
+    def do_POST(self) -> None:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            while size := int(self.rfile.readline().split(b";")[0], 16):
+                self.rfile.read(size + 2)
+            self.rfile.readline()  # the empty trailer section
+        else:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for chunk in CHUNKS:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        self.wfile.write(b"0\r\n\r\n")
+
+
+class _CountingServer(ThreadingHTTPServer):
+    """Counts the connections it accepts."""
+
+    daemon_threads = True
+    connections = 0
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.connections += 1
+        super().process_request(request, client_address)
+
+
+def _serve(server: ThreadingHTTPServer) -> threading.Thread:
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    return thread
+
+
+def test_kept_alive_connections_are_reused() -> None:
+    server = _CountingServer(("127.0.0.1", 0), _StreamingHandler)
+    _serve(server)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+
+    async def three() -> list[Received]:
+        upstream = Upstream(base)
+        try:
+            return [await _post(upstream, OPENAI_CHAT_PATH) for _ in range(3)]
+        finally:
+            await upstream.aclose()
+
+    try:
+        answers = asyncio.run(three())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [(a.status_code, a.content) for a in answers] == [(200, b"".join(CHUNKS))] * 3
+    assert server.connections == 1
 
 
 def test_a_connection_the_server_closed_is_not_reused() -> None:
@@ -68,7 +110,7 @@ def test_a_connection_the_server_closed_is_not_reused() -> None:
     with PlatformSimulator("pro", coding=CodingSettings(chunks=1, chunk_delay=0.0)) as sim:
         port = int(sim.base_url.rsplit(":", 1)[1])
 
-        async def across_a_restart() -> tuple[Answer, Answer]:
+        async def across_a_restart() -> tuple[Received, Received]:
             upstream = Upstream(sim.base_url)
             try:
                 before = await _post(upstream, OPENAI_CHAT_PATH)
@@ -86,7 +128,7 @@ def test_a_connection_the_server_closed_is_not_reused() -> None:
         finally:
             restarted.stop()
     assert before.status_code == after.status_code == 200
-    assert after.extensions["network_stream"] is not before.extensions["network_stream"]
+    assert all(r.content.rstrip().endswith(b"data: [DONE]") for r in (before, after))
 
 
 def test_network_failures_are_upstream_errors() -> None:
@@ -117,8 +159,9 @@ def test_network_failures_are_upstream_errors() -> None:
         refused, unanswered = asyncio.run(attempts())
     finally:
         silent.close()
-    assert isinstance(refused, httpcore.ConnectError)
-    assert isinstance(unanswered, httpcore.ReadTimeout)
+    assert isinstance(refused, aiohttp.ClientConnectorError)
+    assert isinstance(unanswered, asyncio.TimeoutError)
+    assert all(isinstance(error, UPSTREAM_ERRORS) for error in (refused, unanswered))
 
 
 # --- TLS, as to the real platform -------------------------------------------------------------
@@ -138,23 +181,6 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return cert, key
 
 
-class _StreamingHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-        for chunk in CHUNKS:
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-        self.wfile.write(b"0\r\n\r\n")
-
-
 @pytest.fixture
 def tls_platform(certificate: tuple[Path, Path]) -> Iterator[str]:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -162,8 +188,7 @@ def tls_platform(certificate: tuple[Path, Path]) -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _StreamingHandler)
     server.daemon_threads = True
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
+    _serve(server)
     try:
         yield f"https://127.0.0.1:{server.server_address[1]}"
     finally:
@@ -195,24 +220,39 @@ def test_an_untrusted_certificate_is_refused(
         answer = httpx.post(meter.url + OPENAI_CHAT_PATH, headers=BEARER, content=STREAM)
     assert answer.status_code == 502
     assert answer.json()["error"]["code"] == "meter_upstream_unreachable"
-    assert "ConnectError" in answer.json()["error"]["message"]
+    assert "CertificateError" in answer.json()["error"]["message"]
 
 
-def test_tls_stream_reports_its_certificate(
-    tls_platform: str, certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+def test_the_certificate_must_name_the_host(
+    certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Trusted, but issued for 127.0.0.1: asked for as localhost, it is refused."""
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*certificate)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _StreamingHandler)
+    server.daemon_threads = True
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    _serve(server)
+    port = server.server_address[1]
 
-    async def one() -> Answer:
-        upstream = Upstream(tls_platform)
-        try:
-            return await _post(upstream, OPENAI_CHAT_PATH)
-        finally:
-            await upstream.aclose()
+    async def both() -> list[str]:
+        outcomes = []
+        for host in ("127.0.0.1", "localhost"):
+            upstream = Upstream(f"https://{host}:{port}")
+            try:
+                received = await _post(upstream, OPENAI_CHAT_PATH)
+                outcomes.append(f"{received.status_code}")
+            except UPSTREAM_ERRORS as error:
+                outcomes.append(type(error).__name__)
+            finally:
+                await upstream.aclose()
+        return outcomes
 
-    response = asyncio.run(one())
-    stream = response.extensions["network_stream"]
-    assert isinstance(stream, AsyncioStream)
-    peer = stream.get_extra_info("ssl_object").getpeercert()
-    assert ("IP Address", "127.0.0.1") in peer["subjectAltName"]
-    assert response.content == b"".join(CHUNKS)
+    try:
+        trusted, wrong_name = asyncio.run(both())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert trusted == "200"
+    assert wrong_name == "ClientConnectorCertificateError"

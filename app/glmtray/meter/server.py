@@ -23,8 +23,8 @@ loopback only and refuses any non-loopback peer; when it stops, its listening so
 closed, so tools get an immediate connection error rather than a hang.
 
 Built on aiohttp's low-level server (in its own asyncio loop on a background thread, so it
-needs no Qt and no event loop from the caller) and httpcore upstream (`upstream.py`), which
-follows the system proxy. Every log record is masked for credentials (`glmtray.redact`):
+needs no Qt and no event loop from the caller) and aiohttp's client upstream (httpcore's
+for SOCKS proxies; `upstream.py`), which follows the system proxy. Every log record is masked for credentials (`glmtray.redact`):
 aiohttp logs a malformed header line as it came, key included.
 """
 
@@ -47,7 +47,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
-import httpcore
 from aiohttp import web
 
 from glmtray.activity.concurrency import (
@@ -59,7 +58,7 @@ from glmtray.activity.concurrency import (
 )
 from glmtray.activity.events import EventStore, Signal
 from glmtray.errors import GlmtrayError
-from glmtray.meter.upstream import UPSTREAM_ERRORS, Upstream
+from glmtray.meter.upstream import UPSTREAM_ERRORS, Answer, Upstream
 from glmtray.platform.codes import parse_business_error
 from glmtray.platform.regions import is_loopback_host, validate_base_url
 from glmtray.redact import install_log_redaction
@@ -610,9 +609,9 @@ class LocalMeter:
             loop.close()
 
     async def _setup(self, sock: socket.socket) -> None:
-        # httpcore's pool rather than an HTTP client: a client's extras (cookie jar, auth,
-        # redirects, default headers) are all things the meter must not do. The system
-        # proxy is honoured, as the account client honours it.
+        # Set up for relaying (no cookie jar, redirects, default headers or decompression:
+        # all things the meter must not do). The system proxy is honoured, as the account
+        # client honours it.
         self._upstream = Upstream(self._base)
         server = web.Server(
             self._handle,
@@ -683,7 +682,7 @@ class LocalMeter:
         assert upstream is not None
         received = time.perf_counter()
         number = self._measure.begin()
-        answer: httpcore.Response | None = None
+        answer: Answer | None = None
         try:
             headers = [(b"Host", upstream.host_header)]
             headers += _end_to_end(request.raw_headers, _REQUEST_ONLY_DROPPED)
@@ -693,12 +692,8 @@ class LocalMeter:
                 # the Content-Length the tool sent goes up with it unchanged. A chunked
                 # body (its Transfer-Encoding is hop-by-hop) goes up chunked again.
                 content = _body(request)
-                if not any(name.lower() == b"content-length" for name, _ in headers):
-                    headers.append((b"Transfer-Encoding", b"chunked"))
             try:
-                answer = await upstream.send(
-                    request.method.encode("ascii"), target.encode("ascii"), headers, content
-                )
+                answer = await upstream.send(request.method, target, headers, content)
             except UPSTREAM_ERRORS as exc:
                 self._measure.upstream_failed()
                 return _meter_error(502, "meter_upstream_unreachable", upstream.failure(exc))
@@ -720,13 +715,9 @@ class LocalMeter:
                 self._measure.end(number)
 
     async def _relay(
-        self, request: web.BaseRequest, answer: httpcore.Response, received: float, number: int
+        self, request: web.BaseRequest, answer: Answer, received: float, number: int
     ) -> web.StreamResponse:
-        reason = answer.extensions.get("reason_phrase", b"")
-        response = web.StreamResponse(
-            status=answer.status,
-            reason=reason.decode("latin-1") if isinstance(reason, bytes) and reason else None,
-        )
+        response = web.StreamResponse(status=answer.status, reason=answer.reason or None)
         content_type = ""
         for name, value in _end_to_end(answer.headers, frozenset()):
             text = value.decode("latin-1")
@@ -739,7 +730,7 @@ class LocalMeter:
         try:
             # The bytes as they came, still compressed if they were, one chunk at a time,
             # written out before the next is read.
-            async for chunk in answer.aiter_stream():
+            async for chunk in answer.chunks():
                 if first:
                     self._measure.first_byte(time.perf_counter() - received)
                     first = False

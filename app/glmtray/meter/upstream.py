@@ -1,22 +1,26 @@
-"""The meter's way to the platform: httpcore's connection pool on asyncio's own streams,
-straight to the platform or through the proxy the environment names.
+"""The meter's way to the platform: aiohttp's client session, straight or through an
+HTTP(S) proxy; httpcore's SOCKS proxy pool for SOCKS proxies. Public constructors only.
 
-httpcore is used directly, through its public constructors: `AsyncConnectionPool`,
-`AsyncHTTPProxy` and `AsyncSOCKSProxy` all take a `network_backend`. The meter gives
-them asyncio's streams (`AsyncioBackend`) instead of anyio's: anyio's stream layer opens a
-cancel scope on every read and builds the socket's whole attribute table (a getpeername
-call included) each time a kept-alive connection is reused, and the meter relays some
-fifty chunks a second per coding session on one event loop. Everything above the network
-layer (HTTP/1.1 framing, the pool, proxies, TLS settings, timeouts) stays httpcore's.
+Two libraries because neither does both well. aiohttp's client parses answers in C
+(llhttp) and reuses the meter's own event loop machinery: measured with
+bench/bench_meter.py it costs the meter about half the CPU per relayed request that
+httpcore's pure-Python HTTP/1.1 (h11) does, which is what a burst of coding requests
+waits behind. aiohttp has no SOCKS support, and SOCKS proxies are common with proxy
+clients in China; httpcore's `AsyncSOCKSProxy` has it, on asyncio's own streams
+(`AsyncioBackend`) rather than anyio's, whose stream layer opens a cancel scope on
+every read. Both pools are built through their public constructors; nothing reaches into
+either library.
 
 The meter deals in raw bytes end to end: the tool's header lines go up as they came (minus
-the hop-by-hop ones), and the answer's bytes come back without decoding or decompression.
+the hop-by-hop ones; nothing is added but Host and, for a streamed body, the chunked
+framing), and the answer's bytes come back without decoding or decompression. No cookie
+jar, no redirects, no authentication of the meter's own.
 
 Proxies: `HTTPS_PROXY` / `ALL_PROXY` / `NO_PROXY` (lowercase first, as curl reads them),
 http(s) proxies with credentials in the URL (`http://user:pass@host:3128`), and
-`socks5://` / `socks5h://` (httpcore hands the host name to a SOCKS proxy in both cases,
-so the proxy resolves it). Loopback (the simulator) is always reached directly: no proxy
-can reach this computer's loopback, and keys sent there must not leave it. A proxy that
+`socks5://` / `socks5h://` (the host name goes to a SOCKS proxy in both cases, so the
+proxy resolves it). Loopback (the simulator) is always reached directly: no proxy can
+reach this computer's loopback, and keys sent there must not leave it. A proxy that
 cannot be used turns every request into a 502 that names the variable it came from.
 """
 
@@ -27,12 +31,14 @@ import select
 import socket
 import ssl
 import sys
-from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import aiohttp
 import httpcore
 import httpx
+from multidict import CIMultiDict
 
 from glmtray.errors import ProxyFailed
 from glmtray.platform.proxies import ProxyChoice, choose_proxy
@@ -44,25 +50,25 @@ SocketOption = (
 )
 
 KEEPALIVE_EXPIRY_SECONDS = 5.0
-"""Idle upstream connections are dropped after this long (httpx's default): the platform's
-servers end theirs sooner or later, and a stale one costs a failed request."""
+"""Idle upstream connections are dropped after this long: the platform's servers end
+theirs sooner or later, and a stale one costs a failed request."""
+MAX_KEEPALIVE_CONNECTIONS = 32
 CONNECT_TIMEOUT_SECONDS = 10.0
 WRITE_TIMEOUT_SECONDS = 60.0
-TIMEOUTS: dict[str, float | None] = {
-    "connect": CONNECT_TIMEOUT_SECONDS,
-    "read": None,
-    "write": WRITE_TIMEOUT_SECONDS,
-    "pool": None,
-}
 """Coding answers stream for minutes with long gaps: no read timeout of our own (the tool
 has one, and its hang-up cancels ours). Connecting is bounded."""
+SOCKS_SCHEMES = ("socks5", "socks5h")
+# Headers aiohttp would add on its own when the tool did not send them.
+_NOT_ADDED = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
 
 
 class ProxyUnusable(Exception):
     """The environment names a proxy the meter cannot use; the message says which variable."""
 
 
-UPSTREAM_ERRORS: tuple[type[Exception], ...] = (
+UPSTREAM_ERRORS: tuple[type[BaseException], ...] = (
+    aiohttp.ClientError,
+    asyncio.TimeoutError,
     httpcore.TimeoutException,
     httpcore.NetworkError,
     httpcore.ProtocolError,
@@ -70,7 +76,10 @@ UPSTREAM_ERRORS: tuple[type[Exception], ...] = (
     httpcore.UnsupportedProtocol,
     ProxyUnusable,
 )
-"""What a request to the platform can fail with: the meter answers each with a 502."""
+"""What a request to the platform, or reading its answer, can fail with: the meter answers
+each with a 502 (or, mid-stream, ends the tool's stream the same abrupt way)."""
+_PROXY_ERRORS = (aiohttp.ClientProxyConnectionError, aiohttp.ClientHttpProxyError,
+                 httpcore.ProxyError)  # fmt: skip
 
 
 def meter_proxy(base_url: str, environ: Mapping[str, str] | None = None) -> ProxyChoice | None:
@@ -97,118 +106,233 @@ def asyncio_backend() -> httpcore.AsyncNetworkBackend | None:
     return AsyncioBackend() if hasattr(asyncio.StreamWriter, "start_tls") else None
 
 
+class Answer:
+    """The platform's answer: status line and raw header lines now, the body as it comes."""
+
+    def __init__(
+        self,
+        status: int,
+        reason: str,
+        headers: list[tuple[bytes, bytes]],
+        chunks: AsyncIterator[bytes],
+        close: Any,
+    ) -> None:
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self._chunks = chunks
+        self._close = close
+
+    def chunks(self) -> AsyncIterator[bytes]:
+        """The body's bytes as they arrive (chunked framing removed, nothing decoded)."""
+        return self._chunks
+
+    async def aclose(self) -> None:
+        """Give the connection back when the body was read to its end, else close it (the
+        tool hung up mid-stream: the platform must stop streaming to nobody)."""
+        await self._close()
+
+
 class Upstream:
-    """Requests to one platform base URL, over one connection pool (proxied or not)."""
+    """Requests to one platform base URL: one aiohttp session (direct or through an HTTP
+    proxy) or one httpcore SOCKS pool, created on first use inside the meter's loop."""
 
     def __init__(
         self,
         base_url: str,
         *,
-        max_keepalive: int = 32,
         environ: Mapping[str, str] | None = None,
         read_timeout: float | None = None,
     ) -> None:
         """`environ`: where the proxy variables are read (os.environ by default).
-        `read_timeout`: none by default, see TIMEOUTS."""
+        `read_timeout`: seconds a read may wait (none by default, see WRITE_TIMEOUT_SECONDS)."""
         parts = urlsplit(base_url)
         self.base_url = base_url.rstrip("/")
-        self._scheme = parts.scheme.encode("ascii")
-        host = parts.hostname or ""
-        self._host = host.encode("idna") if not host.isascii() else host.encode("ascii")
-        self._port = parts.port
         self.host_header = parts.netloc.rsplit("@", 1)[-1].encode("idna")
-        self._timeouts = {**TIMEOUTS, "read": read_timeout}
+        self._parts = parts
+        self._read_timeout = read_timeout
         self.proxy: ProxyChoice | None = None
         self._unusable: str | None = None
         try:
             self.proxy = meter_proxy(base_url, environ)
         except ProxyFailed as error:
             self._unusable = str(error)
-        self._pool: httpcore.AsyncConnectionPool | None = None
-        if self._unusable is None:
+        self._proxy_url: str | None = None
+        self._proxy_headers: dict[str, str] | None = None
+        self._socks: httpcore.AsyncSOCKSProxy | None = None
+        self._session: aiohttp.ClientSession | None = None
+        if self.proxy is not None and self._unusable is None:
             try:
-                self._pool = self._make_pool(max_keepalive)
+                self._read_proxy(self.proxy)
             except (ValueError, TypeError, UnicodeError):  # a proxy URL urllib cannot read
-                source = self.proxy.source if self.proxy else "the environment"
                 self._unusable = (
-                    f"The proxy in {source} is not a valid proxy address. "
+                    f"The proxy in {self.proxy.source} is not a valid proxy address. "
                     "Use a form such as http://host:3128 or socks5://host:1080."
                 )
 
-    def _make_pool(self, max_keepalive: int) -> httpcore.AsyncConnectionPool | None:
-        limits: dict[str, Any] = {
-            "max_connections": None,
-            "max_keepalive_connections": max_keepalive,
-            "keepalive_expiry": KEEPALIVE_EXPIRY_SECONDS,
-            "network_backend": asyncio_backend(),
-        }
-        context = platform_ssl_context() if self._scheme == b"https" else None
-        if self.proxy is None:
-            return httpcore.AsyncConnectionPool(ssl_context=context, **limits)
-        proxy = urlsplit(self.proxy.url)
+    @property
+    def via_socks(self) -> bool:
+        return self._socks is not None
+
+    def _read_proxy(self, choice: ProxyChoice) -> None:
+        proxy = urlsplit(choice.url)
         scheme = proxy.scheme.lower()
-        auth = (
-            (unquote(proxy.username), unquote(proxy.password or ""))
-            if proxy.username is not None
-            else None
-        )
-        proxy_url = httpcore.URL(
-            scheme=scheme.encode("ascii"),
-            host=(proxy.hostname or "").encode("idna"),
-            port=proxy.port,
-            target=b"/",
-        )
-        if scheme in ("socks5", "socks5h"):
-            return httpcore.AsyncSOCKSProxy(
-                proxy_url=proxy_url, proxy_auth=auth, ssl_context=context, **limits
+        host = proxy.hostname or ""
+        port = proxy.port
+        user = unquote(proxy.username) if proxy.username is not None else None
+        password = unquote(proxy.password or "")
+        if scheme in SOCKS_SCHEMES:
+            self._socks = httpcore.AsyncSOCKSProxy(
+                proxy_url=httpcore.URL(
+                    scheme=scheme.encode("ascii"), host=host.encode("idna"), port=port, target=b"/"
+                ),
+                proxy_auth=(user, password) if user is not None else None,
+                ssl_context=platform_ssl_context(),
+                max_connections=None,
+                max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS,
+                keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS,
+                network_backend=asyncio_backend(),
             )
-        if scheme in ("http", "https"):
-            return httpcore.AsyncHTTPProxy(
-                proxy_url=proxy_url,
-                proxy_auth=auth,
-                ssl_context=context,
-                proxy_ssl_context=platform_ssl_context() if scheme == "https" else None,
-                **limits,
-            )
-        # choose_proxy refuses other schemes already; this keeps the two in step.
-        self._unusable = f"{self.proxy.where()} uses a kind of proxy the meter cannot use."
-        return None
+        elif scheme in ("http", "https"):
+            netloc = f"[{host}]" if ":" in host else host
+            self._proxy_url = f"{scheme}://{netloc}:{port}" if port else f"{scheme}://{netloc}"
+            if user is not None:
+                # Sent with the CONNECT only, never to the platform.
+                self._proxy_headers = {
+                    "Proxy-Authorization": aiohttp.encode_basic_auth(user, password)
+                }
+        else:  # choose_proxy refuses other schemes already; this keeps the two in step
+            self._unusable = f"{choice.where()} uses a kind of proxy the meter cannot use."
 
     async def send(
         self,
-        method: bytes,
-        target: bytes,
+        method: str,
+        target: str,
         headers: Sequence[tuple[bytes, bytes]],
         content: bytes | AsyncIterable[bytes] | None,
-    ) -> httpcore.Response:
-        """Send one request; the answer's body is then read with `aiter_stream()` and
-        the answer closed with `aclose()`. Raises one of UPSTREAM_ERRORS."""
-        if self._pool is None:
-            raise ProxyUnusable(self._unusable or "no connection pool")
-        request = httpcore.Request(
+    ) -> Answer:
+        """Send one request (`target`: path and query, as the tool sent them; `headers`:
+        Host first). Raises one of UPSTREAM_ERRORS."""
+        if self._unusable is not None:
+            raise ProxyUnusable(self._unusable)
+        if self._socks is not None:
+            return await self._send_socks(method, target, headers, content)
+        session = self._session or self._open_session()
+        response = await session.request(
             method,
-            httpcore.URL(scheme=self._scheme, host=self._host, port=self._port, target=target),
+            self.base_url + target,
+            headers=CIMultiDict(
+                (name.decode("latin-1"), value.decode("latin-1")) for name, value in headers
+            ),
+            data=content,
+            allow_redirects=False,
+            proxy=self._proxy_url,
+            proxy_headers=self._proxy_headers,
+        )
+
+        async def close() -> None:
+            if response.content.at_eof():
+                response.release()
+            else:
+                response.close()
+
+        return Answer(
+            response.status,
+            response.reason or "",
+            list(response.raw_headers),
+            response.content.iter_any(),
+            close,
+        )
+
+    def _open_session(self) -> aiohttp.ClientSession:
+        context = platform_ssl_context() if self._parts.scheme == "https" else False
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(
+                limit=0,  # no limit of our own: the platform's concurrency limit is the one
+                keepalive_timeout=KEEPALIVE_EXPIRY_SECONDS,
+                ssl=context,
+            ),
+            cookie_jar=aiohttp.DummyCookieJar(),  # Set-Cookie goes to the tool, not to us
+            skip_auto_headers=_NOT_ADDED,
+            auto_decompress=False,
+            timeout=aiohttp.ClientTimeout(
+                total=None, sock_connect=CONNECT_TIMEOUT_SECONDS, sock_read=self._read_timeout
+            ),
+            trust_env=False,  # the proxy is chosen here, by the rules the account client uses
+        )
+        return self._session
+
+    async def _send_socks(
+        self,
+        method: str,
+        target: str,
+        headers: Sequence[tuple[bytes, bytes]],
+        content: bytes | AsyncIterable[bytes] | None,
+    ) -> Answer:
+        assert self._socks is not None
+        parts = self._parts
+        if content is not None and not any(
+            name.lower() in (b"content-length", b"transfer-encoding") for name, _ in headers
+        ):
+            # httpcore frames the body by the headers it is given; aiohttp adds this itself.
+            headers = [*headers, (b"Transfer-Encoding", b"chunked")]
+        request = httpcore.Request(
+            method.encode("ascii"),
+            httpcore.URL(
+                scheme=parts.scheme.encode("ascii"),
+                host=(parts.hostname or "").encode("idna"),
+                port=parts.port,
+                target=target.encode("ascii"),
+            ),
             headers=headers,
             content=content,
-            extensions={"timeout": self._timeouts},
+            extensions={
+                "timeout": {
+                    "connect": CONNECT_TIMEOUT_SECONDS,
+                    "read": self._read_timeout,
+                    "write": WRITE_TIMEOUT_SECONDS,
+                    "pool": None,
+                }
+            },
         )
-        return await self._pool.handle_async_request(request)
+        response = await self._socks.handle_async_request(request)
+        reason = response.extensions.get("reason_phrase", b"")
+        return Answer(
+            response.status,
+            reason.decode("latin-1") if isinstance(reason, bytes) else "",
+            list(response.headers),
+            response.aiter_stream(),
+            response.aclose,
+        )
 
-    def failure(self, error: Exception) -> str:
+    def failure(self, error: BaseException) -> str:
         """Why a request failed, for the tool's 502: which road, never a credential."""
         if isinstance(error, ProxyUnusable):
             return f"the glmtray meter cannot use the configured proxy: {error}"
         proxy = self.proxy
         road = f" through the proxy in {proxy.source} ({proxy.shown})" if proxy else ""
         text = f"the glmtray meter could not reach {self.base_url}{road}: {type(error).__name__}"
-        detail = str(error).strip()
-        if isinstance(error, httpcore.ProxyError) and detail:
-            text += f" ({detail[:200]})"
+        if isinstance(error, _PROXY_ERRORS):
+            detail = _proxy_detail(error)
+            if detail:
+                text += f" ({detail})"
         return redact(text)
 
     async def aclose(self) -> None:
-        if self._pool is not None:
-            await self._pool.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        if self._socks is not None:
+            await self._socks.aclose()
+
+
+def _proxy_detail(error: BaseException) -> str:
+    """What the proxy said, without the addresses aiohttp puts in its messages."""
+    if isinstance(error, aiohttp.ClientResponseError):
+        return f"{error.status} {error.message}".strip()
+    if isinstance(error, aiohttp.ClientProxyConnectionError):
+        return "could not connect to the proxy"
+    return str(error).strip()[:200]
 
 
 class AsyncioStream(httpcore.AsyncNetworkStream):
