@@ -214,6 +214,19 @@ def platform_simulator(env: dict[str, str]) -> Iterator[Simulator]:
         stop(process, signal.SIGINT)  # Ctrl-C: the simulator's own way out
 
 
+@contextmanager
+def simulator_if(signs_in: bool, env: dict[str, str]) -> Iterator[Simulator | None]:
+    """The simulator for a signed-in bench, nothing for the demo and the floor."""
+    if not signs_in:
+        yield None
+        return
+    with platform_simulator(env) as simulator:
+        try:
+            yield simulator
+        finally:
+            logout(env)
+
+
 def login(env: dict[str, str], simulator: Simulator) -> None:
     """Store the key in the session's keyring the way a user does: `glmtray login`, key on
     stdin (not a terminal, so no prompt)."""
@@ -528,7 +541,10 @@ def explain(
     stdlib = sorted(
         top
         for top in packages
-        if top in sys.stdlib_module_names and top in costs and costs[top].cumulative_ms >= 3
+        if top in sys.stdlib_module_names
+        and not top.startswith("_frozen")  # the import system itself
+        and top in costs
+        and costs[top].cumulative_ms >= 3
     )
     qt_modules = sorted(name for name in modules if re.fullmatch(r"PySide6\.Qt\w+", name))
 
@@ -684,7 +700,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         scratch = Path(tmp)
         base_env = isolated_env(scratch / "setup", dict(os.environ))
         print(code_under_test(base_env, args.floor))
-        with contextmanager_or_none(signs_in, base_env) as simulator:
+        with simulator_if(signs_in, base_env) as simulator:
             if args.floor:
                 target = Target("bare PySide6 tray icon (floor)", [], FLOOR_SCRIPT)
             elif args.demo:
@@ -715,17 +731,6 @@ def main(argv: Sequence[str] | None = None) -> None:
                     if line.startswith("bench probe:"):
                         print("  " + line.strip())
                 explain(modules, mappings, probe.lines, base_env)
-            if simulator is not None:
-                logout(base_env)
-
-
-@contextmanager
-def contextmanager_or_none(signs_in: bool, env: dict[str, str]) -> Iterator[Simulator | None]:
-    if not signs_in:
-        yield None
-        return
-    with platform_simulator(env) as simulator:
-        yield simulator
 
 
 if __name__ == "__main__":
