@@ -288,3 +288,20 @@ def test_a_charge_within_three_days_shows_in_tooltip_and_icon() -> None:
     far = snapshot(10, T0)
     monitor.succeeded(far, FULL, T0)
     assert not monitor.state.icon_spec(T0).charge_soon
+
+
+def test_concurrency_advice_follows_the_peak_rule() -> None:
+    """'The limit is higher off-peak' only while it is peak, with when off-peak starts."""
+    from glmtray.alerts import concurrency_notifications
+    from glmtray.peak import CREDIT, peak_status
+
+    tuesday_peak = datetime(2026, 12, 1, 7, 0, tzinfo=timezone.utc)  # 15:00 UTC+8
+    saturday = datetime(2026, 12, 5, 7, 0, tzinfo=timezone.utc)
+    [peak_note] = concurrency_notifications(
+        0, 2, tuesday_peak, Settings(), set(), peak=peak_status(tuesday_peak, CREDIT)
+    )
+    assert "higher off-peak, from" in peak_note.body
+    [weekend_note] = concurrency_notifications(
+        0, 2, saturday, Settings(), set(), peak=peak_status(saturday, CREDIT)
+    )
+    assert "off-peak already" in weekend_note.body and "higher off-peak" not in weekend_note.body

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from glmtray.errors import AuthenticationFailed, GlmtrayError, NoCodingPlan, PlanExpired
+from glmtray.peak import PeakStatus
 from glmtray.platform.models import QuotaWindow, Snapshot
 from glmtray.settings import Settings
 from glmtray.timeutil import format_duration, format_local_time
@@ -173,7 +174,13 @@ CONCURRENCY_SPELL = timedelta(minutes=15)
 
 
 def concurrency_notifications(
-    refused_before: int, refused_now: int, now: datetime, settings: Settings, sent: set[str]
+    refused_before: int,
+    refused_now: int,
+    now: datetime,
+    settings: Settings,
+    sent: set[str],
+    *,
+    peak: PeakStatus | None = None,
 ) -> list[Notification]:
     """Once when the meter's count of 1302 answers starts rising, then not again until a
     quiet spell has passed (the key is the spell's start)."""
@@ -188,12 +195,20 @@ def concurrency_notifications(
     key = f"concurrency:{now.isoformat()}"
     sent.add(key)
     count = refused_now - refused_before
+    if peak is None:
+        advice = "Run fewer coding sessions or agents at once."
+    elif peak.peak_now:
+        advice = (
+            "Run fewer coding sessions or agents at once; the limit is higher off-peak, "
+            f"from {format_local_time(peak.until, now)}."
+        )
+    else:
+        advice = "Run fewer coding sessions or agents at once: it is off-peak already."
     return [
         Notification(
             key,
             "concurrency",
             "Requests refused: concurrency too high",
-            f"The platform refused {plural(count, 'request')} with error 1302. Run fewer coding "
-            "sessions or agents at once; the limit is higher off-peak.",
+            f"The platform refused {plural(count, 'request')} with error 1302. {advice}",
         )
     ]

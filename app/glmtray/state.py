@@ -11,11 +11,13 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from glmtray.errors import AccountRestricted, AuthenticationFailed, GlmtrayError, NoCodingPlan
+from glmtray.peak import PeakStatus, peak_phrase, peak_status, rule_for
 from glmtray.platform.models import QuotaWindow, Snapshot
 from glmtray.platform.regions import Region
 from glmtray.renewal import money
+from glmtray.report import reset_phrase
 from glmtray.settings import Settings
-from glmtray.timeutil import format_day, format_duration
+from glmtray.timeutil import format_day, format_duration, format_local_time
 
 if TYPE_CHECKING:  # the event store and its SQLite load on first use, not with the state
     from glmtray.activity.concurrency import ConcurrencyState
@@ -141,6 +143,26 @@ class AppState:
             return True
         return self.risk is not None and self.risk.state.status.value == "locked"
 
+    def peak(self, now: datetime) -> PeakStatus | None:
+        """Peak or off-peak now, under the rule in force for this plan (None before data)."""
+        quota = self.snapshot.quota if self.snapshot else None
+        if quota is None:
+            return None
+        rule = rule_for(quota, self.settings.peak_rule)
+        return peak_status(now, rule, self.settings.peak_hours)
+
+    def back_at(self, window_id: str) -> datetime | None:
+        """When the platform said this window lets the user back in (a 1308/1310 error)."""
+        if self.risk is None:
+            return None
+        return self.risk.state.back_at.get(window_id)
+
+    @property
+    def no_windows(self) -> bool:
+        """The plan answers with no quota windows at all (team plans): nothing to measure."""
+        snap = self.snapshot
+        return snap is not None and snap.quota is not None and not snap.has_windows
+
     def days_to_charge(self, now: datetime) -> int | None:
         """Local days until the next renewal charge; None without one (auto-renew off)."""
         sub = self.snapshot.subscription if self.snapshot else None
@@ -161,6 +183,9 @@ class AppState:
             return IconSpec(IconLook.SIGNED_OUT, **common)
         if self.blocked:
             return IconSpec(IconLook.GAUGE, 100.0, Level.FULL, **common)
+        if self.no_windows and self.error is None:
+            # A plain ring: there is no share to show, and "0 %" or "100 %" would be false.
+            return IconSpec(IconLook.GAUGE, None, **common)
         blocking = self.snapshot.blocking_window if self.snapshot else None
         if blocking is None:
             look = IconLook.LOADING if self.phase is Phase.LOADING else IconLook.ERROR
@@ -199,7 +224,12 @@ class AppState:
         lines.append(self.plan_title() + (" · demo" if self.demo else ""))
         blocking = snap.blocking_window
         if blocking is not None:
-            lines.append(_window_summary(blocking, now))
+            lines.append(_window_summary(blocking, now, self.back_at(blocking.id)))
+        elif self.no_windows:
+            lines.append(NO_WINDOWS_TEXT)
+        peak = self.peak(now)
+        if peak is not None and snap.has_windows:
+            lines.append(peak_phrase(peak, now))
         sub = snap.subscription
         days = self.days_to_charge(now)
         if sub is not None and days is not None and 0 <= days <= CHARGE_SOON_DAYS:
@@ -225,7 +255,10 @@ class AppState:
         return "\n".join(lines)
 
 
-def _window_summary(window: QuotaWindow, now: datetime) -> str:
-    if window.resets_at is None:
-        return f"{window.label}: {window.used_percent:.0f} % (not started)"
-    return f"{window.label}: {window.used_percent:.0f} %, resets in {format_duration(window.resets_at - now)}"
+NO_WINDOWS_TEXT = "This plan reports no quota windows (as team plans do)"
+
+
+def _window_summary(window: QuotaWindow, now: datetime, back_at: datetime | None) -> str:
+    if window.resets_at is None and back_at is not None:
+        return f"{window.label}: {window.used_percent:.0f} %, back at {format_local_time(back_at, now)}"
+    return f"{window.label}: {window.used_percent:.0f} %, {reset_phrase(window, now)}"

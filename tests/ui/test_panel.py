@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 from PySide6.QtCore import QRect, Qt
@@ -24,6 +25,9 @@ from glmtray.platform.models import Section
 from glmtray.platform.regions import REGIONS, Region
 from glmtray.settings import Settings
 from glmtray.state import AppState, Phase
+
+if TYPE_CHECKING:
+    from glmtray.activity.risk_watch import RiskReport
 from glmtray.ui.panel import Panel
 
 from .conftest import (
@@ -100,7 +104,7 @@ def test_healthy(panel: Panel) -> None:
     assert "17 %" in text
     assert "resets in 2 h 14 min" in text
     assert "search-prime: 25" in text and "zread: 3" in text
-    assert "37 of 1,000 used" in text
+    assert "37 of 1,000 calls used" in text
     assert "Renews: 23 Mar 2026 for $30 (auto-renew on)" in text
     assert "Cancel by: 20 Mar 2026 (17 days left)" in text
     assert "Updated 40 s ago" in text
@@ -439,3 +443,55 @@ def test_a_locked_account_is_called_locked(panel: Panel) -> None:
     text = visible_text(panel)
     assert "Account locked" in text and "restricted this account" not in text
     assert not panel.status_section.isVisibleTo(panel)  # the banner says it: once
+
+
+def test_credit_windows_team_plans_back_at_and_peak(panel: Panel) -> None:
+    """Today's platform as the panel shows it: credit figures, a window that names when the
+    user is back, the peak rule in force, and a team plan with no windows at all."""
+    from dataclasses import replace
+    from datetime import datetime, timezone
+
+    from glmtray.platform.models import FIVE_HOUR, Quota, QuotaWindow
+
+    credit = QuotaWindow(
+        FIVE_HOUR, "CREDIT_LIMIT", 18.5, NOW + timedelta(hours=2), used=5184, limit=28000, unit=3, number=5
+    )  # fmt: skip
+    state = make_state(make_snapshot(windows=(credit,)))
+    show(panel, state)
+    text = visible_text(panel)
+    assert "5,184 of 28,000 credits used" in text
+    assert "Off-peak until" in text or "Peak until" in text  # the rule in force, said
+    team = replace(state, snapshot=replace(state.snapshot, quota=Quota("pro", ())))
+    show(panel, team)
+    text = visible_text(panel)
+    assert "no quota windows" in text and "100 %" not in text and "0 %" not in text
+    assert "no quota windows" in team.tooltip(NOW)
+    spec = team.icon_spec(NOW)
+    assert spec.percent is None  # a plain ring: no false share on the icon
+    # A used-up window whose reset the quota endpoint does not name: the error's moment.
+    out = QuotaWindow(FIVE_HOUR, "TOKENS_LIMIT", 100, None, unit=3, number=5)
+    back = datetime(2026, 3, 3, 11, 40, tzinfo=timezone.utc)
+    message = f"已达到 5 小时的使用上限。您的限额将在 {back.astimezone(timezone(timedelta(hours=8))):%Y-%m-%d %H:%M:%S} 重置。"
+    report = risk_report_with_message((timedelta(minutes=2), 1308, message))
+    exhausted = replace(make_state(make_snapshot(windows=(out,))), risk=report)
+    assert exhausted.back_at("five_hour") == back
+    show(panel, exhausted)
+    assert "back at" in visible_text(panel)
+    assert "back at" in exhausted.tooltip(NOW)
+
+
+def risk_report_with_message(*signals: tuple[timedelta, int, str]) -> RiskReport:
+    """The risk monitor's report at NOW for errors with their platform message."""
+    from glmtray.activity.events import Event
+    from glmtray.activity.risk import RiskMonitor
+    from glmtray.activity.risk_watch import RiskReport
+    from glmtray.platform.codes import classify
+
+    events = [
+        Event(
+            id=number, time=NOW - ago, source="transcript", code=code, code_class=classify(code),
+            message=message, trace_id=None, dedup_key=f"k{number}", http_status=429,
+        )
+        for number, (ago, code, message) in enumerate(signals, start=1)
+    ]  # fmt: skip
+    return RiskReport(RiskMonitor().evaluate(events, None, NOW), None)

@@ -345,6 +345,7 @@ def concurrency_state(
     limits: LimitSeen | None = None,
     peak_hours: str = DEFAULT_PEAK_HOURS,
     now: datetime | None = None,
+    peak_now: bool | None = None,
 ) -> ConcurrencyState:
     """Combine the meter's numbers, the transcript activity, the tier and the limits seen.
 
@@ -353,7 +354,8 @@ def concurrency_state(
     it, when more projects are active than the tier recommends.
     """
     moment = now or datetime.now(timezone.utc)
-    peak_now = is_peak(moment, peak_hours)
+    if peak_now is None:  # the caller may know better: the peak rule in force for the plan
+        peak_now = is_peak(moment, peak_hours)
     seen = limits or LimitSeen()
     level = (tier or "").strip().lower()
     recommended = RECOMMENDED.get(level)

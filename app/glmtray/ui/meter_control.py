@@ -137,12 +137,16 @@ class MeterController(QObject):
         snapshot = state.snapshot
         tier = snapshot.tier.value if snapshot and snapshot.tier else None
         risk = state.risk
+        now = utcnow()
+        peak = state.peak(now)
         return concurrency_state(
             self.meter.snapshot() if self.meter is not None else None,
             risk.activity if risk else None,
             tier,
             limits=risk.limits if risk else None,
             peak_hours=state.settings.peak_hours,
+            now=now,
+            peak_now=peak.peak_now if peak else None,
         )
 
     def check_refusals(self, state: AppState, sent: set[str]) -> list[Notification]:
@@ -150,8 +154,9 @@ class MeterController(QObject):
         if self.meter is None:
             return []
         refused = self.meter.snapshot().errors_by_code.get(1302, 0)
+        now = utcnow()
         notes = concurrency_notifications(
-            self._refused_1302, refused, utcnow(), state.settings, sent
+            self._refused_1302, refused, now, state.settings, sent, peak=state.peak(now)
         )
         if refused != self._refused_1302:
             self.refusals_grew.emit()

@@ -8,9 +8,11 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent
 from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
 
+from glmtray.peak import peak_phrase
 from glmtray.platform.models import QuotaWindow
-from glmtray.report import blocking_phrase, reset_phrase
+from glmtray.report import blocking_phrase, reset_phrase, window_figures
 from glmtray.state import AppState, Level, Phase, level_for
+from glmtray.timeutil import format_local_time
 from glmtray.ui import style
 from glmtray.ui.section import Section, plain_label, scaled_font, set_colour, vbox
 
@@ -86,7 +88,14 @@ class WindowRow(QWidget):
         self.window_id = ""
 
     def show_window(
-        self, window: QuotaWindow, now: datetime, level: Level, *, dark: bool, stale: bool
+        self,
+        window: QuotaWindow,
+        now: datetime,
+        level: Level,
+        *,
+        dark: bool,
+        stale: bool,
+        back_at: datetime | None = None,
     ) -> None:
         self.window_id = window.id
         self.name.setText(window.label)
@@ -96,13 +105,14 @@ class WindowRow(QWidget):
         self.bar.setAccessibleName(window.label)
         set_colour(self.percent, colour if level is not Level.NORMAL and not stale else None)
         parts: list[str] = []
-        if window.used is not None and window.limit:
-            parts.append(
-                self.tr("{used} of {limit} used").format(
-                    used=f"{window.used:,}", limit=f"{window.limit:,}"
-                )
-            )
-        parts.append(reset_phrase(window, now))
+        figures = window_figures(window)
+        if figures:
+            parts.append(self.tr("{figures} used").format(figures=figures))
+        if back_at is not None and (window.resets_at is None or window.is_exhausted):
+            # The platform's error named the moment: it is what the user waits for.
+            parts.append(self.tr("back at {time}").format(time=format_local_time(back_at, now)))
+        else:
+            parts.append(reset_phrase(window, now))
         self.detail.setText(" · ".join(parts))
         set_colour(self.detail, style.grey(dark))
         tools = "   ".join(
@@ -128,10 +138,30 @@ class QuotaSection(Section):
         layout.addLayout(self._rows_layout)
         self.rows: list[WindowRow] = []
         """One per window seen so far; those past the current windows are hidden."""
+        self.peak_label = plain_label()
+        self.peak_label.setFont(scaled_font(self, -1))
+        layout.addWidget(self.peak_label)
 
     def render_state(self, state: AppState, now: datetime) -> None:
         snap = state.snapshot
-        windows = snap.windows if snap and state.phase is not Phase.SIGNED_OUT else ()
+        signed_in = state.phase is not Phase.SIGNED_OUT
+        windows = snap.windows if snap and signed_in else ()
+        if signed_in and state.no_windows:
+            # A team plan: say so rather than draw invented bars.
+            self.setVisible(True)
+            self.blocking_label.setText(
+                self.tr(
+                    "This plan reports no quota windows (as team plans do): there is no "
+                    "usage share to show."
+                )
+            )
+            self.blocking_label.setFont(scaled_font(self, -1))
+            set_colour(self.blocking_label, style.grey(self.is_dark()))
+            self.blocking_label.setVisible(True)
+            for row in self.rows:
+                row.setVisible(False)
+            self.peak_label.setVisible(False)
+            return
         self.setVisible(bool(windows))
         if not windows or snap is None:
             return
@@ -154,7 +184,13 @@ class QuotaSection(Section):
             self._rows_layout.addWidget(row)
         for row, window in zip(self.rows, windows, strict=False):
             level = level_for(window.used_percent, thresholds)
-            row.show_window(window, now, level, dark=dark, stale=stale)
+            row.show_window(
+                window, now, level, dark=dark, stale=stale, back_at=state.back_at(window.id)
+            )
             row.setVisible(True)
         for row in self.rows[len(windows) :]:
             row.setVisible(False)
+        peak = state.peak(now)
+        self.peak_label.setText(peak_phrase(peak, now) if peak else "")
+        set_colour(self.peak_label, style.grey(dark))
+        self.peak_label.setVisible(peak is not None)
