@@ -81,7 +81,7 @@ class PlanExpired(NoCodingPlan):
 
 class AccountRestricted(PlatformError):
     title = "Account restricted"
-    exit_code = 3
+    exit_code = 6  # not "no plan": the plan is there, the account is held
 
     def default_message(self) -> str:
         return (

@@ -54,3 +54,10 @@ def test_bad_peak_hours_keep_the_previous_value(qtbot: QtBot) -> None:
     assert widget.settings().peak_hours == Settings().peak_hours
     widget.peak_hours_edit.setText("22:00-02:00")
     assert widget.settings().peak_hours == "22:00-02:00"
+
+
+def test_peak_rule_round_trips(qtbot: QtBot) -> None:
+    widget = dialog(qtbot, Settings(peak_rule="token"))
+    assert widget.peak_rule_combo.currentData() == "token"
+    widget.peak_rule_combo.setCurrentIndex(widget.peak_rule_combo.findData("credit"))
+    assert widget.settings().peak_rule == "credit"

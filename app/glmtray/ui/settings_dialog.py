@@ -35,7 +35,12 @@ from PySide6.QtWidgets import (
 
 from glmtray.activity.concurrency import parse_peak_hours
 from glmtray.platform.regions import REGIONS
-from glmtray.settings import DEFAULT_THRESHOLDS, MIN_REFRESH_SECONDS, Settings
+from glmtray.settings import (
+    DEFAULT_THRESHOLDS,
+    MIN_REFRESH_SECONDS,
+    PEAK_RULE_CHOICES,
+    Settings,
+)
 from glmtray.tool_setup import tool_setups
 from glmtray.ui import style
 from glmtray.ui.icon import panel_is_dark
@@ -267,6 +272,15 @@ class SettingsDialog(QDialog):
         self.peak_hours_edit.setPlaceholderText("14:00-18:00")
         self.peak_hours_edit.setMaximumWidth(120)
         form.addRow(self.tr("Peak hours (UTC+8):"), self.peak_hours_edit)
+        self.peak_rule_combo = QComboBox()
+        rules = {
+            "auto": self.tr("From the plan (credit or token windows)"),
+            "credit": self.tr("Credit plans: weekdays at peak count 1x, the rest 0.5x"),
+            "token": self.tr("Token plans: peak hours count 3x"),
+        }
+        for rule in PEAK_RULE_CHOICES:
+            self.peak_rule_combo.addItem(rules[rule], rule)
+        form.addRow(self.tr("Peak rule:"), self.peak_rule_combo)
         form.addRow(
             _note(
                 self.tr(
@@ -385,6 +399,7 @@ class SettingsDialog(QDialog):
         self.reminder_spin.setEnabled(settings.notify_renewal)
         self.transcripts_check.setChecked(settings.transcripts_enabled)
         self.meter_check.setChecked(settings.meter_enabled)
+        self.peak_rule_combo.setCurrentIndex(max(0, self.peak_rule_combo.findData(settings.peak_rule)))
         self.meter_port_spin.setValue(settings.meter_port)
         self._show_tool_setups(settings.meter_port)
         self.peak_hours_edit.setText(settings.peak_hours)
@@ -445,6 +460,7 @@ class SettingsDialog(QDialog):
             meter_enabled=self.meter_check.isChecked(),
             meter_port=self.meter_port_spin.value(),
             peak_hours=_valid_peak_hours(self.peak_hours_edit.text(), base.peak_hours),
+            peak_rule=str(self.peak_rule_combo.currentData()),
             **notify,
         )
 
