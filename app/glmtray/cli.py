@@ -531,9 +531,21 @@ def cmd_meter(args: argparse.Namespace) -> int:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
+    first = None
+    if not args.demo:
+        # The key, the client and the first data while Qt loads (see first_fetch.py).
+        from glmtray.credentials import Account
+        from glmtray.environment import LoadedOnce, normal_environment
+        from glmtray.first_fetch import FirstFetch, preferred_language
+
+        first = normal_environment(args.base_url)
+        loaded = first.settings.load()  # a damaged file's notice goes on to the panel
+        first.settings = LoadedOnce(first.settings, loaded)
+        account = Account(loaded.settings.region, loaded.settings.account_label)
+        first.first_fetch = FirstFetch(first, account, preferred_language())
     from glmtray.ui.application import run_app
 
-    code: int = run_app(demo=args.demo, base_url=args.base_url)
+    code: int = run_app(demo=args.demo, base_url=args.base_url, environment=first)
     return code
 
 

@@ -23,6 +23,7 @@ from glmtray.settings import LoadResult, Settings, SettingsStore, data_dir
 if TYPE_CHECKING:
     from glmtray.activity.events import EventStore
     from glmtray.demo import Step
+    from glmtray.first_fetch import FirstFetch
 
 
 class SettingsSource(Protocol):
@@ -63,6 +64,22 @@ class MemorySettings:
 
     def save(self, settings: Settings) -> None:
         self._settings = settings
+
+
+class LoadedOnce:
+    """A settings source whose first load already happened (to start the first fetch for the
+    right account); the app's own load gets that result, notice included, then the source."""
+
+    def __init__(self, source: SettingsSource, result: LoadResult) -> None:
+        self._source = source
+        self._result: LoadResult | None = result
+
+    def load(self) -> LoadResult:
+        result, self._result = self._result, None
+        return result if result is not None else self._source.load()
+
+    def save(self, settings: Settings) -> None:
+        self._source.save(settings)
 
 
 class MemoryKeys:
@@ -135,6 +152,8 @@ class Environment:
     title_suffix: str = ""
     label: str = ""
     """Shown in the tooltip ("demo"), empty for a normal run."""
+    first_fetch: FirstFetch | None = None
+    """The first look at the platform, when it was started before Qt loaded."""
     scripts: list[BackgroundScript] = field(default_factory=list)
     """Started with the app, given a thread-safe way to ask for a refresh."""
     closers: list[Callable[[], None]] = field(default_factory=list)

@@ -784,3 +784,40 @@ def test_try_the_demo_and_leave_it_in_one_process_with_one_tray(
         assert made == ["normal", "demo", "normal"]
     finally:
         host.shutdown()
+
+
+class CountingKeyring(MemoryKeyring):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def get_password(self, service: str, username: str) -> str | None:
+        self.reads += 1
+        return super().get_password(service, username)
+
+
+def test_the_first_fetch_started_before_qt_is_taken_over_not_repeated(
+    qtbot: QtBot, qapp: Any, sim: PlatformSimulator, tmp_path: Path
+) -> None:
+    """The key is read and the first data fetched while Qt loads; the app takes that over:
+    one keyring read and one quota request, not two."""
+    from glmtray.first_fetch import FirstFetch
+
+    sim.set_scenario("pro")
+    keyring = CountingKeyring()
+    keyring.items[("glmtray", "global:default")] = SIMULATOR_API_KEY
+    environment = replace(normal_environment(sim.base_url), keys=CredentialStore(keyring))
+    environment.first_fetch = FirstFetch(environment, Account(Region.GLOBAL), "en")
+    before = len(sim.requests)
+    app = GlmTrayApp(
+        qapp, environment, notifier=RecordingNotifier(), instance_name=f"glmtray-first-{tmp_path.name}"
+    )
+    try:
+        assert app.start()
+        wait_phase(qtbot, app, Phase.READY)
+        quota_requests = [r for r in sim.requests[before:] if "quota" in r.path]
+        assert keyring.reads == 1 and len(quota_requests) == 1
+        assert app.monitor.state.snapshot is not None
+    finally:
+        app.shutdown()
+        app.panel.close()

@@ -485,8 +485,11 @@ class AppHost(QObject):
             self.current = None
 
 
-def run_app(*, demo: bool = False, base_url: str | None = None) -> int:
-    """The composition root: one environment, one application built from it."""
+def run_app(
+    *, demo: bool = False, base_url: str | None = None, environment: Environment | None = None
+) -> int:
+    """The composition root: one environment, one application built from it.
+    `environment`, when given, is the first one (already at work: see first_fetch.py)."""
     sys.excepthook = log_uncaught
     threading.excepthook = log_uncaught_in_thread
     QApplication.setApplicationName(APP_NAME)
@@ -501,7 +504,11 @@ def run_app(*, demo: bool = False, base_url: str | None = None) -> int:
     if not demo:
         setup_file_logging()
 
+    first = [environment] if environment is not None else []
+
     def make_environment(mode: str) -> Environment:
+        if first:
+            return first.pop()
         return demo_environment() if mode == "demo" else normal_environment(base_url)
 
     host = AppHost(app, make_environment)

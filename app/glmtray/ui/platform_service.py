@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QLocale, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from glmtray.credentials import Account
 from glmtray.environment import Environment
 from glmtray.errors import CredentialError, GlmtrayError, PlatformError, UnexpectedResponse
+from glmtray.first_fetch import Opening, connect, open_account, preferred_language
 from glmtray.monitor import FetchPlan
 from glmtray.platform.client import PlatformClient
 from glmtray.platform.models import Section, Snapshot
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FIRST_FETCH = FetchPlan(subscription=True, risk=True)
+FIRST_FETCH_WAIT_S = 600.0
+"""As long as the worker would itself wait for a keyring at its unlock prompt."""
 RISK_HISTORY_UNAVAILABLE = "The risk-control history could not be opened; risk notices are off."
 
 
@@ -59,9 +62,6 @@ class SessionStart:
     """The key was good but the keyring could not keep it (or could not be read)."""
 
 
-def ui_language() -> str:
-    """The platform's messages follow Accept-Language: ask in the user's UI language."""
-    return QLocale().name()[:2] or "en"
 
 
 class _PlatformWorker(QObject):
@@ -85,17 +85,23 @@ class _PlatformWorker(QObject):
     @Slot(int, object, bool)
     def restore(self, session: int, account: Account, read_transcripts: bool) -> None:
         self._end_session()
-        try:
-            key = self._env.keys.get(account)
-        except CredentialError as error:
+        first = self._env.first_fetch
+        opening = first.take(account, FIRST_FETCH_WAIT_S) if first is not None else None
+        if opening is None:
+            opening = open_account(self._env, account, self._language)
+        if opening.key_error is not None:
             self.started.emit(
-                SessionStart(session, account, False, error=error, offer_session_only=True)
+                SessionStart(
+                    session, account, False, error=opening.key_error, offer_session_only=True
+                )
             )
             return
-        if not key:
-            self.started.emit(SessionStart(session, account, False))
+        if opening.client is None:
+            # No key stored, or one that cannot even be sent: as good as none.
+            self.started.emit(SessionStart(session, account, False, error=opening.error))
             return
-        self._start(session, account, key, read_transcripts, session_only=False, storage=None)
+        # A stored key stays even when the first fetch failed: the app shows it and retries.
+        self._adopt(session, opening, read_transcripts, session_only=False)
 
     @Slot(int, object, str, object, bool)
     def sign_in(
@@ -106,74 +112,46 @@ class _PlatformWorker(QObject):
         storage: KeyStorage,
         read_transcripts: bool,
     ) -> None:
+        """Check the key with a first fetch, then keep it as asked; nothing is kept for a
+        key the platform did not accept."""
         self._end_session()
-        self._start(
-            session,
-            account,
-            key,
-            read_transcripts,
-            session_only=storage is KeyStorage.SESSION,
-            storage=storage,
-        )
-
-    def _start(
-        self,
-        session: int,
-        account: Account,
-        key: str,
-        read_transcripts: bool,
-        *,
-        session_only: bool,
-        storage: KeyStorage | None,
-    ) -> None:
-        """Configure, fetch once (which checks the key), keep the key if asked to."""
-        memory = self._env.account_memory
-        client: PlatformClient | None = None
-        try:
-            client = PlatformClient(
-                key,
-                account.region,
-                base_url=self._env.base_url,
-                auth_scheme=memory.auth_scheme(account),
-                language=self._language,
-                on_auth_scheme=lambda scheme: memory.remember_auth_scheme(account, scheme),
-            )
-            snapshot = client.snapshot(include_subscription=True, include_risk=True)
-        except Exception as caught:
-            if isinstance(caught, GlmtrayError):
-                error: GlmtrayError = caught
-            else:  # a bug must not leave the sign-in hanging
-                log.exception("first fetch failed unexpectedly")
-                error = UnexpectedResponse(detail=type(caught).__name__)
-            if storage is not None or client is None:
-                # A sign-in whose key was not accepted keeps nothing; a stored key that
-                # cannot even be sent is as good as none.
-                if client is not None:
-                    client.close()
-                self.started.emit(SessionStart(session, account, False, error=error))
-                return
-            # A restore: the stored key stays; the app shows the error and retries.
-            self._session, self._client = session, client
-            self._open_risk(session, account, read_transcripts)
-            self.started.emit(SessionStart(session, account, True, error=error))
-            if isinstance(error, PlatformError):
-                self._update_risk(None, [error], False)
+        opening = connect(self._env, account, key, self._language)
+        if opening.client is None or opening.error is not None:
+            if opening.client is not None:
+                opening.client.close()
+            self.started.emit(SessionStart(session, account, False, error=opening.error))
             return
-        if storage is not None:
-            try:
-                self._env.keys.set(account, key, session_only=session_only)
-            except CredentialError as error:
-                client.close()
-                self.started.emit(
-                    SessionStart(session, account, False, error=error, offer_session_only=True)
-                )
-                return
-        self._session, self._client = session, client
-        self._open_risk(session, account, read_transcripts)
+        session_only = storage is KeyStorage.SESSION
+        try:
+            self._env.keys.set(account, key, session_only=session_only)
+        except CredentialError as error:
+            opening.client.close()
+            self.started.emit(
+                SessionStart(session, account, False, error=error, offer_session_only=True)
+            )
+            return
+        self._adopt(session, opening, read_transcripts, session_only=session_only)
+
+    def _adopt(
+        self, session: int, opening: Opening, read_transcripts: bool, *, session_only: bool
+    ) -> None:
+        """Make the opened client this session's, open its risk history, say so once."""
+        self._session, self._client = session, opening.client
+        self._open_risk(session, opening.account, read_transcripts)
         self.started.emit(
-            SessionStart(session, account, True, session_only=session_only, snapshot=snapshot)
+            SessionStart(
+                session,
+                opening.account,
+                True,
+                session_only=session_only,
+                snapshot=opening.snapshot,
+                error=opening.error,
+            )
         )
-        self._watch_risk(snapshot, FIRST_FETCH)
+        if opening.snapshot is not None:
+            self._watch_risk(opening.snapshot, FIRST_FETCH)
+        elif isinstance(opening.error, PlatformError):
+            self._update_risk(None, [opening.error], False)
 
     def _open_risk(self, session: int, account: Account, read_transcripts: bool) -> None:
         from glmtray.activity.risk_watch import RiskWatcher
@@ -295,7 +273,7 @@ class PlatformService(QObject):
         """The current session's number; 0 while nobody is signed in."""
         self._thread = QThread()
         self._thread.setObjectName("glmtray-platform")
-        self._worker = _PlatformWorker(environment, ui_language())
+        self._worker = _PlatformWorker(environment, preferred_language())
         self._worker.moveToThread(self._thread)
         self._restore.connect(self._worker.restore)
         self._sign_in.connect(self._worker.sign_in)
