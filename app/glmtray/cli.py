@@ -12,6 +12,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
 from glmtray import __version__
@@ -55,6 +56,9 @@ ENV_BASE_URL = "GLMTRAY_BASE_URL"
 
 def _setup_logging(verbose: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
+    # On the handler, not only the root logger: the tray app lowers the root level to INFO
+    # for its log file, and a terminal that started it must not fill with INFO lines.
+    handler.setLevel(logging.DEBUG if verbose else logging.WARNING)
     handler.addFilter(RedactingFilter())
     handler.setFormatter(logging.Formatter("glmtray: %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, handlers=[handler])
@@ -531,6 +535,12 @@ def cmd_meter(args: argparse.Namespace) -> int:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
+    from glmtray.system_check import missing_message, missing_packages
+
+    missing = missing_packages()
+    if missing:
+        print(f"glmtray: {missing_message(missing)}", file=sys.stderr)
+        return EXIT_USAGE
     first = None
     if not args.demo:
         # The key, the client and the first data while Qt loads (see first_fetch.py).
@@ -540,6 +550,8 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
         first = normal_environment(args.base_url)
         loaded = first.settings.load()  # a damaged file's notice goes on to the panel
+        if args.region:
+            loaded = replace(loaded, settings=replace(loaded.settings, region=Region(args.region)))
         first.settings = LoadedOnce(first.settings, loaded)
         account = Account(loaded.settings.region, loaded.settings.account_label)
         first.first_fetch = FirstFetch(first, account, preferred_language())
@@ -547,6 +559,22 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
     code: int = run_app(demo=args.demo, base_url=args.base_url, environment=first)
     return code
+
+
+SCENARIO_LIST = "(the simulator's scenarios)"
+"""Stands for the list in `simulate --help`, written out only when that help is shown: the
+simulator is not loaded for every command (a status line runs `status` often)."""
+
+
+class _ScenarioListFormatter(argparse.RawDescriptionHelpFormatter):
+    def add_text(self, text: str | None) -> None:
+        if text == SCENARIO_LIST:
+            from glmtray.simulator.scenarios import SCENARIOS
+
+            text = "scenarios:\n" + "\n".join(
+                f"  {name:<18} {scenario.description}" for name, scenario in SCENARIOS.items()
+            )
+        super().add_text(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -560,7 +588,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--demo", action="store_true", help="run the app against a built-in demo platform"
     )
-    parser.add_argument("--base-url", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--base-url",
+        help="platform address override for the tray app (https, or http on loopback: the simulator)",
+    )
+    parser.add_argument(
+        "--region",
+        choices=[r.value for r in Region],
+        help="the tray app's region for this run (default: the saved one)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def with_region(p: argparse.ArgumentParser) -> None:
@@ -593,10 +629,18 @@ def build_parser() -> argparse.ArgumentParser:
     with_region(logout)
     logout.set_defaults(func=cmd_logout)
 
-    simulate = sub.add_parser("simulate", help="serve the platform simulator on loopback")
-    simulate.add_argument("--host", default="127.0.0.1")
-    simulate.add_argument("--port", type=int, default=8899)
-    simulate.add_argument("--scenario", default="demo")
+    simulate = sub.add_parser(
+        "simulate",
+        help="serve the platform simulator on loopback",
+        formatter_class=_ScenarioListFormatter,
+        epilog=SCENARIO_LIST,
+    )
+    simulate.add_argument("--host", default="127.0.0.1", help="a loopback address")
+    simulate.add_argument("--port", type=int, default=8899, help="0 picks a free port")
+    simulate.add_argument(
+        "--scenario", default="demo", metavar="NAME",
+        help="the scenario to start with (listed below); switch it while it runs",
+    )  # fmt: skip
     simulate.add_argument(
         "--coding-limit", type=int, metavar="N", help="answer 1302 above N coding requests at once"
     )
