@@ -305,3 +305,23 @@ def test_concurrency_advice_follows_the_peak_rule() -> None:
         0, 2, saturday, Settings(), set(), peak=peak_status(saturday, CREDIT)
     )
     assert "off-peak already" in weekend_note.body and "higher off-peak" not in weekend_note.body
+
+
+def test_a_reset_moment_that_moves_a_little_is_the_same_period() -> None:
+    """Read at different times the platform's reset moment can move by seconds or minutes:
+    "Weekly limit reached" is said once for the period all the same."""
+    ledger = MemoryLedger()
+    monitor = Monitor(Region.GLOBAL, Settings(), ledger=ledger)
+    monitor.signed_in(Account(Region.GLOBAL))
+
+    def weekly_out(at: datetime, drift: timedelta) -> Snapshot:
+        window = QuotaWindow(
+            "weekly", "TOKENS_LIMIT", 100, T0 + timedelta(days=3) + drift, unit=6, number=1
+        )
+        return Snapshot(Region.GLOBAL, at, Quota("pro", (window,)), None, None)
+
+    assert monitor.succeeded(weekly_out(T0, timedelta()), FULL, T0) != []
+    later = T0 + timedelta(minutes=5)
+    assert monitor.succeeded(weekly_out(later, timedelta(minutes=5)), FULL, later) == []
+    next_week = T0 + timedelta(days=4)
+    assert monitor.succeeded(weekly_out(next_week, timedelta(days=7)), FULL, next_week) != []

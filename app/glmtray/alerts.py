@@ -32,8 +32,30 @@ class Notification:
     urgent: bool = False
 
 
+PERIOD_JITTER = timedelta(minutes=30)
+"""A window's reset moment as read at different times may move a little (it is computed per
+answer); periods are hours apart, so moments this close name the same period."""
+
+
 def _period(window: QuotaWindow) -> str:
     return window.resets_at.isoformat() if window.resets_at else "not-started"
+
+
+def _sent_in_period(sent: set[str], prefix: str, window: QuotaWindow) -> bool:
+    """Whether a key `prefix + period` was sent for this window's period (moments within
+    PERIOD_JITTER of each other are one period)."""
+    if window.resets_at is None:
+        return prefix + "not-started" in sent
+    for key in sent:
+        if not key.startswith(prefix):
+            continue
+        try:
+            moment = datetime.fromisoformat(key[len(prefix) :])
+        except ValueError:
+            continue
+        if moment.tzinfo is not None and abs(moment - window.resets_at) <= PERIOD_JITTER:
+            return True
+    return False
 
 
 def threshold_notifications(
@@ -49,7 +71,7 @@ def threshold_notifications(
             continue
         top = max(reached)
         keys = [f"threshold:{window.id}:{t}:{_period(window)}" for t in reached]
-        if keys[reached.index(top)] in sent:
+        if _sent_in_period(sent, f"threshold:{window.id}:{top}:", window):
             continue
         if window.is_exhausted:
             back = (

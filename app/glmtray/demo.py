@@ -54,11 +54,11 @@ class Step:
 
 STORY = (
     Step(1.0, Act.SESSIONS),
-    Step(15.0, Act.THROTTLE),
-    Step(30.0, Act.RENEWAL),
-    Step(45.0, Act.RESTRICT),
-    Step(65.0, Act.WEEKLY_OUT),
-    Step(100.0, Act.CALM),
+    Step(10.0, Act.THROTTLE),
+    Step(20.0, Act.RENEWAL),
+    Step(30.0, Act.RESTRICT),
+    Step(45.0, Act.WEEKLY_OUT),
+    Step(90.0, Act.CALM),
 )
 SCENARIO_OF = {
     Act.SESSIONS: "demo",

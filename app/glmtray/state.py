@@ -240,7 +240,8 @@ class AppState:
         elif sub is not None and sub.next_renewal is not None:
             verb = "Renews" if sub.auto_renew is not False else "Ends"
             lines.append(f"{verb} {format_day(sub.next_renewal)}")
-        if self.restricted:
+        if self.restricted and not (self.risk is not None and self.risk.restricted):
+            # The risk monitor's own line says it (with the strike) when it knows.
             lines.append("Account restricted by risk control")
         if self.error is not None:
             lines.append(

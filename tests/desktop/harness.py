@@ -380,6 +380,66 @@ def sni_registered_items() -> list[str]:
     return list(items)
 
 
+def sni_tooltip(item: str) -> str:
+    """The text a StatusNotifierItem offers as its tooltip (title and description), read
+    from the item over D-Bus as the tray host reads it. ``item`` as registered."""
+    from jeepney import DBusAddress, Properties
+    from jeepney.io.blocking import open_dbus_connection
+
+    bus_name, _, path = item.partition("/")
+    address = DBusAddress(
+        "/" + path if path else "/StatusNotifierItem",
+        bus_name=bus_name,
+        interface="org.kde.StatusNotifierItem",
+    )
+    with open_dbus_connection(bus="SESSION") as conn:
+        reply = conn.send_and_get_reply(Properties(address).get("ToolTip"))
+    _signature, (_icon_name, _pixmaps, title, description) = reply.body[0]
+    return "\n".join(part for part in (str(title), str(description)) if part)
+
+
+def sni_menu_click(item: str, label: str) -> None:
+    """Trigger the item's menu entry ``label`` the way a StatusNotifierItem host does: through
+    the com.canonical.dbusmenu object named by the item's ``Menu`` property."""
+    from jeepney import DBusAddress, Properties, new_method_call
+    from jeepney.io.blocking import open_dbus_connection
+
+    bus_name, _, path = item.partition("/")
+    address = DBusAddress(
+        "/" + path if path else "/StatusNotifierItem",
+        bus_name=bus_name,
+        interface="org.kde.StatusNotifierItem",
+    )
+    with open_dbus_connection(bus="SESSION") as conn:
+        menu_path = conn.send_and_get_reply(Properties(address).get("Menu")).body[0][1]
+        menu = DBusAddress(menu_path, bus_name=bus_name, interface="com.canonical.dbusmenu")
+        # Hosts announce that the menu is about to show: Qt fills it in then (aboutToShow).
+        conn.send_and_get_reply(new_method_call(menu, "AboutToShow", "i", (0,)))
+        layout = conn.send_and_get_reply(
+            new_method_call(menu, "GetLayout", "iias", (0, -1, []))
+        ).body[1]
+
+        def find(node: Any) -> int | None:
+            node_id, properties, children = node
+            text = properties.get("label", ("s", ""))[1].replace("&", "")
+            if text == label:
+                return int(node_id)
+            for _signature, child in children:
+                found = find(child)
+                if found is not None:
+                    return found
+            return None
+
+        entry = find(layout)
+        if entry is None:
+            raise DesktopError(f"no menu entry {label!r}")
+        conn.send_and_get_reply(
+            new_method_call(
+                menu, "Event", "isvu", (entry, "clicked", ("i", 0), int(time.time()) & 0xFFFFFFFF)
+            )
+        )
+
+
 def bus_name_owner(name: str) -> str | None:
     """Unique name owning ``name`` on the session bus, or None."""
     from jeepney import DBusAddress, MessageType, new_method_call

@@ -3,6 +3,7 @@ the tray host, the X server, the notification daemon and the Secret Service."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -54,6 +55,23 @@ def glmtray(
         harness.wait_for(
             lambda a=app: not harness.process_tree_alive(a.pid), 5, message="glmtray process gone"
         )
+
+
+@pytest.fixture
+def glmtray_demo(request: pytest.FixtureRequest) -> Iterator[Callable[[], harness.LaunchedApp]]:
+    started: list[harness.LaunchedApp] = []
+
+    def start() -> harness.LaunchedApp:
+        app = harness.launch(
+            [sys.executable, "-m", "glmtray", "-v", "--demo"],
+            log_name=f"{request.node.name}-glmtray-demo.log",
+        )
+        started.append(app)
+        return app
+
+    yield start
+    for app in started:
+        app.stop()
 
 
 def wait_line(app: harness.LaunchedApp, text: str, timeout: float = 15.0) -> str:
@@ -159,7 +177,14 @@ def test_sign_in_stores_the_key_and_sign_out_removes_it(glmtray: Any) -> None:
     harness.wait_for(
         lambda: not harness.secret_service_has(SERVICE, USERNAME), 10, message="key removed"
     )
-    harness.wait_for(lambda: app_windows(app, "Sign in to glmtray"), 10, message="sign-in again")
+    dialog = harness.wait_for(
+        lambda: app_windows(app, "Sign in to glmtray"), 10, message="sign-in again"
+    )
+    # The key is gone from the dialog too: Enter there signs in with nothing, stores nothing.
+    harness.click(dialog[0].rect.x + dialog[0].rect.width // 2, dialog[0].rect.y + 5)
+    harness.key("Return")
+    time.sleep(2)
+    assert not harness.secret_service_has(SERVICE, USERNAME)
     assert all(SIMULATOR_API_KEY not in line for line in app.lines)
 
 
@@ -275,3 +300,75 @@ def test_panel_fits_a_laptop_screen(glmtray: Any, stored_key: None, sim: Any) ->
     assert panel.rect.y + panel.rect.height <= shot.height
     assert panel.rect.x + panel.rect.width <= shot.width
     assert panel.rect.y < 200, "opened by the tray at the top, not mid-screen"
+
+
+def app_tooltip(app: harness.LaunchedApp) -> str:
+    """The app's tooltip as the StatusNotifierItem host reads it over D-Bus."""
+    items = harness.wait_for(harness.sni_registered_items, 10, message="SNI item registered")
+    return "\n".join(harness.sni_tooltip(item) for item in items)
+
+
+def menu_click(label: str) -> None:
+    """Choose a tray menu entry as the StatusNotifierItem host does, over D-Bus."""
+    items = harness.wait_for(harness.sni_registered_items, 10, message="SNI item registered")
+    harness.sni_menu_click(items[0], label)
+
+
+@needs_sni
+def test_data_age_during_an_outage_is_the_age_of_the_last_good_data(
+    glmtray: Any, stored_key: None, sim: Any
+) -> None:
+    app = glmtray()
+    wait_line(app, READY)
+    harness.wait_for(lambda: "5-hour" in app_tooltip(app), 10, message="tooltip with data")
+    time.sleep(12)  # the data grows old
+    sim.set_scenario("http_502")
+    menu_click("Refresh now")
+    def outage_tooltip() -> str | None:
+        tip = app_tooltip(app)
+        return tip if "showing data from" in tip else None
+
+    tip = harness.wait_for(outage_tooltip, 15, message="tooltip naming the outage")
+    print(f"tooltip during the outage: {tip!r}")
+    age = re.search(r"showing data from (\d+) s ago", tip)
+    assert age is not None and int(age.group(1)) >= 12, tip
+
+
+@needs_sni
+def test_an_expired_plan_is_announced_at_once(glmtray: Any, stored_key: None, sim: Any) -> None:
+    since = harness.last_notification_id()
+    sim.set_scenario("expired")
+    glmtray()
+    note = harness.wait_for_notification(
+        summary="Your GLM Coding Plan has expired", since_id=since, timeout=15
+    )
+    assert note["appname"] == "glmtray"
+
+
+@needs_sni
+def test_no_notification_repeats_after_a_restart(glmtray: Any, stored_key: None, sim: Any) -> None:
+    since = harness.last_notification_id()
+    sim.set_scenario("weekly_exhausted")
+    first = glmtray()
+    wait_line(first, READY)
+    harness.wait_for_notification(summary="Weekly limit reached", since_id=since, timeout=10)
+    first.stop()
+    second = glmtray()
+    wait_line(second, READY)
+    time.sleep(3)  # a repeat would come with the first data
+    weekly = [n for n in harness.notifications_history() if n["id"] > since and n["summary"] == "Weekly limit reached"]
+    assert len(weekly) == 1, weekly
+
+
+@needs_sni
+def test_the_demo_shows_a_risk_notice_and_concurrency(glmtray_demo: Any) -> None:
+    since = harness.last_notification_id()
+    app = glmtray_demo()
+    harness.wait_for(
+        lambda: "coding session" in app_tooltip(app), 20, message="sessions in the demo's tooltip"
+    )
+    note = harness.wait_for_notification(
+        summary="GLM Coding Plan restricted by risk control", since_id=since, timeout=60
+    )
+    assert note["appname"] == "glmtray"
+    print(f"tooltip: {app_tooltip(app)!r}")
