@@ -629,3 +629,20 @@ def test_limit_hit_time_uses_the_meter_clock(sim: PlatformSimulator, store: Even
     now = datetime.fromtimestamp(clock.now, timezone.utc)
     assert LimitSeenBook(store).limits(now).off_peak == 1
     assert LimitSeenBook(store).limits(now + timedelta(days=31)).off_peak is None
+
+
+def test_a_stream_the_platform_breaks_is_cut_for_the_tool_too(sim: PlatformSimulator) -> None:
+    """No clean end-of-body for an answer the platform did not finish: the tool must see a
+    cut stream, not a complete answer."""
+    sim.set_coding(chunks=100, chunk_delay=0.1)
+    with LocalMeter(sim.base_url, port=0) as meter:
+        url = meter.url + ANTHROPIC_MESSAGES_PATH
+        with httpx.stream("POST", url, headers=KEY, json=STREAM) as response:
+            chunks = response.iter_raw()
+            next(chunks)
+            sim.stop()  # mid-stream: the platform's side of the connection ends
+            with pytest.raises(httpx.HTTPError):
+                for _ in chunks:
+                    pass
+        wait_for(lambda: meter.snapshot().in_flight == 0)
+    assert response.status_code == 200

@@ -736,6 +736,11 @@ class LocalMeter:
                     first = False
                 sniffer.feed(chunk)
                 await response.write(chunk)
+        except ConnectionError:
+            # First: writing to a tool that hung up raises aiohttp's ConnectionResetError,
+            # which is also one of its client errors.
+            self._record_errors(sniffer, answer.status, number)
+            return response  # the tool hung up; the finally in _forward closes upstream
         except UPSTREAM_ERRORS:
             # The platform broke the stream: end ours the same way (no clean end-of-body),
             # so the tool sees a cut stream and not a complete answer.
@@ -743,9 +748,6 @@ class LocalMeter:
                 request.transport.close()
             self._record_errors(sniffer, answer.status, number)
             return response
-        except ConnectionError:
-            self._record_errors(sniffer, answer.status, number)
-            return response  # the tool hung up; the finally in _forward closes upstream
         if first:
             self._measure.first_byte(time.perf_counter() - received)
         sniffer.finish()

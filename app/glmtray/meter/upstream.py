@@ -31,7 +31,15 @@ import select
 import socket
 import ssl
 import sys
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -115,7 +123,7 @@ class Answer:
         reason: str,
         headers: list[tuple[bytes, bytes]],
         chunks: AsyncIterator[bytes],
-        close: Any,
+        close: Callable[[], Awaitable[None]],
     ) -> None:
         self.status = status
         self.reason = reason
