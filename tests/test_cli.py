@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 EXPECTED_EXIT = {
     "lite": 0, "pro": 0, "max": 0, "credit": 0, "idle": 0, "weekly_exhausted": 0,
-    "auto_renew_off": 0, "renewal_soon": 0, "quirky": 0, "partial": 0, "demo": 0,
+    "auto_renew_off": 0, "renewal_soon": 0, "cancel_soon": 0, "quirky": 0, "partial": 0, "demo": 0,
     "bearer_only": 0, "credit_max": 0, "floor_tie": 0, "legacy_tokens": 0, "v1_overrun": 0,
     "team_plan": 0, "stale_renewal": 0,
     "wrong_key": 2, "wrong_key_1000": 2, "wrong_key_http401": 2,

@@ -93,7 +93,7 @@ def valid_end(entry: dict[str, Any]) -> datetime:
 
 REQUIRED = {
     "lite", "pro", "max", "credit", "idle", "weekly_exhausted", "no_plan", "expired",
-    "auto_renew_off", "renewal_soon", "restricted", "locked", "rate_limited", "wrong_key",
+    "auto_renew_off", "renewal_soon", "cancel_soon", "restricted", "locked", "rate_limited", "wrong_key",
     "bearer_only", "http_500", "http_502", "html_error", "malformed_json", "wrong_shape",
     "slow", "quirky", "partial", "demo",
     "credit_max", "floor_tie", "legacy_tokens", "v1_overrun", "team_plan", "stale_renewal",

@@ -36,7 +36,7 @@ class Act(str, Enum):
     THROTTLE = "throttle"
     """A request refused for concurrency (1302)."""
     RENEWAL = "renewal"
-    """The plan renews in two days: inside the cancel-by margin."""
+    """The last day to cancel before the renewal is tomorrow: the reminder's moment."""
     RESTRICT = "restrict"
     """A fair-use restriction (1313): the risk banner, a strike and a notice."""
     WEEKLY_OUT = "weekly_out"
@@ -62,7 +62,7 @@ STORY = (
 )
 SCENARIO_OF = {
     Act.SESSIONS: "demo",
-    Act.RENEWAL: "renewal_soon",
+    Act.RENEWAL: "cancel_soon",
     Act.WEEKLY_OUT: "weekly_exhausted",
     Act.CALM: "demo",
 }

@@ -739,6 +739,7 @@ def test_the_demo_plays_every_feature(qtbot: QtBot, make_app: MakeApp) -> None:
     qtbot.waitUntil(lambda: any("Weekly limit reached" in t for t in sent_titles(app)), timeout=20_000)
     titles = sent_titles(app)
     assert any("restrict" in t.lower() for t in titles), titles
+    assert any("renews on" in t for t in titles), titles  # the renewal reminder
     state = app.monitor.state
     assert state.risk is not None and state.risk.state.episodes
     app.show_panel()

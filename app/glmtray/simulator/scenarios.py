@@ -688,6 +688,8 @@ def _build() -> dict[str, Scenario]:
           standard(e2=subscriptions("pro", 20, auto_renew=0, renew_date=None))),
         s("renewal_soon", "Auto-renew on, next charge in 2 days (inside the cancel-by margin)",
           standard(e2=subscriptions("pro", 2))),
+        s("cancel_soon", "Auto-renew on, renews in 4.5 days: the last day to cancel is tomorrow",
+          standard(e2=subscriptions("pro", 4.5))),
         s("restricted", "Risk-control flag set (E10 true); quota still answers",
           standard(e10=risk(True))),
         s("locked", "Account locked: E1 code 1112 in HTTP 200", standard(e1=const(LOCKED))),
