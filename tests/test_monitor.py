@@ -325,3 +325,23 @@ def test_a_reset_moment_that_moves_a_little_is_the_same_period() -> None:
     assert monitor.succeeded(weekly_out(later, timedelta(minutes=5)), FULL, later) == []
     next_week = T0 + timedelta(days=4)
     assert monitor.succeeded(weekly_out(next_week, timedelta(days=7)), FULL, next_week) != []
+
+
+def test_the_icon_shows_the_window_the_user_chose() -> None:
+    """By default the window that blocks first; or the 5-hour window; or both token windows
+    as two rings (a Max plan's monthly tool calls no longer take the icon)."""
+    five = QuotaWindow("five_hour", "TOKENS_LIMIT", 20, T0 + timedelta(hours=2), unit=3, number=5)
+    weekly = QuotaWindow("weekly", "TOKENS_LIMIT", 70, T0 + timedelta(days=3), unit=6, number=1)
+    snap = Snapshot(Region.GLOBAL, T0, Quota("max", (five, weekly)), None, None)
+    shown = {}
+    for choice in ("blocking", "five_hour", "both"):
+        monitor = Monitor(Region.GLOBAL, Settings(icon_shows=choice))
+        monitor.succeeded(snap, FULL, T0)
+        spec = monitor.state.icon_spec(T0)
+        shown[choice] = (spec.percent, spec.inner_percent, spec.show_number)
+    assert shown == {
+        "blocking": (70, None, True),
+        "five_hour": (20, None, True),
+        "both": (20, 70, False),
+    }
+    assert Settings(icon_shows="nonsense").normalized().icon_shows == "blocking"

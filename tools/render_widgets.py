@@ -176,6 +176,8 @@ def icon_sheet(path: Path, scale: int = 3) -> None:
         IconSpec(IconLook.GAUGE, 100, Level.FULL),
         IconSpec(IconLook.GAUGE, 42, Level.NORMAL, show_number=False),
         IconSpec(IconLook.GAUGE, 42, Level.NORMAL, restricted=True),
+        IconSpec(IconLook.GAUGE, 30, show_number=False, inner_percent=85, inner_level=Level.WARNING),
+        IconSpec(IconLook.GAUGE, 12, Level.NORMAL, charge_soon=True),
         IconSpec(IconLook.STALE, 64, Level.NORMAL),
         IconSpec(IconLook.LOADING),
         IconSpec(IconLook.SIGNED_OUT),

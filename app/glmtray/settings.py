@@ -31,6 +31,9 @@ SCHEMA_VERSION = 1
 starts from defaults. New optional fields (like `peak_rule`) do not raise it: older
 versions drop what they do not know, and files written before a field load its default."""
 PEAK_RULE_CHOICES = ("auto", "credit", "token")
+ICON_SHOWS_CHOICES = ("blocking", "five_hour", "both")
+"""The window that blocks first; the 5-hour window; or the 5-hour and weekly windows as two
+rings (with no digits: two figures do not fit a tray icon)."""
 """`auto`: the credit rule for plans on credit windows, else the token rule (see peak.py)."""
 MIN_REFRESH_SECONDS = 60
 """The platform is polled politely: never more than once a minute."""
@@ -79,6 +82,8 @@ class Settings:
     start_at_login: bool = False
     show_number_in_icon: bool = True
     icon_style: str = "auto"
+    icon_shows: str = "blocking"
+    """What the icon's ring shows: one of ICON_SHOWS_CHOICES."""
     language: str = "en"
     transcripts_enabled: bool = True
     meter_enabled: bool = False
@@ -99,6 +104,7 @@ class Settings:
         return replace(
             self,
             peak_rule=rule if rule in PEAK_RULE_CHOICES else "auto",
+            icon_shows=self.icon_shows if self.icon_shows in ICON_SHOWS_CHOICES else "blocking",
             refresh_seconds=max(MIN_REFRESH_SECONDS, int(self.refresh_seconds)),
             thresholds=thresholds,
             icon_style=style,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from glmtray.errors import AccountRestricted, AuthenticationFailed, GlmtrayError, NoCodingPlan
 from glmtray.peak import PeakStatus, peak_phrase, peak_status, rule_for
-from glmtray.platform.models import QuotaWindow, Snapshot
+from glmtray.platform.models import FIVE_HOUR, WEEKLY, QuotaWindow, Snapshot
 from glmtray.platform.regions import Region
 from glmtray.renewal import money
 from glmtray.report import reset_phrase
@@ -76,6 +76,9 @@ class IconSpec:
     dark_panel: bool = True
     charge_soon: bool = False
     """The plan renews (and charges) within CHARGE_SOON_DAYS: a small badge says so."""
+    inner_percent: float | None = None
+    """A second window as an inner ring (the weekly one, when the icon shows both)."""
+    inner_level: Level = Level.NORMAL
 
 
 CHARGE_SOON_DAYS = 3
@@ -190,13 +193,30 @@ class AppState:
         if blocking is None:
             look = IconLook.LOADING if self.phase is Phase.LOADING else IconLook.ERROR
             return IconSpec(look, **common)
-        percent = blocking.used_percent
+        shown, inner = self._icon_windows(blocking)
+        percent = shown.used_percent
         level = level_for(percent, self.settings.thresholds)
+        if inner is not None:
+            common["inner_percent"] = inner.used_percent
+            common["inner_level"] = level_for(inner.used_percent, self.settings.thresholds)
+            common["show_number"] = False
         if self.key_rejected:
             return IconSpec(IconLook.ERROR, percent, level, **common)
         if self.is_stale(now) or (self.phase is Phase.ERROR):
             return IconSpec(IconLook.STALE, percent, level, **common)
         return IconSpec(IconLook.GAUGE, percent, level, **common)
+
+    def _icon_windows(self, blocking: QuotaWindow) -> tuple[QuotaWindow, QuotaWindow | None]:
+        """The window the ring shows, and the inner ring's (when the icon shows both)."""
+        snap = self.snapshot
+        five = snap.quota.window(FIVE_HOUR) if snap and snap.quota else None
+        weekly = snap.quota.window(WEEKLY) if snap and snap.quota else None
+        choice = self.settings.icon_shows
+        if choice == "five_hour" and five is not None:
+            return five, None
+        if choice == "both" and five is not None and weekly is not None:
+            return five, weekly
+        return blocking, None
 
     def plan_title(self) -> str:
         """'GLM Coding Pro', or the plan's name with its tier when the name does not say it."""

@@ -203,3 +203,12 @@ def test_digits_read_on_any_panel_tone(
         for y in range(third, size - third)
     )
     assert strongest >= 0.5, f"digits too close to the panel ({strongest:.2f})"
+
+
+def test_two_windows_draw_two_rings(qapp: object) -> None:
+    one = render_icon(IconSpec(IconLook.GAUGE, 30, show_number=False), 32)
+    two = render_icon(
+        IconSpec(IconLook.GAUGE, 30, show_number=False, inner_percent=85, inner_level=Level.WARNING), 32
+    )  # fmt: skip
+    assert has_colour_near(two, style.level_colour(Level.WARNING, True))
+    assert not has_colour_near(one, style.level_colour(Level.WARNING, True))

@@ -99,7 +99,11 @@ class _Painter:
         self.number = spec.show_number and spec.percent is not None
         # A thinner ring leaves room for the digits or the mark inside; a bare gauge reads
         # better with a bolder ring.
-        bare = spec.look in (IconLook.GAUGE, IconLook.STALE) and not self.number
+        bare = (
+            spec.look in (IconLook.GAUGE, IconLook.STALE)
+            and not self.number
+            and spec.inner_percent is None  # two rings need the thinner stroke
+        )
         if not bare:
             self.stroke = max(1.5, size * (0.1 if size < 32 else 0.11))
             self.margin = max(0.25, size * 0.02)
@@ -157,13 +161,29 @@ class _Painter:
     def gauge(self, arc_colour: QColor, text_colour: QColor) -> None:
         percent = max(0.0, min(100.0, self.spec.percent or 0.0))
         self.full_ring(RING_TRACK)
+        self.arc(self.ring, percent, arc_colour, self.stroke)
+        if self.spec.inner_percent is not None:
+            # A second window as a ring inside the first: two bars, no digits.
+            width = self.stroke
+            inset = self.stroke / 2 + width / 2 + max(1.0, self.s * 0.06)
+            inner = self.ring.adjusted(inset, inset, -inset, -inset)
+            self.p.setPen(self.pen(RING_TRACK, width))
+            self.p.drawEllipse(inner)
+            colour = (
+                style.grey(self.dark)
+                if self.spec.look is IconLook.STALE
+                else style.level_colour(self.spec.inner_level, self.dark)
+            )
+            self.arc(inner, max(0.0, min(100.0, self.spec.inner_percent)), colour, width)
+        if self.number and self.spec.percent is not None:
+            self.text(number_text(self.spec.percent), text_colour)
+
+    def arc(self, ring: QRectF, percent: float, colour: QColor, width: float) -> None:
         if percent > 0:
             # At least a visible sliver, so 1 % does not look like 0 %.
             span = max(percent * 3.6, 14.0)
-            self.p.setPen(self.pen(arc_colour))
-            self.p.drawArc(self.ring, 90 * 16, -round(span * 16))
-        if self.number and self.spec.percent is not None:
-            self.text(number_text(self.spec.percent), text_colour)
+            self.p.setPen(self.pen(colour, width))
+            self.p.drawArc(ring, 90 * 16, -round(span * 16))
 
     def text(self, text: str, colour: QColor) -> None:
         font = QFont()

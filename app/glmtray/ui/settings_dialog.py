@@ -37,6 +37,7 @@ from glmtray.activity.concurrency import parse_peak_hours
 from glmtray.platform.regions import REGIONS
 from glmtray.settings import (
     DEFAULT_THRESHOLDS,
+    ICON_SHOWS_CHOICES,
     MIN_REFRESH_SECONDS,
     PEAK_RULE_CHOICES,
     Settings,
@@ -188,6 +189,15 @@ class SettingsDialog(QDialog):
         for value in ICON_STYLES:
             self.icon_style_combo.addItem(labels[value], value)
         icon_form.addRow(self.tr("Icon style:"), self.icon_style_combo)
+        self.icon_shows_combo = QComboBox()
+        shows = {
+            "blocking": self.tr("The window that blocks first"),
+            "five_hour": self.tr("The 5-hour window"),
+            "both": self.tr("5-hour and weekly, as two rings"),
+        }
+        for choice in ICON_SHOWS_CHOICES:
+            self.icon_shows_combo.addItem(shows[choice], choice)
+        icon_form.addRow(self.tr("Icon shows:"), self.icon_shows_combo)
         layout.addWidget(icon)
 
         self.start_at_login_check = QCheckBox(self.tr("Start glmtray when I log in"))
@@ -393,6 +403,9 @@ class SettingsDialog(QDialog):
         index = self.icon_style_combo.findData(settings.icon_style)
         self.icon_style_combo.setCurrentIndex(max(0, index))
         self.start_at_login_check.setChecked(settings.start_at_login)
+        self.icon_shows_combo.setCurrentIndex(
+            max(0, self.icon_shows_combo.findData(settings.icon_shows))
+        )
         for name, box in self.notify_checks.items():
             box.setChecked(bool(getattr(settings, name)))
         self.reminder_spin.setValue(settings.renewal_reminder_days)
@@ -452,6 +465,7 @@ class SettingsDialog(QDialog):
             thresholds=thresholds,
             show_number_in_icon=self.show_number_check.isChecked(),
             icon_style=str(self.icon_style_combo.currentData()),
+            icon_shows=str(self.icon_shows_combo.currentData()),
             start_at_login=self.start_at_login_check.isChecked(),
             renewal_reminder_days=self.reminder_spin.value(),
             manual_renewal_date=manual_date,
