@@ -247,8 +247,14 @@ def main() -> int:
             ):
                 continue
             panel = Panel()
+            panel.set_height_limit(4000)  # the whole panel, as on a tall screen
             panel.show_state(state, NOW)
             save(panel, args.out / f"panel_{name}_{theme}.png")
+            if name == "restricted":
+                # On a 1366x768 laptop under a 32 px bar: the middle scrolls.
+                panel.set_height_limit(768 - 32 - 12)
+                panel.show_state(state, NOW)
+                save(panel, args.out / f"panel_{name}_laptop_{theme}.png")
             panel.deleteLater()
 
         dialog = SignInDialog(Region.GLOBAL)
