@@ -24,7 +24,7 @@ from glmtray.errors import (
     PlatformUnavailable,
 )
 from glmtray.platform.regions import Region
-from glmtray.redact import RedactingFilter, redact
+from glmtray.redact import RedactingFilter, install_log_redaction, redact
 from glmtray.settings import Settings, SettingsStore
 
 if TYPE_CHECKING:
@@ -55,6 +55,8 @@ ENV_BASE_URL = "GLMTRAY_BASE_URL"
 
 
 def _setup_logging(verbose: bool) -> None:
+    # Every record is masked where it is made, whichever logger (a library's too) makes it.
+    install_log_redaction()
     handler = logging.StreamHandler(sys.stderr)
     # On the handler, not only the root logger: the tray app lowers the root level to INFO
     # for its log file, and a terminal that started it must not fill with INFO lines.
