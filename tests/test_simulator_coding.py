@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -336,3 +337,41 @@ def test_settings_are_checked() -> None:
         CodingSettings(chunk_delay=3600).validated()
     with pytest.raises(ValueError):
         PlatformSimulator("pro", coding_limit=-1)
+
+
+@pytest.mark.parametrize(
+    ("window", "code", "window_id"),
+    [("five_hour", 1308, "five_hour"), ("five_hour_zh", 1308, "five_hour"), ("weekly", 1310, "weekly")],
+)
+def test_a_used_up_window_answers_as_the_platform_does(
+    sim: PlatformSimulator, window: str, code: int, window_id: str
+) -> None:
+    """1308 and 1310 in their live shapes, naming when the user is back in UTC+8 with no zone
+    written: what a coding tool through the meter then records is read back to the window
+    and the moment (the Claude Code 2.1 line keeps only the message)."""
+    from datetime import datetime, timezone
+
+    from glmtray.platform.codes import limit_reset
+
+    sim.set_coding(limit_reached=window)
+    try:
+        before = datetime.now(timezone.utc)
+        anthropic = httpx.post(sim.base_url + ANTHROPIC_MESSAGES_PATH, headers=KEY_HEADERS, json={})
+        assert anthropic.status_code == 429
+        message = anthropic.json()["error"]["message"]
+        assert message.startswith(f"[{code}][")
+        claude_code_line = f"API Error: Request rejected (429) · {message}"
+        found = limit_reset(None, claude_code_line, now=before)
+        assert found is not None and found.code == code and found.window == window_id
+        assert found.back_at is not None
+        assert timedelta(hours=1, minutes=39) <= found.back_at - before <= timedelta(hours=1, minutes=41)
+        openai = httpx.post(sim.base_url + OPENAI_CHAT_PATH, headers=BEARER, json={})
+        assert openai.json()["error"]["code"] == str(code)
+        if code == 1310:
+            assert openai.headers["retry-after-ms"] == str(100 * 60 * 1000)
+        else:
+            assert "retry-after-ms" not in openai.headers
+        if window == "five_hour_zh":
+            assert "已达到 5 小时的使用上限" in openai.json()["error"]["message"]
+    finally:
+        sim.set_coding(limit_reached=None)

@@ -10,8 +10,10 @@ The platform publishes no concurrency number, so the simulator is told one
 (`CodingSettings.limit`): a request that would make more than `limit` requests in flight
 gets HTTP 429 with business code 1302, as the platform answers. `fair_use` answers 1313
 (through the Anthropic-style endpoint as `[1313][message][trace-id]` text, as the platform
-does); `chunk_delay` makes a slow stream; `stream_error` ends a stream with an error event
-after its first content chunk.
+does); `limit_reached` answers the used-up window's error as live captures show it (1308
+for the 5-hour window, in English or Chinese, naming the reset moment in UTC+8 with no zone;
+1310 for the weekly one, bracketed, with a `retry-after-ms` header); `chunk_delay` makes a
+slow stream; `stream_error` ends a stream with an error event after its first content chunk.
 """
 
 from __future__ import annotations
@@ -20,8 +22,11 @@ import json
 import socket
 import threading
 from dataclasses import asdict, dataclass, fields, replace
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from glmtray.timeutil import PLATFORM_TZ
 
 ANTHROPIC_MESSAGES_PATH = "/api/anthropic/v1/messages"
 OPENAI_CHAT_PATH = "/api/coding/paas/v4/chat/completions"
@@ -39,6 +44,22 @@ FAIR_USE_MESSAGE = (
     "Your account's request frequency is limited due to a violation of the fair-use policy"
 )
 AUTH_MESSAGE = "Authentication Failed"
+LIMIT_CHOICES = ("five_hour", "five_hour_zh", "weekly")
+BACK_IN = timedelta(hours=1, minutes=40)
+"""How far ahead a used-up window's reset is named."""
+
+
+def limit_error(window: str, now: datetime) -> tuple[int, str, dict[str, str]]:
+    """(code, message, extra headers) of a used-up window's error, as the platform words it."""
+    back = now + BACK_IN
+    moment = back.astimezone(PLATFORM_TZ).strftime("%Y-%m-%d %H:%M:%S")
+    if window == "weekly":
+        millis = str(int(BACK_IN.total_seconds() * 1000))
+        message = f"Weekly/Monthly Limit Exhausted. Your limit will reset at {moment}"
+        return 1310, message, {"retry-after-ms": millis}
+    if window == "five_hour_zh":
+        return 1308, f"已达到 5 小时的使用上限。您的限额将在 {moment} 重置。", {}
+    return 1308, f"Usage limit reached for 5 hour. Your limit will reset at {moment}", {}
 
 
 @dataclass(frozen=True)
@@ -58,8 +79,12 @@ class CodingSettings:
     chunk_text: str = "Hello from the simulator. "
     stream_error: int | None = None
     """Business code of an error event sent after the first content chunk (streams only)."""
+    limit_reached: str | None = None
+    """A used-up window answers every request: one of LIMIT_CHOICES; None: none is."""
 
     def validated(self) -> CodingSettings:
+        if self.limit_reached is not None and self.limit_reached not in LIMIT_CHOICES:
+            raise ValueError(f"limit_reached must be one of {', '.join(LIMIT_CHOICES)} or null")
         if self.limit is not None and self.limit < 0:
             raise ValueError("limit must be 0 or more (or null for no limit)")
         if not 0 <= self.chunks <= MAX_CHUNKS:
@@ -100,6 +125,8 @@ def _coerce(name: str, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError("chunks must be an integer")
         return value
+    if name == "limit_reached":
+        return None if value is None else str(value)
     if name in ("chunk_delay", "first_byte_delay"):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"{name} must be a number of seconds")
@@ -211,6 +238,13 @@ class CodingEndpoints:
             return self._error(
                 handler, anthropic, 429, 1313, FAIR_USE_MESSAGE, self._next_seq(), key, form
             )
+        if settings.limit_reached is not None:
+            code, message, headers = limit_error(
+                settings.limit_reached, datetime.now(timezone.utc)
+            )
+            return self._error(
+                handler, anthropic, 429, code, message, self._next_seq(), key, form, headers
+            )
         admitted, seq = self._admit(settings.limit)
         if not admitted:
             return self._error(handler, anthropic, 429, 1302, CONCURRENCY_MESSAGE, seq, key, form)
@@ -242,8 +276,10 @@ class CodingEndpoints:
         seq: int,
         key: str,
         form: str,
+        headers: dict[str, str] | None = None,
     ) -> CodingOutcome:
-        _send_json(handler, status, error_body(anthropic, code, message, _trace(seq)), seq)
+        payload = error_body(anthropic, code, message, _trace(seq))
+        _send_json(handler, status, payload, seq, headers)
         return CodingOutcome(status, code, key, form)
 
 
@@ -289,10 +325,18 @@ def _connection_header(handler: BaseHTTPRequestHandler) -> None:
         handler.send_header("Connection", "close")
 
 
-def _send_json(handler: BaseHTTPRequestHandler, status: int, payload: Any, seq: int) -> None:
+def _send_json(
+    handler: BaseHTTPRequestHandler,
+    status: int,
+    payload: Any,
+    seq: int,
+    headers: dict[str, str] | None = None,
+) -> None:
     data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     handler.send_response(status)
     handler.send_header("Content-Type", "application/json; charset=utf-8")
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
     handler.send_header("Content-Length", str(len(data)))
     handler.send_header("X-Log-Id", _trace(seq))
     _connection_header(handler)
