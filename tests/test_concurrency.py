@@ -15,11 +15,10 @@ from glmtray.activity.concurrency import (
     LimitSeenBook,
     MeterStats,
     concurrency_state,
-    is_peak,
-    parse_peak_hours,
 )
 from glmtray.activity.events import EventStore
 from glmtray.activity.transcripts import ActivitySummary
+from glmtray.peak import in_peak_hours, parse_peak_hours
 
 ACCOUNT = "global:default"
 
@@ -62,19 +61,19 @@ def test_peak_hours_parse() -> None:
 
 
 def test_peak_is_judged_in_platform_time() -> None:
-    assert is_peak(PEAK) and not is_peak(OFF_PEAK)
+    assert in_peak_hours(PEAK) and not in_peak_hours(OFF_PEAK)
     # 07:30 UTC is 15:30 in UTC+8: peak, whatever zone the moment is given in.
-    assert is_peak(datetime(2026, 3, 2, 7, 30, tzinfo=timezone.utc))
-    assert is_peak(datetime(2026, 3, 2, 7, 30))  # naive is UTC
-    assert not is_peak(datetime(2026, 3, 2, 18, 0, tzinfo=CST))  # the end is exclusive
-    assert is_peak(datetime(2026, 3, 2, 14, 0, tzinfo=CST))
+    assert in_peak_hours(datetime(2026, 3, 2, 7, 30, tzinfo=timezone.utc))
+    assert in_peak_hours(datetime(2026, 3, 2, 7, 30))  # naive is UTC
+    assert not in_peak_hours(datetime(2026, 3, 2, 18, 0, tzinfo=CST))  # the end is exclusive
+    assert in_peak_hours(datetime(2026, 3, 2, 14, 0, tzinfo=CST))
 
 
 def test_peak_window_may_wrap_midnight_and_bad_settings_fall_back() -> None:
     late = datetime(2026, 3, 2, 23, 0, tzinfo=CST)
-    assert is_peak(late, "22:00-02:00") and is_peak(late + timedelta(hours=2), "22:00-02:00")
-    assert not is_peak(late + timedelta(hours=4), "22:00-02:00")
-    assert is_peak(PEAK, "nonsense") and not is_peak(OFF_PEAK, "nonsense")
+    assert in_peak_hours(late, "22:00-02:00") and in_peak_hours(late + timedelta(hours=2), "22:00-02:00")
+    assert not in_peak_hours(late + timedelta(hours=4), "22:00-02:00")
+    assert in_peak_hours(PEAK, "nonsense") and not in_peak_hours(OFF_PEAK, "nonsense")
 
 
 # --- limit seen ------------------------------------------------------------------------------

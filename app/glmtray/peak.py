@@ -23,6 +23,9 @@ from glmtray.platform.models import Quota
 from glmtray.timeutil import PLATFORM_TZ
 
 DEFAULT_PEAK_HOURS = "14:00-18:00"
+"""glmtray's default peak window, in platform time (UTC+8): the docs' peak hours, when the
+platform also allows less concurrency (it publishes no number). Users who learn otherwise
+change it in the settings (`peak_hours`)."""
 AUTO = "auto"
 CREDIT = "credit"
 TOKEN = "token"
@@ -82,17 +85,26 @@ def rule_for(quota: Quota | None, choice: str = AUTO) -> str:
     return CREDIT if quota is not None and quota.uses_credits else TOKEN
 
 
+def parse_peak_hours(text: str) -> tuple[int, int]:
+    """ "HH:MM-HH:MM" in platform time -> (start, end) minutes of the day. The window may
+    wrap midnight ("22:00-02:00"); start == end is refused (it would mean nothing)."""
+    try:
+        start_text, end_text = text.replace(" ", "").split("-")
+        start, end = _minutes(start_text), _minutes(end_text)
+    except ValueError:
+        raise ValueError(f"peak hours must look like 14:00-18:00, not {text!r}") from None
+    if start == end:
+        raise ValueError("peak hours must not start and end at the same time")
+    return start, end
+
+
 def peak_minutes(peak_hours: str) -> tuple[int, int]:
-    """ "HH:MM-HH:MM" -> (start, end) minutes of the UTC+8 day; the default for a bad text."""
-    for text in (peak_hours, DEFAULT_PEAK_HOURS):
-        try:
-            start_text, end_text = text.replace(" ", "").split("-")
-            start, end = _minutes(start_text), _minutes(end_text)
-        except ValueError:
-            continue
-        if start != end:
-            return start, end
-    raise AssertionError("the default peak hours parse")
+    """ "HH:MM-HH:MM" -> (start, end) minutes of the UTC+8 day; the default for a bad text
+    (a hand-edited setting must not fail a refresh)."""
+    try:
+        return parse_peak_hours(peak_hours)
+    except ValueError:
+        return parse_peak_hours(DEFAULT_PEAK_HOURS)
 
 
 def _minutes(text: str) -> int:
@@ -105,6 +117,15 @@ def _minutes(text: str) -> int:
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def in_peak_hours(moment: datetime, peak_hours: str = DEFAULT_PEAK_HOURS) -> bool:
+    """Whether `moment` falls in the daily peak hours, whatever the day: when the platform
+    allows less concurrency (it publishes no weekdays for that)."""
+    start, end = peak_minutes(peak_hours)
+    local = _aware(moment).astimezone(PLATFORM_TZ)
+    minute = local.hour * 60 + local.minute
+    return start <= minute < end if start < end else minute >= start or minute < end
 
 
 def is_peak_time(moment: datetime, rule: PeakRule, peak_hours: str = DEFAULT_PEAK_HOURS) -> bool:

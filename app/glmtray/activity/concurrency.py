@@ -25,13 +25,8 @@ from typing import Any
 
 from glmtray.activity.events import EventStore
 from glmtray.activity.transcripts import ActivitySummary
-from glmtray.timeutil import PLATFORM_TZ
+from glmtray.peak import DEFAULT_PEAK_HOURS, in_peak_hours
 from glmtray.wording import plural
-
-DEFAULT_PEAK_HOURS = "14:00-18:00"
-"""glmtray's default peak window, in platform time (UTC+8). The platform says only that it
-raises concurrency off-peak and publishes no hours; this is the busy Chinese working
-afternoon. Users who learn otherwise change it in the settings (`peak_hours`)."""
 
 RECOMMENDED: dict[str, str] = {"lite": "1", "pro": "1-2", "max": "2+"}
 """Recommended concurrent projects by tier, from the published plan documentation."""
@@ -160,44 +155,6 @@ def fetch_meter_stats(port: int, timeout: float = 0.5) -> MeterStats | None:
     return MeterStats.from_json(stats) if isinstance(stats, dict) else None
 
 
-# --- peak hours ------------------------------------------------------------------------------
-
-
-def parse_peak_hours(text: str) -> tuple[int, int]:
-    """ "HH:MM-HH:MM" in platform time -> (start, end) minutes of the day. The window may
-    wrap midnight ("22:00-02:00"); start == end is refused (it would mean nothing)."""
-    try:
-        start_text, end_text = text.replace(" ", "").split("-")
-        start, end = _minutes(start_text), _minutes(end_text)
-    except ValueError:
-        raise ValueError(f"peak hours must look like 14:00-18:00, not {text!r}") from None
-    if start == end:
-        raise ValueError("peak hours must not start and end at the same time")
-    return start, end
-
-
-def _minutes(text: str) -> int:
-    hours, minutes = text.split(":")
-    h, m = int(hours), int(minutes)
-    if not (0 <= h <= 24 and 0 <= m < 60) or h * 60 + m > 24 * 60:
-        raise ValueError(text)
-    return h * 60 + m
-
-
-def is_peak(moment: datetime, peak_hours: str = DEFAULT_PEAK_HOURS) -> bool:
-    """Whether `moment` falls in the peak window. A malformed setting falls back to the
-    default window rather than failing the refresh."""
-    try:
-        start, end = parse_peak_hours(peak_hours)
-    except ValueError:
-        start, end = parse_peak_hours(DEFAULT_PEAK_HOURS)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    local = moment.astimezone(PLATFORM_TZ)
-    now = local.hour * 60 + local.minute
-    return start <= now < end if start < end else now >= start or now < end
-
-
 # --- limit seen ------------------------------------------------------------------------------
 
 
@@ -227,7 +184,7 @@ class LimitSeenBook:
         self.peak_hours = peak_hours
 
     def record(self, when: datetime, in_flight: int) -> None:
-        period = "peak" if is_peak(when, self.peak_hours) else "off_peak"
+        period = "peak" if in_peak_hours(when, self.peak_hours) else "off_peak"
         data = self._load()
         samples = data[period]
         samples.append([when.astimezone(timezone.utc).isoformat(), max(1, int(in_flight))])
@@ -355,7 +312,7 @@ def concurrency_state(
     """
     moment = now or datetime.now(timezone.utc)
     if peak_now is None:  # the caller may know better: the peak rule in force for the plan
-        peak_now = is_peak(moment, peak_hours)
+        peak_now = in_peak_hours(moment, peak_hours)
     seen = limits or LimitSeen()
     level = (tier or "").strip().lower()
     recommended = RECOMMENDED.get(level)

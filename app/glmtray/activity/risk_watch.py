@@ -20,13 +20,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from glmtray.activity.concurrency import DEFAULT_PEAK_HOURS, LimitSeen, LimitSeenBook
+from glmtray.activity.concurrency import LimitSeen, LimitSeenBook
 from glmtray.activity.events import EventStore, Signal
 from glmtray.activity.risk import RiskMonitor, RiskState, RiskStatus
 from glmtray.activity.risk_store import NoticeLedger, load_risk_flag, record_risk_flag
 from glmtray.activity.risk_text import Notice, risk_notices
 from glmtray.activity.transcripts import ActivitySummary, TranscriptReader
 from glmtray.errors import PlatformError
+from glmtray.peak import DEFAULT_PEAK_HOURS
 from glmtray.timeutil import format_duration
 from glmtray.wording import plural
 

@@ -50,7 +50,6 @@ from typing import Any
 from aiohttp import web
 
 from glmtray.activity.concurrency import (
-    DEFAULT_PEAK_HOURS,
     METER_STATS_PATH,
     LimitHit,
     LimitSeenBook,
@@ -59,6 +58,7 @@ from glmtray.activity.concurrency import (
 from glmtray.activity.events import EventStore, Signal
 from glmtray.errors import GlmtrayError
 from glmtray.meter.upstream import UPSTREAM_ERRORS, Answer, Upstream
+from glmtray.peak import DEFAULT_PEAK_HOURS
 from glmtray.platform.codes import parse_business_error
 from glmtray.platform.regions import is_loopback_host, validate_base_url
 from glmtray.redact import install_log_redaction

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from glmtray.activity.concurrency import parse_peak_hours
+from glmtray.peak import parse_peak_hours
 from glmtray.platform.regions import REGIONS
 from glmtray.settings import (
     DEFAULT_THRESHOLDS,
