@@ -33,14 +33,12 @@ from sample_states import (
     make_subscription,
     make_windows,
     restricted_state,
+    risk_report,
     stale_state,
     weekly_exhausted_state,
 )
 
 from glmtray.activity.concurrency import ConcurrencyState
-from glmtray.activity.events import Event
-from glmtray.activity.risk import RiskMonitor
-from glmtray.activity.risk_watch import RiskReport
 from glmtray.errors import (
     AccountRestricted,
     AuthenticationFailed,
@@ -48,7 +46,6 @@ from glmtray.errors import (
     PlatformUnavailable,
     UnexpectedResponse,
 )
-from glmtray.platform.codes import classify
 from glmtray.platform.regions import Region
 from glmtray.settings import Settings
 from glmtray.state import AppState, IconLook, IconSpec, Level, Phase
@@ -79,25 +76,6 @@ def dark_palette() -> QPalette:
     for role, colour in roles.items():
         palette.setColor(role, QColor(colour))
     return palette
-
-
-def risk_report(*signals: tuple[timedelta, int, str]) -> RiskReport:
-    """The risk monitor's report at NOW for (how long ago, business code, message) signals."""
-    events = [
-        Event(
-            id=number,
-            time=NOW - ago,
-            source="transcript",
-            code=code,
-            code_class=classify(code),
-            message=message,
-            trace_id=None,
-            dedup_key=f"render{number}",
-            http_status=429,
-        )
-        for number, (ago, code, message) in enumerate(signals, start=1)
-    ]
-    return RiskReport(RiskMonitor().evaluate(events, None, NOW), None)
 
 
 def concurrency(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from glmtray.errors import GlmtrayError, PlatformError
 from glmtray.platform.models import (
@@ -22,6 +23,9 @@ from glmtray.platform.models import (
 from glmtray.platform.regions import Region
 from glmtray.settings import Settings
 from glmtray.state import AppState, Notice, NoticeKey, Phase
+
+if TYPE_CHECKING:
+    from glmtray.activity.risk_watch import RiskReport
 
 NOW = datetime(2026, 3, 3, 10, 0, tzinfo=timezone.utc)
 """A fixed Tuesday: every reset time and renewal date below is relative to it."""
@@ -141,3 +145,28 @@ def restricted_state() -> AppState:
 
 def stale_state() -> AppState:
     return make_state(make_snapshot(fetched_ago=timedelta(minutes=12)))
+
+
+def risk_report(*signals: tuple[timedelta, int] | tuple[timedelta, int, str]) -> RiskReport:
+    """The risk monitor's real report at NOW for business codes seen `ago` before it, each
+    with the platform's message when given: (ago, code) or (ago, code, message)."""
+    from glmtray.activity.events import Event
+    from glmtray.activity.risk import RiskMonitor
+    from glmtray.activity.risk_watch import RiskReport
+    from glmtray.platform.codes import classify
+
+    events = [
+        Event(
+            id=number,
+            time=NOW - signal[0],
+            source="transcript",
+            code=signal[1],
+            code_class=classify(signal[1]),
+            message=signal[2] if len(signal) > 2 else "",
+            trace_id=None,
+            dedup_key=f"sample{number}",
+            http_status=429,
+        )
+        for number, signal in enumerate(signals, start=1)
+    ]
+    return RiskReport(RiskMonitor().evaluate(events, None, NOW), None)

@@ -27,7 +27,7 @@ from glmtray.settings import Settings
 from glmtray.state import AppState, Phase
 
 if TYPE_CHECKING:
-    from glmtray.activity.risk_watch import RiskReport
+    pass
 from glmtray.ui.panel import Panel
 
 from .conftest import (
@@ -451,6 +451,8 @@ def test_credit_windows_team_plans_back_at_and_peak(panel: Panel) -> None:
     from dataclasses import replace
     from datetime import datetime, timezone
 
+    from tools.sample_states import risk_report
+
     from glmtray.platform.models import FIVE_HOUR, Quota, QuotaWindow
 
     credit = QuotaWindow(
@@ -472,26 +474,9 @@ def test_credit_windows_team_plans_back_at_and_peak(panel: Panel) -> None:
     out = QuotaWindow(FIVE_HOUR, "TOKENS_LIMIT", 100, None, unit=3, number=5)
     back = datetime(2026, 3, 3, 11, 40, tzinfo=timezone.utc)
     message = f"已达到 5 小时的使用上限。您的限额将在 {back.astimezone(timezone(timedelta(hours=8))):%Y-%m-%d %H:%M:%S} 重置。"
-    report = risk_report_with_message((timedelta(minutes=2), 1308, message))
+    report = risk_report((timedelta(minutes=2), 1308, message))
     exhausted = replace(make_state(make_snapshot(windows=(out,))), risk=report)
     assert exhausted.back_at("five_hour") == back
     show(panel, exhausted)
     assert "back at" in visible_text(panel)
     assert "back at" in exhausted.tooltip(NOW)
-
-
-def risk_report_with_message(*signals: tuple[timedelta, int, str]) -> RiskReport:
-    """The risk monitor's report at NOW for errors with their platform message."""
-    from glmtray.activity.events import Event
-    from glmtray.activity.risk import RiskMonitor
-    from glmtray.activity.risk_watch import RiskReport
-    from glmtray.platform.codes import classify
-
-    events = [
-        Event(
-            id=number, time=NOW - ago, source="transcript", code=code, code_class=classify(code),
-            message=message, trace_id=None, dedup_key=f"k{number}", http_status=429,
-        )
-        for number, (ago, code, message) in enumerate(signals, start=1)
-    ]  # fmt: skip
-    return RiskReport(RiskMonitor().evaluate(events, None, NOW), None)

@@ -14,12 +14,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
+from tools.sample_states import risk_report
 
 from glmtray.activity.concurrency import ConcurrencyState
-from glmtray.activity.events import Event
-from glmtray.activity.risk import RiskMonitor
-from glmtray.activity.risk_watch import RiskReport
-from glmtray.platform.codes import classify
 from glmtray.platform.regions import Region
 from glmtray.state import AppState, Phase
 from glmtray.ui.panel import Panel
@@ -36,25 +33,6 @@ def panel(qtbot: QtBot) -> Panel:
     widget.set_height_limit(2000)  # as on a tall screen; test_panel_fits_a_laptop_screen is about small ones
     qtbot.addWidget(widget)
     return widget
-
-
-def risk_report(*signals: tuple[timedelta, int]) -> RiskReport:
-    """The monitor's report at NOW for business codes seen `ago` before it."""
-    events = [
-        Event(
-            id=number,
-            time=NOW - ago,
-            source="transcript",
-            code=code,
-            code_class=classify(code),
-            message="",
-            trace_id=None,
-            dedup_key=f"k{number}",
-            http_status=429,
-        )
-        for number, (ago, code) in enumerate(signals, start=1)
-    ]
-    return RiskReport(RiskMonitor().evaluate(events, None, NOW), None)
 
 
 RESTRICTED_AN_HOUR_AGO = (timedelta(hours=1), 1313)
