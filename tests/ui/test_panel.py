@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 import pytest
 from PySide6.QtCore import QRect, Qt
@@ -26,8 +25,6 @@ from glmtray.platform.regions import REGIONS, Region
 from glmtray.settings import Settings
 from glmtray.state import AppState, Phase
 
-if TYPE_CHECKING:
-    pass
 from glmtray.ui.panel import Panel
 
 from .conftest import (
