@@ -24,7 +24,6 @@ from glmtray.platform.models import Section
 from glmtray.platform.regions import REGIONS, Region
 from glmtray.settings import Settings
 from glmtray.state import AppState, Phase
-
 from glmtray.ui.panel import Panel
 
 from .conftest import (
