@@ -380,18 +380,25 @@ def sni_registered_items() -> list[str]:
     return list(items)
 
 
-def sni_tooltip(item: str) -> str:
-    """The text a StatusNotifierItem offers as its tooltip (title and description), read
-    from the item over D-Bus as the tray host reads it. ``item`` as registered."""
-    from jeepney import DBusAddress, Properties
-    from jeepney.io.blocking import open_dbus_connection
+def _sni_address(item: str) -> Any:
+    """The D-Bus address of a registered item (``:1.42`` or ``:1.42/path``)."""
+    from jeepney import DBusAddress
 
     bus_name, _, path = item.partition("/")
-    address = DBusAddress(
+    return DBusAddress(
         "/" + path if path else "/StatusNotifierItem",
         bus_name=bus_name,
         interface="org.kde.StatusNotifierItem",
     )
+
+
+def sni_tooltip(item: str) -> str:
+    """The text a StatusNotifierItem offers as its tooltip (title and description), read
+    from the item over D-Bus as the tray host reads it. ``item`` as registered."""
+    from jeepney import Properties
+    from jeepney.io.blocking import open_dbus_connection
+
+    address = _sni_address(item)
     with open_dbus_connection(bus="SESSION") as conn:
         reply = conn.send_and_get_reply(Properties(address).get("ToolTip"))
     _signature, (_icon_name, _pixmaps, title, description) = reply.body[0]
@@ -404,15 +411,10 @@ def sni_menu_click(item: str, label: str) -> None:
     from jeepney import DBusAddress, Properties, new_method_call
     from jeepney.io.blocking import open_dbus_connection
 
-    bus_name, _, path = item.partition("/")
-    address = DBusAddress(
-        "/" + path if path else "/StatusNotifierItem",
-        bus_name=bus_name,
-        interface="org.kde.StatusNotifierItem",
-    )
+    address = _sni_address(item)
     with open_dbus_connection(bus="SESSION") as conn:
         menu_path = conn.send_and_get_reply(Properties(address).get("Menu")).body[0][1]
-        menu = DBusAddress(menu_path, bus_name=bus_name, interface="com.canonical.dbusmenu")
+        menu = DBusAddress(menu_path, bus_name=address.bus_name, interface="com.canonical.dbusmenu")
         # Hosts announce that the menu is about to show: Qt fills it in then (aboutToShow).
         conn.send_and_get_reply(new_method_call(menu, "AboutToShow", "i", (0,)))
         layout = conn.send_and_get_reply(
