@@ -90,3 +90,16 @@ def test_a_registered_key_is_masked_by_halves_too() -> None:
     register_secret(key)
     out = redact("id abcdefabcdefabcdefabcdefabcdef12 and secret HalfAndHalf1234 apart")
     assert out == f"id {MASK} and secret {MASK} apart"
+
+
+def test_a_registered_half_does_not_hide_the_other_half_from_the_mask() -> None:
+    """Once one key is registered, its id half is masked on its own; a text with that id
+    and another secret half must still lose both (found by test order in a full run)."""
+    register_secret(f"{KEY_ID}.RegisteredHalf0001")
+    for text in (
+        f"url /v1?key={KEY_ID}%2E{SECRET} end",
+        f"line {KEY_ID}\n    .{SECRET} tail",
+        f"b'x-api-key: {KEY_ID}\\r.{SECRET}'",
+    ):
+        out = redact(text)
+        assert SECRET not in out and KEY_ID not in out, out

@@ -64,12 +64,14 @@ def redact(text: str | None) -> str:
         return text or ""
     with _lock:
         secrets = sorted(_secrets, key=len, reverse=True)
-    for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, MASK)
+    # Whole key shapes first: masking a registered half first would leave the other half
+    # without the shape that finds it ("***%2E<secret>").
     text = _KEY_SHAPE.sub(MASK, text)
     if _LINE_BREAK.search(text):  # before header values: they would take half a split key
         text = _mask_across_lines(text, secrets)
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
     return _HEADER_VALUE.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
 
 
