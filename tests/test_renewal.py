@@ -50,7 +50,7 @@ def test_reminder_days_before_cancel_by_then_last_day_once_each() -> None:
     )
     notes = renewal_notifications(sub, settings, Region.GLOBAL, at(date(2027, 2, 7)), sent, BERLIN)
     assert [n.body for n in notes] == [
-        "GLM Coding Pro renews on 12 Feb for $30. To stop it, cancel by 9 Feb."
+        "The charge is $30. To stop it, cancel by 9 Feb: there are no refunds."
     ]
     assert notes[0].url == REGIONS[Region.GLOBAL].subscription_page
     assert (
@@ -68,7 +68,7 @@ def test_reminder_days_before_cancel_by_then_last_day_once_each() -> None:
     notes = renewal_notifications(
         following, settings, Region.GLOBAL, at(date(2027, 3, 7)), sent, BERLIN
     )
-    assert len(notes) == 1 and "11 Mar" in notes[0].body  # midnight UTC+8 is the 11th in Berlin
+    assert len(notes) == 1 and "11 Mar" in notes[0].title  # midnight UTC+8 is the 11th in Berlin
 
 
 def test_each_reminder_can_be_turned_off() -> None:

@@ -380,7 +380,7 @@ def test_restriction_notice_text(monitor: RiskMonitor) -> None:
     [notice] = risk_notices(None, state, tz=timezone.utc)
     assert notice.title == "GLM Coding Plan restricted by risk control"
     assert notice.body.startswith("Since 10:00: ")  # a local clock time, not an ISO stamp
-    assert "1313 (fair-use restriction (risk control))" in notice.body
+    assert "1313 (fair-use restriction by risk control)" in notice.body
     assert len(notice.body.splitlines()) <= 3
     assert "lifted automatically" in notice.body
     assert "3 violations lead to a ban" in notice.body

@@ -92,8 +92,9 @@ def renewal_notifications(
         once(
             f"renewal:before:{stamp}",
             f"{sub.product} renews on {short_day(renewal_day)}",
-            f"{sub.product} renews on {short_day(renewal_day)}{for_price}. "
-            f"To stop it, cancel by {short_day(cancel_by)}.",
+            # The title says what and when; the body what it costs and what to do.
+            (f"The charge is {price}. " if price else "")
+            + f"To stop it, cancel by {short_day(cancel_by)}: there are no refunds.",
         )
     if settings.notify_cancel_day and today == cancel_by:
         once(

@@ -55,7 +55,7 @@ BUSINESS_CODES: dict[int, tuple[CodeClass, str]] = {
     1310: (CodeClass.WINDOW_EXHAUSTED, "weekly or monthly limit exhausted"),
     1311: (CodeClass.MODEL_UNAVAILABLE, "plan does not include the model"),
     1312: (CodeClass.MODEL_UNAVAILABLE, "model busy"),
-    1313: (CodeClass.RESTRICTED, "fair-use restriction (risk control)"),
+    1313: (CodeClass.RESTRICTED, "fair-use restriction by risk control"),
     1316: (CodeClass.WINDOW_EXHAUSTED, "5-hour limit reached"),
     1317: (CodeClass.WINDOW_EXHAUSTED, "7-day limit reached"),
     1318: (CodeClass.WINDOW_EXHAUSTED, "limit reached, no extra-usage balance"),
