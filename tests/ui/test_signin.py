@@ -165,3 +165,24 @@ def test_reset_forgets_the_key_and_hides_it_again(dialog: SignInDialog, qtbot: Q
     assert not dialog.is_revealed() and not dialog.reveal_action.isChecked()
     assert dialog.error_box.isHidden()
     assert not dialog.sign_in_button.isEnabled()
+
+
+def test_the_dialog_keeps_its_size_when_an_error_appears(
+    dialog: SignInDialog, qtbot: QtBot
+) -> None:
+    """An error takes the intro's place: the dialog does not grow, so it does not jump."""
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    before = dialog.size()
+    dialog.show_error(
+        "Key not accepted",
+        "The platform rejected this key. Check that it belongs to the selected region.",
+    )
+    assert dialog.size() == before
+    dialog.show_error(
+        "The system keyring is locked",
+        "The key works, but it could not be stored in the system keyring.",
+        offer_session_only=True,
+    )
+    assert dialog.size() == before
+    assert dialog.session_only_button.isVisible()

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSizePolicy,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -65,7 +66,13 @@ class SignInDialog(QDialog):
                 "The key is checked with the platform, then kept in the system keyring."
             )
         )
-        layout.addWidget(intro)
+        # The intro and an error share one place of one height, so the dialog does not
+        # grow (and move) when an error appears: the error takes the intro's room.
+        intro.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.message_stack = QStackedWidget()
+        self.message_stack.addWidget(intro)
+        self.intro = intro
+        layout.addWidget(self.message_stack)
 
         form = QFormLayout()
         form.setHorizontalSpacing(12)
@@ -107,6 +114,7 @@ class SignInDialog(QDialog):
         self.error_message = _wrapping_label()
         error_layout.addWidget(self.error_title)
         error_layout.addWidget(self.error_message)
+        error_layout.addStretch(1)  # title and message at the top, the button at the bottom
         session_row = QHBoxLayout()
         session_row.addStretch(1)
         self.session_only_button = QPushButton(self.tr("Use for this session only"))
@@ -120,8 +128,12 @@ class SignInDialog(QDialog):
         self.session_only_button.clicked.connect(self._emit_session_only)
         session_row.addWidget(self.session_only_button)
         error_layout.addLayout(session_row)
-        self.error_box.hide()
-        layout.addWidget(self.error_box)
+        self.message_stack.addWidget(self.error_box)
+        # Room for a title, three lines of message and the session-only button.
+        lines = self.error_message.fontMetrics().lineSpacing()
+        self.error_box.setMinimumHeight(
+            lines * 4 + self.session_only_button.sizeHint().height() + 16
+        )
 
         self.busy_label = QLabel(self.tr("Checking the key…"))
         self.busy_label.hide()
@@ -173,7 +185,7 @@ class SignInDialog(QDialog):
         self.demo_button.setEnabled(not busy)
         self.session_only_button.setEnabled(not busy)
         if busy:
-            self.error_box.hide()
+            self.message_stack.setCurrentWidget(self.intro)
         self._update_buttons()
         style.fit_height(self)
 
@@ -190,7 +202,7 @@ class SignInDialog(QDialog):
             f"QFrame#errorBox {{ background: {background}; border: 1px solid {border};"
             " border-radius: 6px; }"
         )
-        self.error_box.show()
+        self.message_stack.setCurrentWidget(self.error_box)
         style.fit_height(self)
 
     def reset(self) -> None:
@@ -228,8 +240,8 @@ class SignInDialog(QDialog):
         self._update_buttons()
 
     def _hide_error(self) -> None:
-        if not self.error_box.isHidden():
-            self.error_box.hide()
+        if self.message_stack.currentWidget() is self.error_box:
+            self.message_stack.setCurrentWidget(self.intro)
             style.fit_height(self)
 
     def showEvent(self, event: QShowEvent) -> None:
