@@ -94,7 +94,11 @@ class RefreshScheduler(QObject):
         if self._monitor.state.phase is Phase.SIGNED_OUT:
             self._set_busy(False)
             return
-        self._after(self._monitor.succeeded(snapshot, plan, utcnow()))
+        notes = self._monitor.succeeded(snapshot, plan, utcnow())
+        error = self._monitor.state.error
+        if error is not None:  # the answer came, but without the quota: a failed refresh
+            log.warning("refresh failed: %s: %s", type(error).__name__, error.message)
+        self._after(notes)
 
     def _on_failed(self, error: GlmtrayError) -> None:
         if self._monitor.state.phase is Phase.SIGNED_OUT:
