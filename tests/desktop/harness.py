@@ -55,6 +55,12 @@ def in_desktop_session() -> bool:
     return os.environ.get("GLMTRAY_DESKTOP") == "1"
 
 
+def screen_size() -> tuple[int, int]:
+    """The virtual screen's size, as .ci/desktop-session was asked for it (GLMTRAY_SCREEN)."""
+    width, _, height = os.environ.get("GLMTRAY_SCREEN", "1280x800").partition("x")
+    return int(width), int(height)
+
+
 def tray_host() -> str:
     """``"trayer"`` (XEmbed tray) or ``"sni"`` (StatusNotifierItem host)."""
     return os.environ.get("GLMTRAY_TRAY_HOST", "trayer")

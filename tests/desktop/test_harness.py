@@ -23,7 +23,7 @@ pytestmark = pytest.mark.desktop
 
 MAGENTA = (255, 0, 255)
 CYAN = (0, 255, 255)
-SNI_BAR = harness.Rect(0, 0, 1280, 40)  # gtk-sni-tray-standalone --top --size 32
+SNI_BAR = harness.Rect(0, 0, harness.screen_size()[0], 40)  # gtk-sni-tray-standalone --top --size 32
 
 trayer_only = pytest.mark.skipif(
     harness.tray_host() != "trayer", reason="XEmbed tray test: run with GLMTRAY_TRAY_HOST=trayer"
@@ -69,7 +69,7 @@ def test_wait_for_returns_value_and_times_out_quickly() -> None:
 def test_screenshot_writes_png_and_reads_pixels() -> None:
     shot = harness.screenshot("harness-empty-desktop.png")
     assert shot.path.is_file() and shot.path.stat().st_size > 0
-    assert (shot.width, shot.height) == (1280, 800)
+    assert (shot.width, shot.height) == harness.screen_size()
     # Xvfb's root window is black where nothing is drawn.
     assert shot.pixel(640, 700) == (0, 0, 0)
     assert shot.count_color(MAGENTA) == 0
