@@ -106,3 +106,18 @@ def locked_keyring() -> Iterator[str]:
         yield collection
     finally:
         harness.unlock_keyring(collection=collection)
+
+
+@pytest.fixture(autouse=True)
+def _empty_status_notifier_bar(request: pytest.FixtureRequest) -> None:
+    """Each test starts with no StatusNotifierItem left from the one before: an icon the
+    host still draws for an app that has ended moves the next app's icon (and a click
+    aimed at it lands on the old one)."""
+    if request.node.get_closest_marker("desktop") is None or harness.tray_host() != "sni":
+        return
+    if not harness.in_desktop_session():
+        return
+    harness.wait_for(
+        lambda: not harness.sni_registered_items(), 10, message="no item left registered"
+    )
+    harness.wait_for(harness.sni_bar_empty, 10, message="the bar drawn empty")

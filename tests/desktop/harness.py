@@ -285,9 +285,15 @@ def click(x: int, y: int, button: int = 1) -> None:
     """Move the real pointer to (x, y) in root coordinates and click ``button`` (1 left, 3 right).
 
     One xdotool chain, so the move and the click reach the X server in order. No
-    ``mousemove --sync``: it waits forever when the pointer already is at (x, y).
+    ``mousemove --sync``: it waits forever when the pointer already is at (x, y). The
+    pointer first moves off by a few pixels: a widget that appeared under a pointer that
+    has not moved since gets no enter event, and GTK (the StatusNotifierItem host) then
+    ignores the click, as it would not for a person, whose hand always moves.
     """
-    _run(["xdotool", "mousemove", str(x), str(y), "click", str(button)])
+    _run([
+        "xdotool", "mousemove", str(max(0, x - 7)), str(max(0, y - 7)),
+        "sleep", "0.05", "mousemove", str(x), str(y), "sleep", "0.05", "click", str(button),
+    ])  # fmt: skip
 
 
 def click_rect(rect: Rect, button: int = 1) -> None:
@@ -396,6 +402,14 @@ def _sni_address(item: str) -> Any:
         bus_name=bus_name,
         interface="org.kde.StatusNotifierItem",
     )
+
+
+def sni_bar_empty(bar_height: int = 32, width: int = 240) -> bool:
+    """Whether the host's bar shows no icon at its right end (one colour throughout)."""
+    shot = screenshot_quiet()
+    x0 = max(0, shot.width - width)
+    colours = {shot.pixel(x, y) for x in range(x0, shot.width) for y in range(0, bar_height)}
+    return len(colours) <= 2
 
 
 def sni_tooltip(item: str) -> str:
@@ -572,6 +586,25 @@ def _parse_ppm(data: bytes) -> tuple[int, int, bytes]:
     return width, height, pixels
 
 
+def _grab_screen() -> bytes:
+    """The whole screen as a raw PPM, from ``import -window root``."""
+    grab = subprocess.run(
+        ["import", "-window", "root", "-depth", "8", "ppm:-"],
+        capture_output=True,
+        timeout=15,
+        check=False,
+    )
+    if grab.returncode != 0:
+        raise DesktopError(f"import failed: {grab.stderr.decode(errors='replace')[:500]}")
+    return grab.stdout
+
+
+def screenshot_quiet() -> Screenshot:
+    """The screen's pixels, kept in memory only (no PNG, nothing listed for people)."""
+    width, height, pixels = _parse_ppm(_grab_screen())
+    return Screenshot(Path(), width, height, pixels)
+
+
 def screenshot(path: str | Path | None = None) -> Screenshot:
     """Grab the whole screen with ``import -window root``; save a PNG and print its path.
 
@@ -585,16 +618,9 @@ def screenshot(path: str | Path | None = None) -> Screenshot:
         target = artifacts_dir() / target
     target.parent.mkdir(parents=True, exist_ok=True)
     # One grab, two outputs: raw PPM for the test to read, PNG for people to look at.
-    grab = subprocess.run(
-        ["import", "-window", "root", "-depth", "8", "ppm:-"],
-        capture_output=True,
-        timeout=15,
-        check=False,
-    )
-    if grab.returncode != 0:
-        raise DesktopError(f"import failed: {grab.stderr.decode(errors='replace')[:500]}")
-    subprocess.run(["convert", "ppm:-", str(target)], input=grab.stdout, timeout=15, check=True)
-    width, height, pixels = _parse_ppm(grab.stdout)
+    raw = _grab_screen()
+    subprocess.run(["convert", "ppm:-", str(target)], input=raw, timeout=15, check=True)
+    width, height, pixels = _parse_ppm(raw)
     print(f"screenshot: {target}", file=sys.stderr)
     SCREENSHOTS.append(target)
     return Screenshot(target, width, height, pixels)
