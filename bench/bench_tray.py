@@ -285,6 +285,20 @@ class LineReader:
         self._thread.join(5)
 
 
+def wait_for_log_line(path: Path, text: str, timeout: float, process: subprocess.Popen[str]) -> bool:
+    """Whether `text` shows in the app's log file within `timeout` (polled every 5 ms): a
+    normal start logs its INFO lines there, not on the terminal."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if text in path.read_text(encoding="utf-8", errors="replace"):
+                return True
+        except OSError:
+            pass
+        time.sleep(0.005)
+    return False
+
+
 @dataclass(frozen=True)
 class RunResult:
     ready_s: float
@@ -338,8 +352,13 @@ def measure(
     )
     assert process.stderr is not None
     stderr = LineReader(process.stderr)
+    log_file = Path(env.get("XDG_STATE_HOME", "")) / "glmtray" / "log" / "glmtray.log"
     try:
-        if not stderr.wait_for(READY_LINE, READY_TIMEOUT_S):
+        if "-v" in target.app_args or target.script == FLOOR_SCRIPT:
+            seen = stderr.wait_for(READY_LINE, READY_TIMEOUT_S)
+        else:
+            seen = wait_for_log_line(log_file, READY_LINE, READY_TIMEOUT_S, process)
+        if not seen:
             stop(process)
             stderr.join()
             tail = "".join(stderr.lines[-15:])
