@@ -37,7 +37,6 @@ from glmtray.timeutil import utcnow
 from glmtray.ui.icon import make_qicon
 from glmtray.ui.meter_control import MeterController
 from glmtray.ui.notifications import NotificationCenter
-from glmtray.ui.panel import Panel
 from glmtray.ui.platform_service import PlatformService, SessionStart
 from glmtray.ui.refresh import RefreshScheduler
 from glmtray.ui.sign_in_flow import SignInFlow
@@ -47,6 +46,7 @@ from glmtray.ui.tray import TrayController
 if TYPE_CHECKING:
     from glmtray.activity.risk_text import ReviewRequest
     from glmtray.activity.risk_watch import RiskReport
+    from glmtray.ui.panel import Panel
     from glmtray.ui.settings_dialog import SettingsDialog
 
 log = logging.getLogger(__name__)
@@ -148,6 +148,8 @@ class GlmTrayApp(QObject):
     def panel(self) -> Panel:
         """Built at its first showing: an idle tray whose panel was never opened needs none."""
         if self._panel is None:
+            from glmtray.ui.panel import Panel  # its sections load with it
+
             panel = Panel()
             panel.setWindowTitle(APP_NAME + self.environment.title_suffix)
             panel.refresh_requested.connect(lambda: self.scheduler.refresh(forced=True))

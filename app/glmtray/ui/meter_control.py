@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
-from glmtray.activity.concurrency import ConcurrencyState, concurrency_state
 from glmtray.alerts import Notification, concurrency_notifications
 from glmtray.credentials import Account
 from glmtray.environment import Environment
@@ -24,6 +23,7 @@ from glmtray.state import AppState
 from glmtray.timeutil import utcnow
 
 if TYPE_CHECKING:
+    from glmtray.activity.concurrency import ConcurrencyState
     from glmtray.activity.events import EventStore
     from glmtray.meter.server import LocalMeter
 
@@ -134,6 +134,9 @@ class MeterController(QObject):
             self.meter = None
 
     def concurrency(self, state: AppState) -> ConcurrencyState:
+        # Loaded with the first risk report (the worker has it by then), not at start.
+        from glmtray.activity.concurrency import concurrency_state
+
         snapshot = state.snapshot
         tier = snapshot.tier.value if snapshot and snapshot.tier else None
         risk = state.risk
