@@ -137,7 +137,6 @@ class _PlatformWorker(QObject):
     ) -> None:
         """Make the opened client this session's, open its risk history, say so once."""
         self._session, self._client = session, opening.client
-        self._open_risk(session, opening.account, read_transcripts)
         self.started.emit(
             SessionStart(
                 session,
@@ -148,6 +147,8 @@ class _PlatformWorker(QObject):
                 error=opening.error,
             )
         )
+        # The history after the first data: the icon need not wait for SQLite.
+        self._open_risk(session, opening.account, read_transcripts)
         if opening.snapshot is not None:
             self._watch_risk(opening.snapshot, FIRST_FETCH)
         elif isinstance(opening.error, PlatformError):
