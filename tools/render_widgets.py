@@ -228,6 +228,15 @@ def main() -> int:
             panel.set_height_limit(4000)  # the whole panel, as on a tall screen
             panel.show_state(state, NOW)
             save(panel, args.out / f"panel_{name}_{theme}.png")
+            if name == "healthy":
+                # What a link click says when no browser answers.
+                panel.show_message(
+                    "No browser answered. https://z.ai/manage-apikey/subscription is copied "
+                    "to the clipboard.",
+                    problem=True,
+                )
+                save(panel, args.out / f"panel_link_feedback_{theme}.png")
+                panel.footer_section.clear_message()
             if name == "restricted":
                 # On a 1366x768 laptop under a 32 px bar: the middle scrolls.
                 panel.set_height_limit(768 - 32 - 12)
