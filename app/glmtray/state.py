@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from glmtray.errors import AccountRestricted, AuthenticationFailed, GlmtrayError, NoCodingPlan
 from glmtray.peak import PeakStatus, peak_phrase, peak_status, rule_for
+from glmtray.platform.codes import CodeClass, classify
 from glmtray.platform.models import FIVE_HOUR, WEEKLY, QuotaWindow, Snapshot
 from glmtray.platform.regions import Region
 from glmtray.renewal import money
@@ -139,12 +140,21 @@ class AppState:
         return isinstance(self.error, AuthenticationFailed)
 
     @property
+    def locked(self) -> bool:
+        """The account is locked (1112, 1121): by the risk monitor's report or the platform's
+        own answer. Support must unlock it; a restriction only passes."""
+        if self.risk is not None and self.risk.state.status.value == "locked":
+            return True
+        return (
+            isinstance(self.error, AccountRestricted)
+            and classify(self.error.code) is CodeClass.LOCKED
+        )
+
+    @property
     def blocked(self) -> bool:
         """Nothing works for coding tools: no plan, an expired one, or a locked account.
         As plain on the icon as an exhausted window."""
-        if isinstance(self.error, (NoCodingPlan, AccountRestricted)):
-            return True
-        return self.risk is not None and self.risk.state.status.value == "locked"
+        return isinstance(self.error, (NoCodingPlan, AccountRestricted)) or self.locked
 
     def peak(self, now: datetime) -> PeakStatus | None:
         """Peak or off-peak now, under the rule in force for this plan (None before data)."""

@@ -34,6 +34,7 @@ from glmtray.redact import RedactingFilter
 from glmtray.settings import Settings, log_dir
 from glmtray.state import AppState, IconLook, IconSpec, NoticeKey, Phase
 from glmtray.timeutil import utcnow
+from glmtray.ui import style
 from glmtray.ui.icon import make_qicon
 from glmtray.ui.meter_control import MeterController
 from glmtray.ui.notifications import NotificationCenter
@@ -348,7 +349,7 @@ class GlmTrayApp(QObject):
             )
             self._say(note)
         else:
-            self._copy(target if url.startswith("mailto:") else url)
+            style.copy_to_clipboard(target if url.startswith("mailto:") else url)
             what = "No mail app" if url.startswith("mailto:") else "No browser"
             self._say(f"{what} answered. {target} is copied to the clipboard.", problem=True)
         return opened
@@ -357,12 +358,6 @@ class GlmTrayApp(QObject):
         log.info("%s", text)
         if self.panel_visible:
             self.panel.show_message(text, problem=problem)
-
-    @staticmethod
-    def _copy(text: str) -> None:
-        clipboard = QGuiApplication.clipboard()
-        if clipboard is not None:
-            clipboard.setText(text)
 
     def review_text(self) -> ReviewRequest | None:
         from glmtray.activity.risk_text import review_request
@@ -382,7 +377,7 @@ class GlmTrayApp(QObject):
         if request is None:
             self.open_url(f"mailto:{support}")
             return
-        self._copy(f"To: {request.to}\nSubject: {request.subject}\n\n{request.body}")
+        style.copy_to_clipboard(f"To: {request.to}\nSubject: {request.subject}\n\n{request.body}")
         if QDesktopServices.openUrl(QUrl(request.mailto_url)):
             self._say("The review request is copied to the clipboard; opening your mail app…")
         else:

@@ -74,17 +74,6 @@ WATCH_LINE = (
 """Where the platform publishes no flag (the global region) and nothing else is to be said."""
 
 
-def locked(state: AppState) -> bool:
-    from glmtray.errors import AccountRestricted
-
-    if state.risk is not None and state.risk.state.status.value == "locked":
-        return True
-    return isinstance(state.error, AccountRestricted) and state.error.code in LOCK_CODES
-
-
-LOCK_CODES = frozenset({1112, 1121})
-
-
 def banner_shown(state: AppState) -> bool:
     """Whether the restriction banner shows: the account is restricted and signed in."""
     return state.restricted and state.phase is not Phase.SIGNED_OUT
@@ -112,7 +101,7 @@ class RiskBanner(Section):
     def render_state(self, state: AppState, now: datetime) -> None:
         shown = banner_shown(state)
         self.setVisible(shown)
-        if shown and locked(state):
+        if shown and state.locked:
             self.card.set_content(
                 DANGER,
                 self.tr("Account locked"),

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from PySide6.QtCore import QDate, Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication, QPalette
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QAbstractButton,
     QCheckBox,
@@ -323,7 +323,7 @@ class SettingsDialog(QDialog):
         return page
 
     def _copy_and_confirm(self, text: str, button: QPushButton) -> None:
-        _copy(text)
+        style.copy_to_clipboard(text)
         button.setText(self.tr("Copied ✓"))
         QTimer.singleShot(COPIED_MS, lambda: button.setText(self.tr("Copy")))
 
@@ -507,12 +507,6 @@ class SettingsDialog(QDialog):
 
 COPIED_MS = 2000
 """How long a Copy button says "Copied" after a click."""
-
-
-def _copy(text: str) -> None:
-    clipboard = QGuiApplication.clipboard()
-    if clipboard is not None:
-        clipboard.setText(text)
 
 
 def _valid_peak_hours(text: str, fallback: str) -> str:

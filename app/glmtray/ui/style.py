@@ -7,7 +7,7 @@ enough contrast on either background.
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QCursor, QIcon, QPainter, QPen, QPixmap
+from PySide6.QtGui import QColor, QCursor, QGuiApplication, QIcon, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QLayout, QPushButton, QSizePolicy, QWidget
 
 from glmtray.state import Level
@@ -143,3 +143,10 @@ def fit_height(widget: QWidget) -> None:
     if height <= 0:
         height = layout.totalSizeHint().height()
     widget.setFixedHeight(height)
+
+
+def copy_to_clipboard(text: str) -> None:
+    """Put `text` on the system clipboard (nothing happens where there is none)."""
+    clipboard = QGuiApplication.clipboard()
+    if clipboard is not None:
+        clipboard.setText(text)
