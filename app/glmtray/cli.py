@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import importlib
 import json
 import logging
 import math
@@ -658,13 +659,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     with_region(meter)
     meter.set_defaults(func=cmd_meter)
+    for name, module_name in COMMAND_MODULES.items():
+        module = importlib.import_module(module_name)
+        command = sub.add_parser(name, help=module.HELP, description=module.DESCRIPTION)
+        module.add_arguments(command)
+        command.set_defaults(func=module.run)
     return parser
 
 
+COMMAND_MODULES = {
+    "history": "glmtray.cli_history",
+    "statusline": "glmtray.cli_statusline",
+}
+"""Commands kept in modules of their own. Each has HELP, DESCRIPTION, `add_arguments(parser)`
+and `run(args) -> int`."""
+FAST_COMMANDS = {"statusline": "glmtray.cli_statusline"}
+"""Commands run by other programs many times a minute: dispatched to their module's
+`main(argv) -> int` before anything else is built or imported."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments and arguments[0] in FAST_COMMANDS:
+        fast: int = importlib.import_module(FAST_COMMANDS[arguments[0]]).main(arguments[1:])
+        return fast
     _loaded_settings.clear()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     _setup_logging(args.verbose)
     func = getattr(args, "func", cmd_gui)
     try:

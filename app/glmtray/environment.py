@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from glmtray.account_memory import AccountMemory
 from glmtray.credentials import Account, CredentialStore
+from glmtray.fetch_records import FetchRecorder, no_recorders
 from glmtray.settings import LoadResult, Settings, SettingsStore, data_dir
 
 if TYPE_CHECKING:
@@ -157,6 +158,8 @@ class Environment:
     scripts: list[BackgroundScript] = field(default_factory=list)
     """Started with the app, given a thread-safe way to ask for a refresh."""
     closers: list[Callable[[], None]] = field(default_factory=list)
+    open_recorders: Callable[[Account], list[FetchRecorder]] = no_recorders
+    """What keeps each good fetch of the account (history, the status line's snapshot)."""
 
     @property
     def is_demo(self) -> bool:

@@ -75,6 +75,8 @@ class Settings:
     notify_risk: bool = True
     notify_concurrency: bool = True
     """When the local meter sees the platform refuse requests for concurrency (1302)."""
+    notify_forecast: bool = True
+    """When a window is forecast to run out well before it resets (once per period)."""
     renewal_reminder_days: int = 2
     manual_renewal_date: str | None = None
     """YYYY-MM-DD entered by hand when the platform gives nothing usable."""
@@ -92,6 +94,8 @@ class Settings:
     """Peak window in UTC+8, when the platform allows less concurrency (published: none)."""
     peak_rule: str = "auto"
     """Which peak/off-peak rule counts usage: one of PEAK_RULE_CHOICES (see peak.py)."""
+    statusline_max_age_seconds: int = 60
+    """How old the saved snapshot may be before `glmtray statusline` fetches afresh."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def normalized(self) -> Settings:
@@ -110,6 +114,7 @@ class Settings:
             icon_style=style,
             renewal_reminder_days=min(30, max(0, int(self.renewal_reminder_days))),
             meter_port=min(65535, max(1024, int(self.meter_port))),
+            statusline_max_age_seconds=min(86400, max(5, int(self.statusline_max_age_seconds))),
         )
 
     def to_json(self) -> dict[str, Any]:

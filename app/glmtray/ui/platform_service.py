@@ -12,15 +12,17 @@ that arrives after the user signed out or switched accounts is recognised and dr
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from glmtray.credentials import Account
 from glmtray.environment import Environment
 from glmtray.errors import CredentialError, GlmtrayError, PlatformError, UnexpectedResponse
+from glmtray.fetch_records import FetchRecorder, close_all, record_all
 from glmtray.first_fetch import Opening, connect, open_account, preferred_language
 from glmtray.monitor import FetchPlan
 from glmtray.platform.client import PlatformClient
@@ -71,12 +73,14 @@ class _PlatformWorker(QObject):
     risk_updated = Signal(int, object)  # session, RiskReport
     risk_unavailable = Signal(int, str)  # session, notice text
     key_removed = Signal(object, object)  # Account, CredentialError or None
+    job_done = Signal(int, int, object, object)  # session, job id, result, error
 
     def __init__(self, environment: Environment, language: str) -> None:
         super().__init__()
         self._env = environment
         self._language = language
         self._client: PlatformClient | None = None
+        self._recorders: list[FetchRecorder] = []
         self._session = 0
         self._watcher: RiskWatcher | None = None
         self._peak_hours: str | None = None
@@ -137,6 +141,11 @@ class _PlatformWorker(QObject):
     ) -> None:
         """Make the opened client this session's, open its risk history, say so once."""
         self._session, self._client = session, opening.client
+        try:
+            self._recorders = self._env.open_recorders(opening.account)
+        except Exception:  # history and the status line are extras
+            log.exception("fetch recorders unavailable")
+            self._recorders = []
         self.started.emit(
             SessionStart(
                 session,
@@ -150,6 +159,7 @@ class _PlatformWorker(QObject):
         # The history after the first data: the icon need not wait for SQLite.
         self._open_risk(session, opening.account, read_transcripts)
         if opening.snapshot is not None:
+            record_all(self._recorders, opening.snapshot, utcnow())
             self._watch_risk(opening.snapshot, FIRST_FETCH)
         elif isinstance(opening.error, PlatformError):
             self._update_risk(None, [opening.error], False)
@@ -172,7 +182,8 @@ class _PlatformWorker(QObject):
     def _end_session(self) -> None:
         if self._client is not None:
             self._client.close()
-        self._client, self._watcher, self._session = None, None, 0
+        close_all(self._recorders)
+        self._client, self._watcher, self._session, self._recorders = None, None, 0, []
 
     @Slot(object)
     def sign_out(self, account: Account) -> None:
@@ -204,7 +215,21 @@ class _PlatformWorker(QObject):
             self.fetch_failed.emit(session, UnexpectedResponse(detail=type(error).__name__))
             return
         self.fetched.emit(session, snapshot, plan)
+        record_all(self._recorders, snapshot, utcnow())
         self._watch_risk(snapshot, plan)
+
+    @Slot(int, int, object)
+    def run_job(self, session: int, job_id: int, job: Callable[[PlatformClient], Any]) -> None:
+        """Run `job` with this session's client on the worker thread (a history span's E3/E4
+        fetch, say): one platform call at a time, never on the GUI thread."""
+        if session != self._session or self._client is None:
+            return  # the session ended: nobody waits for this answer any more
+        try:
+            result = job(self._client)
+        except Exception as error:  # handed to the requester, which says what failed
+            self.job_done.emit(session, job_id, None, error)
+            return
+        self.job_done.emit(session, job_id, result, None)
 
     def _watch_risk(self, snapshot: Snapshot, plan: FetchPlan) -> None:
         checked = (
@@ -266,12 +291,15 @@ class PlatformService(QObject):
     _rescan = Signal()
     _sign_out = Signal(object)
     _peak_hours = Signal(str)
+    _run_job = Signal(int, int, object)
     _stop = Signal()
 
     def __init__(self, environment: Environment, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.session = 0
         """The current session's number; 0 while nobody is signed in."""
+        self._jobs: dict[int, Callable[[Any, BaseException | None], None]] = {}
+        self._next_job = 0
         self._thread = QThread()
         self._thread.setObjectName("glmtray-platform")
         self._worker = _PlatformWorker(environment, preferred_language())
@@ -282,7 +310,9 @@ class PlatformService(QObject):
         self._rescan.connect(self._worker.rescan_risk)
         self._sign_out.connect(self._worker.sign_out)
         self._peak_hours.connect(self._worker.set_peak_hours)
+        self._run_job.connect(self._worker.run_job)
         self._stop.connect(self._worker.stop)
+        self._worker.job_done.connect(self._on_job_done)
         self._worker.started.connect(self._on_started)
         self._worker.fetched.connect(self._on_fetched)
         self._worker.fetch_failed.connect(self._on_fetch_failed)
@@ -295,6 +325,7 @@ class PlatformService(QObject):
     def restore(self, account: Account, *, read_transcripts: bool) -> None:
         """Read the account's stored key and, if there is one, start a session with it."""
         self.session += 1
+        self._jobs.clear()  # asked for in the ended session: never answered
         self._restore.emit(self.session, account, read_transcripts)
 
     def sign_in(
@@ -302,6 +333,7 @@ class PlatformService(QObject):
     ) -> None:
         """Check the key with a first fetch, keep it as asked, and start a session."""
         self.session += 1
+        self._jobs.clear()
         self._sign_in.emit(self.session, account, key, storage, read_transcripts)
 
     def fetch(self, plan: FetchPlan) -> None:
@@ -312,10 +344,22 @@ class PlatformService(QObject):
 
     def sign_out(self, account: Account) -> None:
         self.session += 1  # whatever is still in flight belongs to the ended session
+        self._jobs.clear()
         self._sign_out.emit(account)
 
     def set_peak_hours(self, peak_hours: str) -> None:
         self._peak_hours.emit(peak_hours)
+
+    def run(
+        self,
+        job: Callable[[PlatformClient], Any],
+        done: Callable[[Any, BaseException | None], None],
+    ) -> None:
+        """Run `job` with the signed-in session's client on the worker thread; `done(result,
+        error)` is called on the GUI thread, and never if the session ends first."""
+        self._next_job += 1
+        self._jobs[self._next_job] = done
+        self._run_job.emit(self.session, self._next_job, job)
 
     def shutdown(self, wait_ms: int = 3000) -> None:
         self.session += 1
@@ -343,3 +387,10 @@ class PlatformService(QObject):
     def _on_risk_unavailable(self, session: int, text: str) -> None:
         if session == self.session:
             self.risk_unavailable.emit(text)
+
+    def _on_job_done(
+        self, session: int, job_id: int, result: object, error: BaseException | None
+    ) -> None:
+        done = self._jobs.pop(job_id, None)
+        if done is not None and session == self.session:
+            done(result, error)
