@@ -7,7 +7,10 @@ the package as a loose `__main__` script.
 
 import sys
 
+from glmtray import key_helper
 from glmtray.cli import main
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == [key_helper.HELPER_FLAG]:  # the tray reading its key in a child
+        sys.exit(key_helper.main(sys.argv[2:]))
     sys.exit(main())

@@ -107,3 +107,12 @@ class NonAsciiKeyring(FileKeyring):
 
     def get_password(self, service: str, username: str) -> str | None:
         return "0123456789abcdef0123456789abcdef.AbCdEfGh\u2014jKlMnOp"
+
+
+class LockedException(Exception):
+    """Named like secretstorage's: a collection that stays locked (prompt dismissed)."""
+
+
+class LockedKeyring(FileKeyring):
+    def get_password(self, service: str, username: str) -> str | None:
+        raise LockedException("Failed to unlock the collection!")

@@ -198,6 +198,11 @@ class CredentialStore:
             raise self._fail("use", error) from None
         return outcome[0]
 
+    def session_key(self, account: Account) -> str | None:
+        """The key kept for this session only, if any (never the keyring's)."""
+        with self._lock:
+            return self._session.get(account)
+
     def is_session_only(self, account: Account) -> bool:
         with self._lock:
             return account in self._session

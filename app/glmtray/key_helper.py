@@ -1,0 +1,110 @@
+"""Reads the stored API key in a short-lived child process, for the tray app.
+
+The keyring stack (keyring's backend discovery, secretstorage, cryptography) costs the
+process that imports it about 23 MB that it never gives back, and the tray needs it once:
+to read one key at start. So the tray reads it in a child process that exits at once, and
+imports keyring itself only when the user signs in or out. The child runs on the other
+core while Qt loads, so the start is no slower for it either.
+
+The key goes from the child to the tray over an anonymous pipe, never a file, argument or
+environment variable; the child writes nothing else anywhere. When the child cannot be
+started or answers nonsense, the tray reads the key itself, as it did before.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+
+from glmtray.credentials import Account, CredentialStore
+from glmtray.errors import CredentialError, KeyringLocked, KeyringUnresponsive
+from glmtray.platform.regions import Region
+from glmtray.redact import register_secret
+
+log = logging.getLogger(__name__)
+
+HELPER_FLAG = "--glmtray-read-key"
+"""The bundle's executable reads a key when started with this flag (packaging/entry.py)."""
+HELPER_TIMEOUT_S = 180.0
+"""Long enough for an unlock prompt to be answered; past it the keyring counts as hung."""
+ERROR_KINDS: dict[str, type[CredentialError]] = {
+    cls.__name__: cls for cls in (CredentialError, KeyringLocked, KeyringUnresponsive)
+}
+
+
+def helper_command(account: Account) -> list[str]:
+    if getattr(sys, "frozen", False):  # the PyInstaller bundle: no `-m` there
+        return [sys.executable, HELPER_FLAG, account.username]
+    return [sys.executable, "-m", "glmtray.key_helper", account.username]
+
+
+class ChildReadKeys(CredentialStore):
+    """The OS keyring, read through a child process; storing and removing stay in-process."""
+
+    def get(self, account: Account) -> str | None:
+        session_key = self.session_key(account)
+        if session_key is not None:
+            return session_key
+        try:
+            finished = subprocess.run(
+                helper_command(account),
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=HELPER_TIMEOUT_S,
+                env=os.environ.copy(),
+            )
+        except subprocess.TimeoutExpired:
+            raise KeyringUnresponsive(
+                f"The system keyring did not answer within {HELPER_TIMEOUT_S:g} s. It may be "
+                "waiting for an unlock prompt: unlock it and try again.",
+                backend="default",
+            ) from None
+        except OSError as error:
+            log.warning("key helper could not start (%s); reading in-process", type(error).__name__)
+            return super().get(account)
+        try:
+            answer = json.loads(finished.stdout)
+            if not isinstance(answer, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            log.warning("key helper gave no answer (exit %s); reading in-process", finished.returncode)
+            return super().get(account)
+        if "error" in answer:
+            kind = ERROR_KINDS.get(str(answer.get("error")), CredentialError)
+            raise kind(str(answer.get("message", "")), backend=str(answer.get("backend", "unknown")))
+        key = answer.get("key")
+        if not isinstance(key, str) or not key:
+            return None
+        register_secret(key)
+        return key
+
+
+def read_key(username: str) -> dict[str, str | None]:
+    """In the child: the answer for the account `username` ("region:label")."""
+    region, _, label = username.partition(":")
+    try:
+        account = Account(Region.parse(region), label or "default")
+    except ValueError:
+        return {"error": "CredentialError", "message": "Unknown account.", "backend": "none"}
+    try:
+        return {"key": CredentialStore().get(account)}
+    except CredentialError as error:
+        kind = type(error).__name__ if type(error).__name__ in ERROR_KINDS else "CredentialError"
+        return {"error": kind, "message": error.message, "backend": error.backend}
+
+
+def main(argv: Sequence[str]) -> int:
+    if len(argv) != 1:
+        print("usage: key_helper REGION:LABEL", file=sys.stderr)
+        return 2
+    sys.stdout.write(json.dumps(read_key(argv[0])))
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

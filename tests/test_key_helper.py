@@ -1,0 +1,108 @@
+"""The tray reads its key in a child process: same answers as reading it in-process, and
+the tray itself never loads the keyring stack for it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from glmtray import key_helper
+from glmtray.credentials import Account
+from glmtray.errors import CredentialError, KeyringLocked
+from glmtray.key_helper import ChildReadKeys
+from glmtray.platform.regions import Region
+
+REPO = Path(__file__).resolve().parents[1]
+KEY = "0123456789abcdef0123456789abcdef.ChildReadKeyTest"
+ACCOUNT = Account(Region.CHINA, "work")
+
+
+@pytest.fixture
+def file_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    store = tmp_path / "keyring.json"
+    store.write_text(json.dumps({f"glmtray/{ACCOUNT.username}": KEY}))
+    monkeypatch.setenv("GLMTRAY_TEST_KEYRING", str(store))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.file_keyring.FileKeyring")
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    return store
+
+
+def test_reads_the_stored_key_through_a_child(file_keyring: Path) -> None:
+    assert ChildReadKeys().get(ACCOUNT) == KEY
+    assert ChildReadKeys().get(Account(Region.GLOBAL)) is None
+
+
+def test_the_reading_process_never_imports_the_keyring(file_keyring: Path) -> None:
+    probe = (
+        "import sys\n"
+        "from glmtray.key_helper import ChildReadKeys\n"
+        "from glmtray.credentials import Account\n"
+        "from glmtray.platform.regions import Region\n"
+        "key = ChildReadKeys().get(Account(Region.CHINA, 'work'))\n"
+        "print(len(key), sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('keyring', 'secretstorage', 'cryptography')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO
+    ).stdout
+    assert out.strip() == f"{len(KEY)} []"
+
+
+def test_a_locked_keyring_is_reported_as_locked(
+    file_keyring: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.file_keyring.LockedKeyring")
+    with pytest.raises(KeyringLocked) as raised:
+        ChildReadKeys().get(ACCOUNT)
+    assert "locked" in raised.value.message
+    assert raised.value.backend != "unknown"
+
+
+def test_no_keyring_is_a_credential_error(
+    file_keyring: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    with pytest.raises(CredentialError) as raised:
+        ChildReadKeys().get(ACCOUNT)
+    assert "No system keyring" in raised.value.message
+
+
+def test_a_child_that_cannot_start_falls_back_to_reading_in_process(
+    file_keyring: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(key_helper, "helper_command", lambda account: ["/nonexistent/python"])
+    assert ChildReadKeys().get(ACCOUNT) == KEY
+
+
+def test_a_child_that_answers_nonsense_falls_back_to_reading_in_process(
+    file_keyring: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        key_helper, "helper_command", lambda account: [sys.executable, "-c", "print('hello')"]
+    )
+    assert ChildReadKeys().get(ACCOUNT) == KEY
+
+
+def test_a_session_only_key_needs_no_child(
+    file_keyring: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(key_helper, "helper_command", lambda account: ["/nonexistent/python"])
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    keys = ChildReadKeys()
+    keys.set(ACCOUNT, "session-only-key-0123456789", session_only=True)
+    assert keys.get(ACCOUNT) == "session-only-key-0123456789"
+
+
+def test_the_key_travels_only_on_the_pipe(file_keyring: Path) -> None:
+    """Not in the child's arguments or environment, and nothing but the answer on stdout."""
+    command = key_helper.helper_command(ACCOUNT)
+    assert all(KEY not in part for part in command)
+    assert all(KEY not in value for value in os.environ.values())
+    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=True)
+    assert json.loads(done.stdout) == {"key": KEY}
+    assert KEY not in done.stderr
