@@ -172,9 +172,11 @@ class Environment:
 
 
 def normal_environment(base_url: str | None = None) -> Environment:
+    from glmtray.key_helper import ChildReadKeys
+
     return Environment(
         settings=SettingsStore(),
-        keys=CredentialStore(),
+        keys=ChildReadKeys(),
         open_events=_open_event_file,
         transcripts_root=_default_transcripts_root,
         account_memory=AccountMemory(data_dir() / "accounts.json"),
