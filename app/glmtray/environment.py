@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from glmtray.account_memory import AccountMemory
-from glmtray.credentials import Account, CredentialStore
+from glmtray.credentials import Account
 from glmtray.fetch_records import FetchRecorder, no_recorders
 from glmtray.settings import LoadResult, Settings, SettingsStore, data_dir
 
