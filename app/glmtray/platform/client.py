@@ -28,13 +28,13 @@ from glmtray.errors import (
     ProxyFailed,
     UnexpectedResponse,
 )
-from glmtray.platform import parsing
+from glmtray.platform import parsing, usage
 from glmtray.platform.models import Quota, Section, Snapshot, Subscription
 from glmtray.platform.proxies import ProxyChoice, choose_proxy, proxy_transport
 from glmtray.platform.regions import Region, info, validate_base_url
 from glmtray.platform.transfer import BodyTooLarge, CappedBody, UnknownEncoding, Watchdog
 from glmtray.redact import register_secret
-from glmtray.timeutil import PLATFORM_TZ, utcnow
+from glmtray.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -183,10 +183,23 @@ class PlatformClient:
         return parsing.parse_subscriptions(data, info(self.region).currency)
 
     def model_usage(self, start: datetime, end: datetime) -> parsing.UsageSeries:
+        """E3's raw columns. Spans the platform refuses raise `usage.SpanRefused` unasked."""
         return parsing.parse_usage_series(self._get(MODEL_USAGE_PATH, _span(start, end)))
 
     def tool_usage(self, start: datetime, end: datetime) -> parsing.UsageSeries:
+        """E4's raw columns. Spans the platform refuses raise `usage.SpanRefused` unasked."""
         return parsing.parse_usage_series(self._get(TOOL_USAGE_PATH, _span(start, end)))
+
+    def model_usage_buckets(self, start: datetime, end: datetime) -> usage.ModelUsage:
+        """E3 as buckets: hourly up to 48 hours, daily beyond. A span over 31 days raises
+        `usage.SpanRefused` before any request."""
+        length = usage.bucket_length(start, end)
+        return usage.parse_model_usage(self._get(MODEL_USAGE_PATH, _span(start, end)), length)
+
+    def tool_usage_buckets(self, start: datetime, end: datetime) -> usage.ToolUsage:
+        """E4 as buckets, with E3's span rules."""
+        length = usage.bucket_length(start, end)
+        return usage.parse_tool_usage(self._get(TOOL_USAGE_PATH, _span(start, end)), length)
 
     def risk_flag(self) -> bool | None:
         """China only: the platform publishes no risk flag for the global region."""
@@ -406,11 +419,8 @@ class PlatformClient:
 
 
 def _span(start: datetime, end: datetime) -> dict[str, str]:
-    fmt = "%Y-%m-%d %H:%M:%S"
-    return {
-        "startTime": start.astimezone(PLATFORM_TZ).strftime(fmt),
-        "endTime": end.astimezone(PLATFORM_TZ).strftime(fmt),
-    }
+    """E3/E4's query (UTC+8); a span the platform would refuse raises first."""
+    return usage.query_params(start, end)
 
 
 def _connect_message(error: httpx.ConnectError) -> str:
