@@ -8,7 +8,13 @@ import pytest
 
 from glmtray.errors import SettingsError
 from glmtray.platform.regions import Region
-from glmtray.settings import MIN_REFRESH_SECONDS, Settings, SettingsStore, settings_path
+from glmtray.settings import (
+    MIN_REFRESH_SECONDS,
+    SCHEMA_VERSION,
+    Settings,
+    SettingsStore,
+    settings_path,
+)
 
 
 def test_defaults_when_no_file(tmp_path: Path) -> None:
@@ -29,7 +35,7 @@ def test_round_trip(tmp_path: Path) -> None:
     )
     store.save(changed)
     data = json.loads(store.path.read_text())
-    assert data["schema_version"] == 1 and data["region"] == "china"
+    assert data["schema_version"] == SCHEMA_VERSION and data["region"] == "china"
     assert store.load().settings == changed
     assert [p.name for p in store.path.parent.iterdir()] == ["settings.json"]  # no temp file left
 
@@ -112,5 +118,28 @@ def test_peak_rule_round_trips_with_the_schema_version(tmp_path: Path) -> None:
     store = SettingsStore(tmp_path / "settings.json")
     store.save(replace(Settings(), peak_rule="token"))
     saved = json.loads((tmp_path / "settings.json").read_text())
-    assert saved["peak_rule"] == "token" and saved["schema_version"] == 1
+    assert saved["peak_rule"] == "token" and saved["schema_version"] == SCHEMA_VERSION
     assert store.load().settings.peak_rule == "token"
+
+
+def test_a_version_1_file_follows_the_system_language(tmp_path: Path) -> None:
+    """Version 1 saved its default "en" in every file: nobody chose it, so it reads as
+    "system"; a file of the current version keeps an explicit English."""
+    store = SettingsStore(tmp_path / "settings.json")
+    store.path.write_text(
+        json.dumps({"schema_version": 1, "language": "en", "refresh_seconds": 300})
+    )
+    loaded = store.load().settings
+    assert loaded.language == "system" and loaded.refresh_seconds == 300
+    store.save(replace(loaded, language="en"))
+    assert json.loads(store.path.read_text())["schema_version"] == SCHEMA_VERSION == 2
+    assert store.load().settings.language == "en"
+    store.path.write_text(json.dumps({"schema_version": 1, "language": "zh_CN"}))
+    assert store.load().settings.language == "zh_CN"
+
+
+def test_language_defaults_to_system_and_refuses_unknown_values(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path / "settings.json")
+    assert store.load().settings.language == "system"
+    store.path.write_text(json.dumps({"language": "klingon"}))
+    assert store.load().settings.language == "system"

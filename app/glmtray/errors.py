@@ -3,39 +3,58 @@
 One place in each front end (CLI, tray) decides how to show them. None of them ever
 carries the API key: messages are built from fixed text, business codes and the
 platform's own `msg`, which is passed through `redact` before it is stored.
+
+`title` and `message` are in the user's language; `source_title` and `source_message` keep
+the English, for what a script reads (`status --json`), which never changes with the
+language. A subclass writes its title in English (`title = N_("...")`) and its default
+message with the `tr` it is given, so that both forms come from one text.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from glmtray.i18n import N_, _
 from glmtray.redact import redact
+
+Translate = Callable[[str], str]
+
+
+def _english(text: str) -> str:
+    return text
 
 
 class GlmtrayError(Exception):
     """Base of every error glmtray shows to a person."""
 
-    title = "Something went wrong"
+    title = N_("Something went wrong")
     exit_code = 1
 
     def __init__(self, message: str = "", *, detail: str | None = None) -> None:
-        self.message = redact(message or self.default_message())
+        english_title = type(self).title
+        self.source_title = english_title
+        self.title = _(english_title)
+        self.source_message = redact(message or self.default_message(_english))
+        self.message = redact(message or self.default_message(_))
         self.detail = redact(detail) if detail else None
         super().__init__(self.message)
 
-    def default_message(self) -> str:
-        return self.title
+    def default_message(self, tr: Translate = _) -> str:
+        """The message when none is given, through `tr` (English or the user's language)."""
+        return tr(type(self).title)
 
     def __str__(self) -> str:
         return self.message
 
 
 class InsecureBaseUrl(GlmtrayError):
-    title = "Insecure platform address"
+    title = N_("Insecure platform address")
 
 
 class PlatformError(GlmtrayError):
     """Anything the platform (or the road to it) answered other than usable data."""
 
-    title = "Platform error"
+    title = N_("Platform error")
     exit_code = 5
 
     def __init__(
@@ -54,56 +73,56 @@ class PlatformError(GlmtrayError):
 
 
 class AuthenticationFailed(PlatformError):
-    title = "API key not accepted"
+    title = N_("API key not accepted")
     exit_code = 2
 
-    def default_message(self) -> str:
-        return (
+    def default_message(self, tr: Translate = _) -> str:
+        return tr(
             "The platform rejected the API key. Check that it is the key of this region's "
             "account and that it has not been deleted."
         )
 
 
 class NoCodingPlan(PlatformError):
-    title = "No active coding plan"
+    title = N_("No active coding plan")
     exit_code = 3
 
-    def default_message(self) -> str:
-        return "This account has no active GLM Coding Plan subscription."
+    def default_message(self, tr: Translate = _) -> str:
+        return tr("This account has no active GLM Coding Plan subscription.")
 
 
 class PlanExpired(NoCodingPlan):
-    title = "Coding plan expired"
+    title = N_("Coding plan expired")
 
-    def default_message(self) -> str:
-        return "The GLM Coding Plan of this account has expired."
+    def default_message(self, tr: Translate = _) -> str:
+        return tr("The GLM Coding Plan of this account has expired.")
 
 
 class AccountRestricted(PlatformError):
-    title = "Account restricted"
+    title = N_("Account restricted")
     exit_code = 6  # not "no plan": the plan is there, the account is held
 
-    def default_message(self) -> str:
-        return (
+    def default_message(self, tr: Translate = _) -> str:
+        return tr(
             "The platform reports this account as locked or restricted by risk control. "
             "You can ask support for a review."
         )
 
 
 class RateLimited(PlatformError):
-    title = "Rate limited"
+    title = N_("Rate limited")
     exit_code = 4
 
-    def default_message(self) -> str:
-        return "The platform asked glmtray to slow down. It will try again later."
+    def default_message(self, tr: Translate = _) -> str:
+        return tr("The platform asked glmtray to slow down. It will try again later.")
 
 
 class PlatformUnavailable(PlatformError):
-    title = "Platform unreachable"
+    title = N_("Platform unreachable")
     exit_code = 4
 
-    def default_message(self) -> str:
-        return "The platform could not be reached. Check the network connection."
+    def default_message(self, tr: Translate = _) -> str:
+        return tr("The platform could not be reached. Check the network connection.")
 
 
 class ProxyFailed(PlatformUnavailable):
@@ -111,47 +130,49 @@ class ProxyFailed(PlatformUnavailable):
     refused the credentials. The message names the variable and the proxy, never its
     user name or password."""
 
-    title = "Proxy unusable"
+    title = N_("Proxy unusable")
     exit_code = 4
 
-    def default_message(self) -> str:
-        return "The configured proxy could not be used."
+    def default_message(self, tr: Translate = _) -> str:
+        return tr("The configured proxy could not be used.")
 
 
 class UnexpectedResponse(PlatformError):
-    title = "Unexpected answer from the platform"
+    title = N_("Unexpected answer from the platform")
     exit_code = 5
 
-    def default_message(self) -> str:
-        return "The platform answered in a form glmtray does not understand."
+    def default_message(self, tr: Translate = _) -> str:
+        return tr("The platform answered in a form glmtray does not understand.")
 
 
 class CredentialError(GlmtrayError):
     """The OS keyring is missing, locked or failing."""
 
-    title = "Keyring unavailable"
+    title = N_("Keyring unavailable")
     exit_code = 1
 
     def __init__(self, message: str = "", *, backend: str = "unknown") -> None:
         self.backend = backend
         super().__init__(message)
 
-    def default_message(self) -> str:
-        return f"The system keyring ({self.backend}) could not be used."
+    def default_message(self, tr: Translate = _) -> str:
+        return tr("The system keyring ({backend}) could not be used.").format(backend=self.backend)
 
 
 class KeyringLocked(CredentialError):
-    title = "Keyring locked"
+    title = N_("Keyring locked")
 
 
 class KeyringUnresponsive(CredentialError):
     """The keyring did not answer in time (an unlock prompt nobody sees, a hung D-Bus)."""
 
-    title = "Keyring not answering"
+    title = N_("Keyring not answering")
 
-    def default_message(self) -> str:
-        return f"The system keyring ({self.backend}) did not answer in time."
+    def default_message(self, tr: Translate = _) -> str:
+        return tr("The system keyring ({backend}) did not answer in time.").format(
+            backend=self.backend
+        )
 
 
 class SettingsError(GlmtrayError):
-    title = "Settings could not be saved"
+    title = N_("Settings could not be saved")

@@ -22,14 +22,17 @@ import platformdirs
 
 from glmtray import APP_NAME
 from glmtray.errors import SettingsError
+from glmtray.i18n import LANGUAGE_CHOICES, _
 from glmtray.platform.regions import Region
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Raised only for a change an older glmtray would misread: it refuses a newer version and
 starts from defaults. New optional fields (like `peak_rule`) do not raise it: older
-versions drop what they do not know, and files written before a field load its default."""
+versions drop what they do not know, and files written before a field load its default.
+2: `language` "system" (the default) follows the desktop's locale; version 1 wrote "en"
+for everyone, which a version-1 file therefore reads as "system" (see `_migrated`)."""
 PEAK_RULE_CHOICES = ("auto", "credit", "token")
 ICON_SHOWS_CHOICES = ("blocking", "five_hour", "both")
 """The window that blocks first; the 5-hour window; or the 5-hour and weekly windows as two
@@ -86,7 +89,8 @@ class Settings:
     icon_style: str = "auto"
     icon_shows: str = "blocking"
     """What the icon's ring shows: one of ICON_SHOWS_CHOICES."""
-    language: str = "en"
+    language: str = "system"
+    """One of i18n.LANGUAGE_CHOICES: "system" (the desktop's locale), "en" or "zh_CN"."""
     transcripts_enabled: bool = True
     meter_enabled: bool = False
     meter_port: int = 8765
@@ -108,6 +112,7 @@ class Settings:
         return replace(
             self,
             peak_rule=rule if rule in PEAK_RULE_CHOICES else "auto",
+            language=self.language if self.language in LANGUAGE_CHOICES else "system",
             icon_shows=self.icon_shows if self.icon_shows in ICON_SHOWS_CHOICES else "blocking",
             refresh_seconds=max(MIN_REFRESH_SECONDS, int(self.refresh_seconds)),
             thresholds=thresholds,
@@ -155,6 +160,15 @@ class Settings:
             except (TypeError, ValueError, OverflowError):
                 log.warning("settings: ignoring a bad value for %s", f.name)
         return cls(**values).normalized()
+
+
+def _migrated(data: dict[str, Any], version: int) -> dict[str, Any]:
+    """A file of an older schema as the current one reads it."""
+    if version < 2 and data.get("language") == "en":
+        # Version 1 had no "system" and saved its default "en" in every file: nobody
+        # chose English, so the desktop's language applies.
+        data = {**data, "language": "system"}
+    return data
 
 
 def _whole(value: object) -> int:
@@ -238,7 +252,7 @@ class SettingsStore:
                 raise ValueError("schema version is not a number")
             if version > SCHEMA_VERSION:
                 raise ValueError(f"schema version {version} is newer than this glmtray")
-            return LoadResult(Settings.from_json(data))
+            return LoadResult(Settings.from_json(_migrated(data, version)))
         except RecursionError:
             return self._unusable("it is nested too deeply")
         except (ValueError, TypeError, OverflowError) as error:
@@ -247,10 +261,15 @@ class SettingsStore:
     def _unusable(self, why: str) -> LoadResult:
         aside = self._set_aside()
         log.warning("settings file unusable (%s); set aside as %s", why, aside)
-        where = f" The old file was kept as {aside.name}." if aside else ""
-        return LoadResult(
-            Settings(), f"The settings file was damaged and has been reset to defaults.{where}"
+        notice = (
+            _(
+                "The settings file was damaged and has been reset to defaults. "
+                "The old file was kept as {name}."
+            ).format(name=aside.name)
+            if aside
+            else _("The settings file was damaged and has been reset to defaults.")
         )
+        return LoadResult(Settings(), notice)
 
     def _set_aside(self) -> Path | None:
         """Move the file to `<name>.corrupt-<time>[-n]`: a name no earlier copy has, even
@@ -297,5 +316,7 @@ class SettingsStore:
                 raise
         except OSError as error:
             raise SettingsError(
-                f"Settings could not be saved to {self.path} ({error.strerror})."
+                _("Settings could not be saved to {path} ({reason}).").format(
+                    path=self.path, reason=error.strerror
+                )
             ) from None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta, timezone
 
+from glmtray import i18n
+
 PLATFORM_TZ = timezone(timedelta(hours=8), "UTC+8")
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -52,30 +54,17 @@ def iso_utc(moment: datetime) -> str:
 
 
 def format_duration(delta: timedelta) -> str:
-    """'2 h 14 min', '3 d 4 h', '45 s'. Negative durations read as zero."""
-    seconds = max(0, int(delta.total_seconds()))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h" if hours else f"{days} d"
-    if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    if minutes:
-        return f"{minutes} min"
-    return f"{secs} s"
+    """'2 h 14 min', '3 d 4 h', '45 s' (in the user's language). Negative durations read as
+    zero."""
+    return i18n.duration(delta)
 
 
 def format_local_time(moment: datetime, now: datetime) -> str:
-    """'15:30' today, 'Tue 09:00' within a week, '12 Feb 09:00' beyond, in local time."""
-    local = moment.astimezone()
-    local_now = now.astimezone()
-    if local.date() == local_now.date():
-        return local.strftime("%H:%M")
-    if timedelta(0) <= local - local_now < timedelta(days=6):
-        return local.strftime("%a %H:%M")
-    return f"{local.day} {local.strftime('%b %H:%M')}"
+    """'15:30' today, 'Tue 09:00' within a week, '12 Feb 09:00' beyond, in local time and
+    the user's language ('周二 09:00', '2月12日 09:00')."""
+    return i18n.near_moment(moment.astimezone(), now.astimezone())
 
 
 def format_day(day: date) -> str:
-    return f"{day.day} {day.strftime('%b %Y')}"
+    """'12 Feb 2026' / '2026年2月12日'."""
+    return i18n.day_month_year(day)
