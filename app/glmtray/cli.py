@@ -139,6 +139,21 @@ def _fail(error: GlmtrayError, as_json: bool = False) -> int:
     return error.exit_code
 
 
+def _api_key(region: Region) -> str:
+    """The key from GLMTRAY_API_KEY, else the keyring's for `region`; AuthenticationFailed
+    when there is none (the keyring's own errors pass through)."""
+    key = os.environ.get(ENV_API_KEY, "").strip()
+    if not key:
+        store = CredentialStore()
+        key = store.bounded(lambda: store.get(Account(region))) or ""
+    if not key:
+        raise AuthenticationFailed(
+            f"Not signed in for the {region.value} region: run 'glmtray login' "
+            f"or set {ENV_API_KEY}."
+        )
+    return key
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from glmtray.platform.client import PlatformClient, Timeouts
     from glmtray.platform.models import Section
@@ -149,19 +164,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         print("glmtray: --timeout takes a positive number of seconds", file=sys.stderr)
         return EXIT_USAGE
     region = _region(args)
-    key = os.environ.get(ENV_API_KEY, "").strip()
-    if not key:
-        store = CredentialStore()
-        try:
-            key = store.bounded(lambda: store.get(Account(region))) or ""
-        except GlmtrayError as error:
-            return _fail(error, args.json)
-    if not key:
-        not_signed_in = AuthenticationFailed(
-            f"Not signed in for the {region.value} region: run 'glmtray login' "
-            f"or set {ENV_API_KEY}."
-        )
-        return _fail(not_signed_in, args.json)
+    try:
+        key = _api_key(region)
+    except GlmtrayError as error:
+        return _fail(error, args.json)
     try:
         # --timeout bounds the whole command's wait on the platform, every endpoint and
         # every byte included, not each read.
