@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo test test-core test-desktop lint bench soak package clean
+.PHONY: run demo test test-core test-desktop lint bench soak package clean catalogs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,10 +16,19 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m compileall -q -x '/deploy_lib/' app $(VENV)/lib > /dev/null
 	touch $(STAMP)
 
-run: $(STAMP)
+# Translation catalogs: the .po sources compiled to the .mo files gettext reads (never
+# committed). After changing marked strings: $(BIN)/python -m glmtray.catalogs update
+CATALOG_SOURCES := $(wildcard app/glmtray/locale/*/LC_MESSAGES/glmtray.po)
+CATALOGS := $(CATALOG_SOURCES:.po=.mo)
+$(CATALOGS): %.mo: %.po $(STAMP)
+	$(BIN)/python -m glmtray.catalogs compile
+
+catalogs: $(CATALOGS)
+
+run: $(STAMP) $(CATALOGS)
 	$(BIN)/glmtray
 
-demo: $(STAMP)
+demo: $(STAMP) $(CATALOGS)
 	$(BIN)/glmtray --demo
 
 # Every tier: lint and types, core and offscreen Qt tests, then the real-desktop tier with
@@ -27,12 +36,12 @@ demo: $(STAMP)
 # StatusNotifierItem host draws on a black bar and runs on a 1366x768 laptop-sized screen.
 test: $(STAMP) lint test-core test-desktop
 
-test-core: $(STAMP)
+test-core: $(STAMP) $(CATALOGS)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest --ignore=tests/desktop
 
 # Without Xvfb and D-Bus (a developer's macOS, say) the tier is skipped with a message
 # saying what is missing; with CI=true it fails instead.
-test-desktop: $(STAMP)
+test-desktop: $(STAMP) $(CATALOGS)
 	@if [ -n "$$GLMTRAY_DESKTOP" ]; then \
 		$(BIN)/python -m pytest tests/desktop; \
 	elif command -v Xvfb >/dev/null && command -v dbus-run-session >/dev/null; then \
