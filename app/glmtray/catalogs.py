@@ -141,11 +141,11 @@ def pseudo_catalog(template: Catalog, locale: str = "zh_CN") -> Catalog:
     for message in template:
         if not message.id:
             continue
-        if isinstance(message.id, tuple):
-            forms = pseudo.num_plurals
-            strings: str | tuple[str, ...] = tuple(_mark(message.id[1]) for _ in range(forms))
+        if isinstance(message.id, str):
+            strings: str | tuple[str, ...] = _mark(message.id)
         else:
-            strings = _mark(message.id)
+            plural = str(message.id[1])
+            strings = tuple(_mark(plural) for _ in range(pseudo.num_plurals))
         pseudo.add(message.id, strings, context=message.context)
     return pseudo
 
@@ -162,7 +162,7 @@ def untranslated(catalog: Catalog) -> list[Message]:
     for message in catalog:
         if not message.id:
             continue
-        strings: Iterable[str] = (
+        strings: Iterable[str | None] = (
             message.string if isinstance(message.string, (tuple, list)) else [message.string]
         )
         if message.fuzzy or not all(strings):

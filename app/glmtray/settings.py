@@ -209,6 +209,22 @@ def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not a valid JSON value")
 
 
+def saved_language(path: Path | None = None) -> str:
+    """The `language` setting as saved, read without touching the file (a damaged one is
+    left for `SettingsStore.load` to set aside and report): the translators are installed
+    before the app loads its settings."""
+    try:
+        with (path or settings_path()).open("rb") as handle:
+            data = json.loads(handle.read(MAX_SETTINGS_BYTES).decode("utf-8-sig"))
+        version = data.get("schema_version", SCHEMA_VERSION)
+        if not isinstance(version, int) or version > SCHEMA_VERSION:
+            return "system"
+        language = _migrated(data, version).get("language")
+    except (OSError, ValueError, AttributeError, RecursionError):
+        return "system"
+    return language if language in LANGUAGE_CHOICES else "system"
+
+
 @dataclass(frozen=True)
 class LoadResult:
     settings: Settings

@@ -31,7 +31,7 @@ from glmtray.errors import SettingsError
 from glmtray.monitor import Monitor
 from glmtray.platform.regions import Region, info
 from glmtray.redact import RedactingFilter
-from glmtray.settings import Settings, log_dir
+from glmtray.settings import Settings, log_dir, saved_language
 from glmtray.state import AppState, IconLook, IconSpec, NoticeKey, Phase
 from glmtray.timeutil import utcnow
 from glmtray.ui import style
@@ -42,6 +42,7 @@ from glmtray.ui.platform_service import PlatformService, SessionStart
 from glmtray.ui.refresh import RefreshScheduler
 from glmtray.ui.sign_in_flow import SignInFlow
 from glmtray.ui.single_instance import SingleInstance, server_name, signal_running_instance
+from glmtray.ui.translator import install_translators
 from glmtray.ui.tray import TrayController
 
 if TYPE_CHECKING:
@@ -495,6 +496,8 @@ def run_app(
     QGuiApplication.setDesktopFileName(APP_ID)
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
+    # Before any widget exists: every tr() from here on answers in the chosen language.
+    install_translators(app, "system" if demo else saved_language())
     app.setQuitOnLastWindowClosed(False)
     # An installed icon theme entry wins; an uninstalled bundle falls back to a drawn gauge.
     app.setWindowIcon(QIcon.fromTheme(APP_ID, make_qicon(IconSpec(IconLook.GAUGE, 40.0))))

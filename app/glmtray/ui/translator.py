@@ -1,0 +1,52 @@
+"""Qt's `tr()` answered from glmtray's gettext catalog: one catalog and one glossary for
+the widgets, the core and the command line (see glmtray.i18n).
+
+`CatalogTranslator.translate` is QTranslator's documented virtual: Qt asks every installed
+translator, newest first, and shows the source text when all answer "". Qt's own words (a
+dialog's OK and Cancel, a line edit's context menu) come from Qt's catalog where it ships
+one; those glmtray's dialogs show are in glmtray's catalog too, so they are found first.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
+
+from glmtray import i18n
+
+log = logging.getLogger(__name__)
+
+
+class CatalogTranslator(QTranslator):
+    def translate(
+        self,
+        context: str,
+        sourceText: str,
+        disambiguation: str | None = None,
+        n: int = -1,
+    ) -> str:
+        if n >= 0:
+            found = i18n.lookup_plural(sourceText, n, disambiguation or context)
+        else:
+            found = i18n.lookup(sourceText, disambiguation or context)
+        return found or ""
+
+    def isEmpty(self) -> bool:
+        return False
+
+
+def install_translators(app: QCoreApplication, language: str | None) -> str:
+    """Choose `language` (a Settings.language value) for the process and install the
+    translators on `app`, before any widget is built; returns the language in use."""
+    chosen = i18n.set_language(language)
+    if chosen == "zh_CN":
+        QLocale.setDefault(QLocale("zh_CN"))
+        qt_words = QTranslator(app)
+        folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+        if qt_words.load("qtbase_zh_CN", folder):
+            app.installTranslator(qt_words)
+        else:
+            log.info("Qt's own Chinese catalog is not installed in %s", folder)
+    app.installTranslator(CatalogTranslator(app))
+    return chosen
