@@ -181,7 +181,14 @@ def normal_environment(base_url: str | None = None) -> Environment:
         transcripts_root=_default_transcripts_root,
         account_memory=AccountMemory(data_dir() / "accounts.json"),
         base_url=base_url,
+        open_recorders=_normal_recorders,
     )
+
+
+def _normal_recorders(account: Account) -> list[FetchRecorder]:
+    from glmtray.snapshot import SnapshotWriter
+
+    return [SnapshotWriter(account)]
 
 
 def demo_environment(story: tuple[Step, ...] | None = None) -> Environment:
