@@ -1,36 +1,36 @@
 """The `glmtray` command. `status`, `login`, `logout` and `simulate` never import Qt,
-so they start fast and work on machines without a display."""
+so they start fast and work on machines without a display.
+
+Only the standard library's lightest modules are imported here: `glmtray statusline`
+(a FAST_COMMANDS entry, run by Claude Code many times a minute) is dispatched by `main`
+before anything else loads. Whatever only some commands need (logging, the keyring, the
+settings, the errors and their translations) is imported in the functions that use it.
+"""
 
 from __future__ import annotations
 
 import argparse
-import getpass
 import importlib
 import json
-import logging
 import math
 import os
 import sys
-import threading
 from collections.abc import Callable, Sequence
-from dataclasses import replace
-from typing import TYPE_CHECKING, TypeVar
 
 from glmtray import __version__
-from glmtray.credentials import Account, CredentialStore
-from glmtray.errors import (
-    AccountRestricted,
-    AuthenticationFailed,
-    GlmtrayError,
-    PlatformUnavailable,
-)
-from glmtray.platform.regions import Region
-from glmtray.redact import RedactingFilter, install_log_redaction, redact
-from glmtray.settings import Settings, SettingsStore
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from datetime import datetime
     from pathlib import Path
+    from typing import TypeVar
+
+    from glmtray.credentials import Account
+    from glmtray.errors import GlmtrayError
+    from glmtray.platform.regions import Region
+    from glmtray.settings import Settings
+
+    T = TypeVar("T")
 
     from glmtray.activity.concurrency import ConcurrencyState
     from glmtray.activity.events import Event, EventStore
@@ -56,6 +56,10 @@ ENV_BASE_URL = "GLMTRAY_BASE_URL"
 
 
 def _setup_logging(verbose: bool) -> None:
+    import logging
+
+    from glmtray.redact import RedactingFilter, install_log_redaction
+
     # Every record is masked where it is made, whichever logger (a library's too) makes it.
     install_log_redaction()
     handler = logging.StreamHandler(sys.stderr)
@@ -77,6 +81,8 @@ def _settings() -> Settings:
     """The saved settings, loaded once per command. Loading sets a damaged file aside, so
     its notice is shown here, the one time it is given."""
     if not _loaded_settings:
+        from glmtray.settings import SettingsStore
+
         result = SettingsStore().load()
         if result.notice:
             print(f"glmtray: {result.notice}", file=sys.stderr)
@@ -85,6 +91,8 @@ def _settings() -> Settings:
 
 
 def _region(args: argparse.Namespace) -> Region:
+    from glmtray.platform.regions import Region
+
     if args.region:
         return Region.parse(args.region)
     return _settings().region
@@ -97,12 +105,15 @@ def _base_url(args: argparse.Namespace) -> str | None:
 GRACE_SECONDS = 2.0
 """Past the client's own deadline, how long the CLI still waits before it gives up on a
 call it cannot interrupt (a name lookup hanging in the resolver)."""
-T = TypeVar("T")
 
 
 def _bounded(call: Callable[[], T], seconds: float) -> T:
     """Run a platform call in a daemon thread and wait at most `seconds`. The client's own
     deadline ends nearly everything; this ends the rest (getaddrinfo cannot be timed out)."""
+    import threading
+
+    from glmtray.errors import PlatformUnavailable
+
     outcome: list[T] = []
     failure: list[BaseException] = []
 
@@ -142,6 +153,9 @@ def _fail(error: GlmtrayError, as_json: bool = False) -> int:
 def _api_key(region: Region) -> str:
     """The key from GLMTRAY_API_KEY, else the keyring's for `region`; AuthenticationFailed
     when there is none (the keyring's own errors pass through)."""
+    from glmtray.credentials import Account, CredentialStore
+    from glmtray.errors import AuthenticationFailed
+
     key = os.environ.get(ENV_API_KEY, "").strip()
     if not key:
         store = CredentialStore()
@@ -155,9 +169,12 @@ def _api_key(region: Region) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from glmtray.credentials import Account
+    from glmtray.errors import AccountRestricted, GlmtrayError
     from glmtray.platform.client import PlatformClient, Timeouts
     from glmtray.platform.models import Section
     from glmtray.report import snapshot_json, snapshot_text
+    from glmtray.snapshot import save_fetch
     from glmtray.timeutil import utcnow
 
     if not math.isfinite(args.timeout) or args.timeout <= 0:
@@ -189,6 +206,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     concurrency = _concurrency(snapshot.tier.value if snapshot.tier else None, account)
     risk = _risk_report(snapshot, account, now)
     peak = _peak(snapshot, now)
+    save_fetch(snapshot, account, _settings(), locked=risk.locked)  # for `statusline`
     if args.json:
         data = snapshot_json(snapshot, risk=risk, peak=peak)
         data["concurrency"] = concurrency.to_json() if concurrency is not None else None
@@ -221,6 +239,8 @@ def _risk_report(snapshot: Snapshot, account: Account, now: datetime) -> RiskRep
     now, and the account's stored history (transcripts, meter), evaluated as the tray
     does. Read only: nothing is written, no notice is marked as sent. When the history
     cannot be read, the flag alone (`history_read` false)."""
+    import logging
+
     from glmtray.report import RiskReportData
 
     try:
@@ -329,6 +349,8 @@ def _concurrency(tier: str | None, account: Account) -> ConcurrencyState | None:
     """What is running now: the local meter's numbers when it runs, and the coding sessions
     active in the last minutes from transcripts changed in that window only (cheap).
     None when it cannot be worked out: it is a bonus, never a reason for status to fail."""
+    import logging
+
     try:
         return _concurrency_state(tier, account)
     except Exception:
@@ -388,6 +410,10 @@ def _foreground_meter_port(account: Account) -> int | None:
 
 def _read_key() -> str:
     """The key typed or piped in; "" when there is none (end of input)."""
+    import getpass
+
+    from glmtray.errors import AuthenticationFailed
+
     try:
         if sys.stdin is None:
             return ""
@@ -403,8 +429,11 @@ def _read_key() -> str:
 
 
 def cmd_login(args: argparse.Namespace) -> int:
+    from glmtray.credentials import Account, CredentialStore
+    from glmtray.errors import GlmtrayError
     from glmtray.platform.client import PlatformClient, Timeouts
     from glmtray.platform.models import Quota
+    from glmtray.settings import SettingsStore
 
     region = _region(args)
     try:
@@ -438,6 +467,9 @@ def cmd_login(args: argparse.Namespace) -> int:
 
 
 def cmd_logout(args: argparse.Namespace) -> int:
+    from glmtray.credentials import Account, CredentialStore
+    from glmtray.errors import GlmtrayError
+
     region = _region(args)
     store = CredentialStore()
     try:
@@ -478,10 +510,12 @@ def cmd_meter(args: argparse.Namespace) -> int:
     when it stops. On a signal it stops listening at once, gives answers in flight the
     meter's short grace, cuts the rest (they are counted) and exits 0."""
     import signal
+    import threading
     from datetime import datetime as clock
     from datetime import timezone
 
     from glmtray.activity.events import EventStore
+    from glmtray.credentials import Account
     from glmtray.meter.server import LocalMeter, MeterPortInUse
     from glmtray.platform.regions import info
     from glmtray.settings import data_dir
@@ -544,6 +578,9 @@ def cmd_meter(args: argparse.Namespace) -> int:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from glmtray.platform.regions import Region
     from glmtray.system_check import missing_message, missing_packages
 
     missing = missing_packages()
@@ -587,6 +624,8 @@ class _ScenarioListFormatter(argparse.RawDescriptionHelpFormatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from glmtray.platform.regions import Region
+
     parser = argparse.ArgumentParser(
         prog="glmtray",
         description="Tray monitor for the GLM Coding Plan. Without a command, starts the tray app.",
@@ -687,8 +726,14 @@ FAST_COMMANDS = {"statusline": "glmtray.cli_statusline"}
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments and arguments[0] in FAST_COMMANDS:
+        # Before anything else is imported: the command loads only what it needs.
         fast: int = importlib.import_module(FAST_COMMANDS[arguments[0]]).main(arguments[1:])
         return fast
+    import logging
+
+    from glmtray.errors import GlmtrayError
+    from glmtray.redact import redact
+
     _loaded_settings.clear()
     parser = build_parser()
     args = parser.parse_args(arguments)
