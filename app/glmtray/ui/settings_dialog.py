@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
-from PySide6.QtCore import QDate, Qt, QTimer, Signal
+from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -42,9 +42,10 @@ from glmtray.settings import (
     PEAK_RULE_CHOICES,
     Settings,
 )
-from glmtray.tool_setup import tool_setups
+from glmtray.tool_setup import tool_targets
 from glmtray.ui import style
 from glmtray.ui.icon import panel_is_dark
+from glmtray.ui.tool_setup_box import TargetsFor, ToolSetupBox
 
 MAX_REFRESH_MINUTES = 60
 BILLING_CYCLES = ("monthly", "quarterly", "yearly")
@@ -94,9 +95,11 @@ class SettingsDialog(QDialog):
         *,
         signed_in: bool,
         backend_name: str,
+        tool_targets_for: TargetsFor = tool_targets,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self._tool_targets = tool_targets_for
         self.setWindowTitle(self.tr("glmtray settings"))
         self.setMinimumWidth(560)
         self._settings = settings
@@ -299,39 +302,33 @@ class SettingsDialog(QDialog):
                 )
             )
         )
-        self.tool_rows: list[tuple[QLabel, QLineEdit]] = []
-        for _ in range(3):
-            label = QLabel()
-            label.setWordWrap(True)
-            value = QLineEdit()
-            value.setReadOnly(True)
-            copy = QPushButton(self.tr("Copy"))
-            # Wide enough for "Copied" too, so the row does not shift when it says so.
-            copy.setMinimumWidth(copy.fontMetrics().horizontalAdvance(self.tr("Copied ✓")) + 24)
-            copy.clicked.connect(
-                lambda _checked=False, v=value, b=copy: self._copy_and_confirm(v.text(), b)
-            )
-            row = QHBoxLayout()
-            row.addWidget(value, 1)
-            row.addWidget(copy)
-            form.addRow(label)
-            form.addRow(row)
-            self.tool_rows.append((label, value))
-        self.meter_port_spin.valueChanged.connect(self._show_tool_setups)
         layout.addWidget(meter)
+
+        self.tool_box = ToolSetupBox(self._tool_targets)
+        self.tool_box.meter_turn_on_requested.connect(self._turn_meter_on)
+        self.tool_rows: list[tuple[QLabel, QLineEdit]] = [
+            (row.label, row.value) for row in self.tool_box.rows
+        ]
+        self.meter_port_spin.valueChanged.connect(self._show_tool_context)
+        self.meter_check.toggled.connect(self._show_tool_context)
+        layout.addWidget(self.tool_box)
         layout.addStretch(1)
         return page
 
-    def _copy_and_confirm(self, text: str, button: QPushButton) -> None:
-        style.copy_to_clipboard(text)
-        button.setText(self.tr("Copied ✓"))
-        QTimer.singleShot(COPIED_MS, lambda: button.setText(self.tr("Copy")))
+    def _show_tool_context(self) -> None:
+        self.tool_box.set_context(
+            self.meter_port_spin.value(), self._settings.region, self.meter_check.isChecked()
+        )
 
-    def _show_tool_setups(self, port: int) -> None:
-        for (label, value), setup in zip(self.tool_rows, tool_setups(port), strict=True):
-            label.setText(f"<b>{setup.tool}</b> — {setup.where}")
-            value.setText(setup.text)
-            value.setCursorPosition(0)  # show the start; the end is one click away
+    def _turn_meter_on(self) -> None:
+        """Start the meter now, on the port shown: a tool just pointed at it would otherwise
+        find nothing there until OK or Apply. Only the meter changes; other edits in the
+        dialog wait for OK or Apply as usual."""
+        self.meter_check.setChecked(True)
+        self._settings = replace(
+            self._settings, meter_enabled=True, meter_port=self.meter_port_spin.value()
+        )
+        self.settings_changed.emit(self._settings)
 
     def _account_tab(self) -> QWidget:
         page, layout = self._page()
@@ -412,9 +409,11 @@ class SettingsDialog(QDialog):
         self.reminder_spin.setEnabled(settings.notify_renewal)
         self.transcripts_check.setChecked(settings.transcripts_enabled)
         self.meter_check.setChecked(settings.meter_enabled)
-        self.peak_rule_combo.setCurrentIndex(max(0, self.peak_rule_combo.findData(settings.peak_rule)))
+        self.peak_rule_combo.setCurrentIndex(
+            max(0, self.peak_rule_combo.findData(settings.peak_rule))
+        )
         self.meter_port_spin.setValue(settings.meter_port)
-        self._show_tool_setups(settings.meter_port)
+        self._show_tool_context()
         self.peak_hours_edit.setText(settings.peak_hours)
 
         self.region_label.setText(REGIONS[settings.region].display_name)
@@ -503,10 +502,6 @@ class SettingsDialog(QDialog):
     def _clicked(self, button: QAbstractButton) -> None:
         if self.buttons.buttonRole(button) == QDialogButtonBox.ButtonRole.ApplyRole:
             self._apply()
-
-
-COPIED_MS = 2000
-"""How long a Copy button says "Copied" after a click."""
 
 
 def _valid_peak_hours(text: str, fallback: str) -> str:
