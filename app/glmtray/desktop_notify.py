@@ -13,6 +13,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from glmtray.i18n import _
+
 log = logging.getLogger(__name__)
 
 BUS_NAME = "org.freedesktop.Notifications"
@@ -92,7 +94,7 @@ class DesktopNotifier:
                 "dialog-information",
                 summary,
                 body,
-                ["default", "Open"],
+                ["default", _("Open")],
                 hints,
                 timeout_ms,
             ),

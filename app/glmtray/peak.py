@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone, tzinfo
 
+from glmtray.i18n import N_, _, near_moment
 from glmtray.platform.models import Quota
 from glmtray.timeutil import PLATFORM_TZ
 
@@ -49,10 +50,14 @@ PEAK_RULES: dict[str, PeakRule] = {
         1.0,
         0.5,
         frozenset(range(5)),
-        "credit plans: weekday afternoons count 1x, else 0.5x",
+        N_("credit plans: weekday afternoons count 1x, else 0.5x"),
     ),
     TOKEN: PeakRule(
-        TOKEN, 3.0, 1.0, frozenset(range(7)), "token plans: the peak hours count 3x, else 1x"
+        TOKEN,
+        3.0,
+        1.0,
+        frozenset(range(7)),
+        N_("token plans: the peak hours count 3x, else 1x"),
     ),
 }
 
@@ -92,9 +97,11 @@ def parse_peak_hours(text: str) -> tuple[int, int]:
         start_text, end_text = text.replace(" ", "").split("-")
         start, end = _minutes(start_text), _minutes(end_text)
     except ValueError:
-        raise ValueError(f"peak hours must look like 14:00-18:00, not {text!r}") from None
+        raise ValueError(
+            _("peak hours must look like 14:00-18:00, not {text}").format(text=repr(text))
+        ) from None
     if start == end:
-        raise ValueError("peak hours must not start and end at the same time")
+        raise ValueError(_("peak hours must not start and end at the same time"))
     return start, end
 
 
@@ -171,22 +178,18 @@ def peak_status(
 
 
 def _when(moment: datetime, now: datetime, tz: tzinfo | None) -> str:
-    """ "15:00" today, "Mon 15:00" within the week, "12 Feb 15:00" beyond; local time."""
-    local, local_now = moment.astimezone(tz), _aware(now).astimezone(tz)
-    if local.date() == local_now.date():
-        return local.strftime("%H:%M")
-    if timedelta(0) <= local - local_now < timedelta(days=6):
-        return local.strftime("%a %H:%M")
-    return f"{local.day} {local.strftime('%b %H:%M')}"
+    """ "15:00" today, "Mon 15:00" within the week, "12 Feb 15:00" beyond; local time, in
+    the user's language."""
+    return near_moment(moment.astimezone(tz), _aware(now).astimezone(tz))
 
 
 def counts_phrase(status: PeakStatus) -> str:
     rule = PEAK_RULES.get(status.rule)
     if status.multiplier == 0.5:
-        return "usage counts half"
+        return _("usage counts half")
     if status.multiplier == 1 and (rule is None or rule.peak_multiplier == 1):
-        return "usage counts in full"
-    return f"usage counts {status.multiplier:g}x"
+        return _("usage counts in full")
+    return _("usage counts {multiplier}x").format(multiplier=f"{status.multiplier:g}")
 
 
 def peak_phrase(status: PeakStatus, now: datetime, tz: tzinfo | None = None) -> str:
@@ -196,5 +199,7 @@ def peak_phrase(status: PeakStatus, now: datetime, tz: tzinfo | None = None) -> 
     if status.peak_now:
         start, end = peak_minutes(status.peak_hours)
         hours = f"{start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}"
-        return f"Peak until {until} (UTC+8 {hours}): {counts_phrase(status)}"
-    return f"Off-peak until {until}: {counts_phrase(status)}"
+        return _("Peak until {time} (UTC+8 {hours}): {counts}").format(
+            time=until, hours=hours, counts=counts_phrase(status)
+        )
+    return _("Off-peak until {time}: {counts}").format(time=until, counts=counts_phrase(status))

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 
 from glmtray.alerts import Notification
+from glmtray.i18n import _, day_month
 from glmtray.platform.models import Subscription
 from glmtray.platform.regions import Region, info
 from glmtray.settings import Settings
@@ -29,7 +30,8 @@ def money(amount: Decimal | None, currency: str | None) -> str | None:
 
 
 def short_day(day: date) -> str:
-    return f"{day.day} {day.strftime('%b')}"
+    """ "12 Feb" / "2月12日"."""
+    return day_month(day)
 
 
 def manual_subscription(settings: Settings, plan_name: str | None) -> Subscription | None:
@@ -69,7 +71,6 @@ def renewal_notifications(
     today = now.astimezone(tz).date()
     url = info(region).subscription_page
     price = money(sub.price, sub.currency)
-    for_price = f" for {price}" if price else ""
     result: list[Notification] = []
 
     def once(key: str, title: str, body: str, urgent: bool = False) -> None:
@@ -83,25 +84,42 @@ def renewal_notifications(
         if settings.notify_plan_ending and 0 <= days_left <= PLAN_ENDING_NOTICE_DAYS:
             once(
                 f"renewal:ending:{stamp}",
-                f"{sub.product} ends on {short_day(renewal_day)}",
-                "Auto-renew is off, so the plan stops then. Renew it on the subscription page to keep coding.",
+                _("{plan} ends on {day}").format(plan=sub.product, day=short_day(renewal_day)),
+                _(
+                    "Auto-renew is off, so the plan stops then. "
+                    "Renew it on the subscription page to keep coding."
+                ),
             )
         return result
     reminder_from = cancel_by - timedelta(days=settings.renewal_reminder_days)
     if settings.notify_renewal and reminder_from <= today < cancel_by:
+        # The title says what and when; the body what it costs and what to do.
+        body = (
+            _("The charge is {price}. To stop it, cancel by {day}: there are no refunds.")
+            if price
+            else _("To stop it, cancel by {day}: there are no refunds.")
+        )
         once(
             f"renewal:before:{stamp}",
-            f"{sub.product} renews on {short_day(renewal_day)}",
-            # The title says what and when; the body what it costs and what to do.
-            (f"The charge is {price}. " if price else "")
-            + f"To stop it, cancel by {short_day(cancel_by)}: there are no refunds.",
+            _("{plan} renews on {day}").format(plan=sub.product, day=short_day(renewal_day)),
+            body.format(price=price, day=short_day(cancel_by)),
         )
     if settings.notify_cancel_day and today == cancel_by:
+        body = (
+            _(
+                "{plan} renews on {day} for {price}. "
+                "Cancel today to stop it: there are no refunds after renewal."
+            )
+            if price
+            else _(
+                "{plan} renews on {day}. "
+                "Cancel today to stop it: there are no refunds after renewal."
+            )
+        )
         once(
             f"renewal:cancel-day:{stamp}",
-            "Last day to cancel",
-            f"{sub.product} renews on {short_day(renewal_day)}{for_price}. "
-            "Cancel today to stop it: there are no refunds after renewal.",
+            _("Last day to cancel"),
+            body.format(plan=sub.product, day=short_day(renewal_day), price=price),
             urgent=True,
         )
     return result

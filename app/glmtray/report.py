@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from glmtray.i18n import N_, _, ngettext, pgettext
 from glmtray.peak import PeakStatus, peak_phrase
 from glmtray.platform.models import QuotaWindow, Snapshot, Subscription
 from glmtray.renewal import money
@@ -16,10 +17,13 @@ if TYPE_CHECKING:
     from glmtray.activity.events import Event
     from glmtray.activity.risk import RiskState
 
-NO_WINDOWS_WARNING = (
+
+NO_WINDOWS_WARNING = N_(
     "The platform reports no quota windows for this plan (team plans do): "
     "there is no usage to show, which does not mean nothing is used."
 )
+"""In English in `status --json` (what a script reads never changes with the language);
+the text output shows the warnings through the catalog."""
 
 
 @dataclass(frozen=True)
@@ -165,33 +169,63 @@ class RiskReportData:
     def lines(self, region: str, now: datetime) -> list[str]:
         """The risk lines of `status`'s text output."""
         lines: list[str] = []
-        where = ", ".join(self.sources.get("locked") or self.sources.get("restricted") or [])
-        seen = f" (seen by: {where})" if where else ""
+        where = pgettext("list separator", ", ").join(
+            self.sources.get("locked") or self.sources.get("restricted") or []
+        )
         if self.locked:
-            lines.append(f"Risk control: LOCKED - contact support to unlock{seen}")
+            line = (
+                _("Risk control: LOCKED - contact support to unlock (seen by: {sources})")
+                if where
+                else _("Risk control: LOCKED - contact support to unlock")
+            )
+            lines.append(line.format(sources=where))
         elif self.restricted is True:
-            lines.append(
-                "Risk control: RESTRICTED - benefits limited; you can ask support for a review"
-                + seen
+            line = (
+                _(
+                    "Risk control: RESTRICTED - benefits limited; you can ask support for a "
+                    "review (seen by: {sources})"
+                )
+                if where
+                else _(
+                    "Risk control: RESTRICTED - benefits limited; you can ask support for a review"
+                )
             )
+            lines.append(line.format(sources=where))
         elif self.restricted is False:
-            lines.append("Risk control: not restricted")
+            lines.append(_("Risk control: not restricted"))
         elif region == "china":
-            lines.append("Risk control: unknown (the platform did not answer)")
+            lines.append(_("Risk control: unknown (the platform did not answer)"))
         else:
-            lines.append("Risk control: unknown (the platform publishes no flag for this region)")
-        if self.throttled:
-            until = (
-                f" until {format_local_time(self.throttle_until, now)}"
-                if self.throttle_until
-                else ""
+            lines.append(
+                _("Risk control: unknown (the platform publishes no flag for this region)")
             )
-            code = f" ({self.throttle_code})" if self.throttle_code else ""
-            lines.append(f"Throttled{code}{until}")
+        if self.throttled:
+            until = format_local_time(self.throttle_until, now) if self.throttle_until else None
+            if self.throttle_code and until:
+                line = _("Throttled ({code}) until {time}")
+            elif self.throttle_code:
+                line = _("Throttled ({code})")
+            elif until:
+                line = _("Throttled until {time}")
+            else:
+                line = _("Throttled")
+            lines.append(line.format(code=self.throttle_code, time=until))
         if self.strikes:
             last = self.episodes[-1] if self.episodes else None
-            when = f", last {format_day(last.last_seen.astimezone().date())}" if last else ""
-            lines.append(f"Strikes: {self.strikes} of {self.strike_limit}{when} (estimated)")
+            if last:
+                lines.append(
+                    _("Strikes: {strikes} of {limit}, last {day} (estimated)").format(
+                        strikes=self.strikes,
+                        limit=self.strike_limit,
+                        day=format_day(last.last_seen.astimezone().date()),
+                    )
+                )
+            else:
+                lines.append(
+                    _("Strikes: {strikes} of {limit} (estimated)").format(
+                        strikes=self.strikes, limit=self.strike_limit
+                    )
+                )
         return lines
 
 
@@ -200,8 +234,11 @@ def window_figures(window: QuotaWindow) -> str | None:
     counts (token windows usually), where only the share is known."""
     if window.used is None or window.limit is None or window.limit <= 0:
         return None
-    unit = f" {window.unit_name}" if window.unit_name else ""
-    return f"{window.used:,} of {window.limit:,}{unit}"
+    if window.unit_name:
+        return _("{used} of {limit} {unit}").format(
+            used=f"{window.used:,}", limit=f"{window.limit:,}", unit=window.unit_name
+        )
+    return _("{used} of {limit}").format(used=f"{window.used:,}", limit=f"{window.limit:,}")
 
 
 def window_json(window: QuotaWindow) -> dict[str, Any]:
@@ -268,8 +305,9 @@ def snapshot_json(
         "problems": {
             section.value: {
                 "error": type(error).__name__,
-                "title": error.title,
-                "message": error.message,
+                # English whatever the language: what a script reads never changes.
+                "title": error.source_title,
+                "message": error.source_message,
             }
             for section, error in snapshot.problems.items()
         },
@@ -283,43 +321,64 @@ def reset_phrase(window: QuotaWindow, now: datetime) -> str:
     """ "resets in 2 h 13 min (15:30)"; with no reset time named, "reset time unknown" when
     the window is in use and "not started" only when nothing is used in it."""
     if window.resets_at is None:
-        return "reset time unknown" if window.in_use else "not started"
-    return f"resets in {format_duration(window.resets_at - now)} ({format_local_time(window.resets_at, now)})"
+        return _("reset time unknown") if window.in_use else _("not started")
+    return _("resets in {duration} ({time})").format(
+        duration=format_duration(window.resets_at - now),
+        time=format_local_time(window.resets_at, now),
+    )
 
 
 def blocking_phrase(window: QuotaWindow, now: datetime) -> str:
     if window.is_exhausted:
-        back = f": back on {format_local_time(window.resets_at, now)}" if window.resets_at else ""
-        return f"{window.label} limit reached{back}"
-    return f"{window.label} window is the closest to its limit ({window.used_percent:.0f} %)"
+        if window.resets_at:
+            return _("{window} limit reached: back on {time}").format(
+                window=window.label, time=format_local_time(window.resets_at, now)
+            )
+        return _("{window} limit reached").format(window=window.label)
+    return _("{window} window is the closest to its limit ({percent} %)").format(
+        window=window.label, percent=f"{window.used_percent:.0f}"
+    )
 
 
 def renewal_lines(sub: Subscription, today: date) -> list[str]:
     """Renewal and cancel-by lines in the user's local calendar (`today` is local too)."""
     renewal_day = sub.local_renewal_day()
     if renewal_day is None:
-        return ["Renewal: unknown"]
+        return [_("Renewal: unknown")]
+    day = format_day(renewal_day)
     if sub.entered_by_hand:
-        lines = [f"Renews: {format_day(renewal_day)} (set by hand in Settings)"]
+        lines = [_("Renews: {day} (set by hand in Settings)").format(day=day)]
     elif sub.auto_renew is False:
-        return [f"Plan ends: {format_day(renewal_day)} (auto-renew off)"]
+        return [_("Plan ends: {day} (auto-renew off)").format(day=day)]
     else:
         price = money(sub.price, sub.currency)
-        for_price = f" for {price}" if price else ""
-        state = "auto-renew on" if sub.auto_renew else "auto-renew unknown"
-        lines = [f"Renews: {format_day(renewal_day)}{for_price} ({state})"]
+        if price and sub.auto_renew:
+            line = _("Renews: {day} for {price} (auto-renew on)")
+        elif price:
+            line = _("Renews: {day} for {price} (auto-renew unknown)")
+        elif sub.auto_renew:
+            line = _("Renews: {day} (auto-renew on)")
+        else:
+            line = _("Renews: {day} (auto-renew unknown)")
+        lines = [line.format(day=day, price=price)]
     cancel_by = sub.local_cancel_by()
     days = sub.days_to_cancel(today)
     if cancel_by is not None and days is not None:
-        if days > 1:
-            left = f"{days} days left"
-        elif days == 1:
-            left = "1 day left"
+        cancel_day = format_day(cancel_by)
+        if days >= 1:
+            lines.append(
+                ngettext(
+                    "Cancel by: {day} ({count} day left)",
+                    "Cancel by: {day} ({count} days left)",
+                    days,
+                ).format(day=cancel_day, count=days)
+            )
         elif days == 0:
-            left = "today is the last day"
+            lines.append(_("Cancel by: {day} (today is the last day)").format(day=cancel_day))
         else:
-            left = "too late to cancel this period"
-        lines.append(f"Cancel by: {format_day(cancel_by)} ({left})")
+            lines.append(
+                _("Cancel by: {day} (too late to cancel this period)").format(day=cancel_day)
+            )
     return lines
 
 
@@ -331,10 +390,14 @@ def snapshot_text(
     peak: PeakStatus | None = None,
 ) -> str:
     lines: list[str] = []
-    tier = snapshot.tier.display_name if snapshot.tier else "unknown tier"
-    lines.append(f"{snapshot.plan_name or 'GLM Coding Plan'} ({tier}) · {snapshot.region.value}")
+    tier = snapshot.tier.display_name if snapshot.tier else _("unknown tier")
+    lines.append(
+        _("{plan} ({tier}) · {region}").format(
+            plan=snapshot.plan_name or "GLM Coding Plan", tier=tier, region=snapshot.region.value
+        )
+    )
     if snapshot.quota is not None and not snapshot.quota.has_windows:
-        lines.append("  No quota windows: the platform reports none for this plan")
+        lines.append("  " + _("No quota windows: the platform reports none for this plan"))
     width = max((len(w.label) for w in snapshot.windows), default=0)
     for window in snapshot.windows:
         figures = window_figures(window)
@@ -353,5 +416,5 @@ def snapshot_text(
         lines.extend(renewal_lines(snapshot.subscription, now.astimezone().date()))
     report = risk or RiskReportData.from_flag(snapshot.risk_restricted)
     lines.extend(report.lines(snapshot.region.value, now))
-    lines.extend(f"Warning: {w}" for w in snapshot_warnings(snapshot))
+    lines.extend(_("Warning: {warning}").format(warning=_(w)) for w in snapshot_warnings(snapshot))
     return "\n".join(lines)

@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from glmtray.activity.events import to_utc_iso
 from glmtray.activity.risk import Episode, RiskState, RiskStatus, ThrottleInfo
+from glmtray.i18n import N_, _, clock, day_month_clock, pgettext, weekday_clock
 from glmtray.platform.codes import describe
 from glmtray.platform.models import FIVE_HOUR, MONTHLY_TOOLS, WEEKLY
 from glmtray.redact import redact
@@ -19,9 +20,9 @@ MAX_TRACE_IDS = 10
 
 # What a limit error's window is called in a notice.
 _WINDOW_NAMES = {
-    FIVE_HOUR: "the 5-hour usage window",
-    WEEKLY: "the weekly usage window",
-    MONTHLY_TOOLS: "the monthly tool-call allowance",
+    FIVE_HOUR: N_("the 5-hour usage window"),
+    WEEKLY: N_("the weekly usage window"),
+    MONTHLY_TOOLS: N_("the monthly tool-call allowance"),
 }
 
 
@@ -41,37 +42,42 @@ class Notice:
 
 def _when(moment: datetime, tz: timezone | None, now: datetime | None = None) -> str:
     """A time as a notification says it: "14:05" today, "Tue 14:05" this week, else
-    "3 Mar 14:05", in the user's zone (never an ISO stamp)."""
+    "3 Mar 14:05", in the user's zone and language (never an ISO stamp)."""
     local = moment.astimezone(tz)
     today = (now or moment).astimezone(tz).date()
-    clock = local.strftime("%H:%M")
     if local.date() == today:
-        return clock
+        return clock(local)
     if 0 < (today - local.date()).days < 6 or 0 < (local.date() - today).days < 6:
-        return f"{local.strftime('%a')} {clock}"
-    return f"{local.day} {local.strftime('%b')} {clock}"
+        return weekday_clock(local)
+    return day_month_clock(local)
 
 
 def _codes_text(codes: Iterable[int]) -> str:
-    return ", ".join(f"{code} ({describe(code)})" for code in codes)
+    return pgettext("list separator", ", ").join(
+        _("{code} ({meaning})").format(code=code, meaning=describe(code)) for code in codes
+    )
 
 
 def _what_happened(episode: Episode) -> str:
-    parts: list[str] = []
-    if episode.codes:
-        parts.append(f"requests refused with {_codes_text(episode.codes)}")
+    codes = _codes_text(episode.codes)
+    if codes and episode.flagged:
+        return _("requests refused with {codes}; the risk-control flag reads restricted").format(
+            codes=codes
+        )
+    if codes:
+        return _("requests refused with {codes}").format(codes=codes)
     if episode.flagged:
-        parts.append("the risk-control flag reads restricted")
-    return "; ".join(parts) or "a restriction signal"
+        return _("the risk-control flag reads restricted")
+    return _("a restriction signal")
 
 
 def _policy_text(strikes: int, strike_limit: int) -> str:
     """Three short lines at most: a notification is read at a glance."""
-    return (
-        f"Strike {strikes} of {strike_limit}: {strike_limit} violations lead to a ban. "
+    return _(
+        "Strike {strikes} of {limit}: {limit} violations lead to a ban. "
         "It is lifted automatically once usage is back to normal coding: stop scripts "
         "and parallel agents. Click for details or to ask for a review."
-    )
+    ).format(strikes=strikes, limit=strike_limit)
 
 
 def risk_notices(
@@ -94,25 +100,25 @@ def risk_notices(
     )
     if episode is not None and not same_episode:
         kind = "locked" if episode.locked else "restriction_started"
-        title = (
-            "GLM Coding Plan account locked"
-            if episode.locked
-            else "GLM Coding Plan restricted by risk control"
-        )
+        since = _when(episode.since, tz, after.evaluated_at)
+        if episode.locked:
+            title = _("GLM Coding Plan account locked")
+            body = _(
+                "Since {time}: {what}.\n"
+                "Coding tools are refused until support unlocks it. Click to ask for a review."
+            ).format(time=since, what=_what_happened(episode))
+        else:
+            title = _("GLM Coding Plan restricted by risk control")
+            body = _("Since {time}: {what}.\n{policy}").format(
+                time=since,
+                what=_what_happened(episode),
+                policy=_policy_text(after.strikes, after.strike_limit),
+            )
         notices.append(
             Notice(
                 kind=kind,
                 title=title,
-                body=(
-                    f"Since {_when(episode.since, tz, after.evaluated_at)}: "
-                    f"{_what_happened(episode)}.\n"
-                    + (
-                        "Coding tools are refused until support unlocks it. "
-                        "Click to ask for a review."
-                        if episode.locked
-                        else _policy_text(after.strikes, after.strike_limit)
-                    )
-                ),
+                body=body,
                 opens="panel",
                 dedup_key=f"risk:{kind}:{to_utc_iso(episode.since)}",
             )
@@ -121,11 +127,13 @@ def risk_notices(
         notices.append(
             Notice(
                 kind="locked",
-                title="GLM Coding Plan account locked",
-                body=(
-                    f"The restriction since {_when(episode.since, tz, after.evaluated_at)} "
-                    f"became a lock: {_what_happened(episode)}.\n"
+                title=_("GLM Coding Plan account locked"),
+                body=_(
+                    "The restriction since {time} became a lock: {what}.\n"
                     "Coding tools are refused until support unlocks it. Click to ask for a review."
+                ).format(
+                    time=_when(episode.since, tz, after.evaluated_at),
+                    what=_what_happened(episode),
                 ),
                 opens="support",
                 dedup_key=f"risk:locked:{to_utc_iso(episode.since)}",
@@ -137,11 +145,21 @@ def risk_notices(
         notices.append(
             Notice(
                 kind="restriction_lifted",
-                title="GLM Coding Plan restriction appears lifted",
+                title=_("GLM Coding Plan restriction appears lifted"),
                 body=(
-                    f"No restriction signal since {_when(ended.last_seen, tz, after.evaluated_at)}"
-                    + (" and the risk-control flag reads false" if _flag_false(after) else "")
-                    + f". It stays on record: strike {after.strikes} of {after.strike_limit}."
+                    _(
+                        "No restriction signal since {time} and the risk-control flag reads "
+                        "false. It stays on record: strike {strikes} of {limit}."
+                    )
+                    if _flag_false(after)
+                    else _(
+                        "No restriction signal since {time}. "
+                        "It stays on record: strike {strikes} of {limit}."
+                    )
+                ).format(
+                    time=_when(ended.last_seen, tz, after.evaluated_at),
+                    strikes=after.strikes,
+                    limit=after.strike_limit,
                 ),
                 opens="panel",
                 dedup_key=f"risk:lifted:{to_utc_iso(ended.since)}",
@@ -171,27 +189,42 @@ def _flag_false(state: RiskState) -> bool:
 
 
 def _throttle_notice(throttle: ThrottleInfo, tz: timezone | None) -> Notice:
-    code = f" (code {throttle.code}: {describe(throttle.code)})" if throttle.code else ""
+    code = throttle.code
     if throttle.status is RiskStatus.WINDOW_EXHAUSTED:
-        reset = (
-            f" It resets at {_when(throttle.reset_at, tz, throttle.last_seen)}."
-            if throttle.reset_at is not None
-            else ""
-        )
-        window = _WINDOW_NAMES.get(throttle.window or "", "a usage window")
+        window = _(_WINDOW_NAMES.get(throttle.window or "", N_("a usage window")))
+        body = (
+            _("Requests are refused because {window} is used up (code {code}: {meaning}).")
+            if code
+            else _("Requests are refused because {window} is used up.")
+        ).format(window=window, code=code, meaning=describe(code) if code else "")
+        if throttle.reset_at is not None:
+            body = _("{refused} It resets at {time}.").format(
+                refused=body, time=_when(throttle.reset_at, tz, throttle.last_seen)
+            )
         return Notice(
             kind="window_exhausted",
-            title="GLM Coding Plan usage limit reached",
-            body=f"Requests are refused because {window} is used up{code}.{reset}",
+            title=_("GLM Coding Plan usage limit reached"),
+            body=body,
             opens="panel",
             dedup_key=f"risk:window_exhausted:{to_utc_iso(throttle.since)}",
         )
     return Notice(
         kind="throttled",
-        title="GLM Coding Plan is throttling requests",
+        title=_("GLM Coding Plan is throttling requests"),
         body=(
-            f"Since {_when(throttle.since, tz, throttle.last_seen)} the platform slows requests down{code}. "
-            "Fewer parallel sessions or agents help; it passes by itself."
+            _(
+                "Since {time} the platform slows requests down (code {code}: {meaning}). "
+                "Fewer parallel sessions or agents help; it passes by itself."
+            )
+            if code
+            else _(
+                "Since {time} the platform slows requests down. "
+                "Fewer parallel sessions or agents help; it passes by itself."
+            )
+        ).format(
+            time=_when(throttle.since, tz, throttle.last_seen),
+            code=code,
+            meaning=describe(code) if code else "",
         ),
         opens="panel",
         dedup_key=f"risk:throttled:{to_utc_iso(throttle.since)}",
@@ -222,43 +255,51 @@ def review_request(
     is built from times, codes and trace ids only, and goes through `redact` anyway.
     """
     episode = state.active_episode or (state.episodes[-1] if state.episodes else None)
-    subject = f"Review request: GLM Coding Plan restriction ({region_name})"
+    subject = _("Review request: GLM Coding Plan restriction ({region})").format(region=region_name)
     lines = [
-        "Hello,",
+        _("Hello,"),
         "",
-        "My GLM Coding Plan account appears to be restricted by risk control. I use the plan",
-        "for interactive coding and I would like to ask for a review.",
+        _(
+            "My GLM Coding Plan account appears to be restricted by risk control. I use the "
+            "plan\nfor interactive coding and I would like to ask for a review."
+        ),
         "",
-        f"Region: {region_name}",
-        f"Plan: {plan or 'unknown'}",
+        _("Region: {region}").format(region=region_name),
+        _("Plan: {plan}").format(plan=plan or _("unknown")),
     ]
+    none = _("none")
     if episode is not None:
-        status = {
-            True: "locked" if episode.locked else "restricted",
-            False: "appears lifted",
-        }[episode.active]
+        if not episode.active:
+            status = _("appears lifted")
+        elif episode.locked:
+            status = _("locked")
+        else:
+            status = _("restricted")
         lines += [
-            f"Status: {status}",
-            f"First seen: {_utc_text(episode.since)}",
-            f"Last seen: {_utc_text(episode.last_seen)}",
-            f"Error codes: {_codes_text(episode.codes) or 'none'}",
-            f"Trace ids: {', '.join(episode.trace_ids[-MAX_TRACE_IDS:]) or 'none'}",
+            _("Status: {status}").format(status=status),
+            _("First seen: {time}").format(time=_utc_text(episode.since)),
+            _("Last seen: {time}").format(time=_utc_text(episode.last_seen)),
+            _("Error codes: {codes}").format(codes=_codes_text(episode.codes) or none),
+            _("Trace ids: {ids}").format(ids=", ".join(episode.trace_ids[-MAX_TRACE_IDS:]) or none),
         ]
         if episode.flagged:
-            lines.append("Risk-control flag: read restricted")
+            lines.append(_("Risk-control flag: read restricted"))
     else:
-        lines.append("No restriction signal recorded by glmtray.")
+        lines.append(_("No restriction signal recorded by glmtray."))
     if state.risk_flag is not None and state.risk_flag.value is not None:
-        reading = "restricted" if state.risk_flag.value else "not restricted"
         lines.append(
-            f"Latest risk-control flag reading: {reading} ({_utc_text(state.risk_flag.time)})"
+            (
+                _("Latest risk-control flag reading: restricted ({time})")
+                if state.risk_flag.value
+                else _("Latest risk-control flag reading: not restricted ({time})")
+            ).format(time=_utc_text(state.risk_flag.time))
         )
     lines += [
-        f"Restriction episodes counted: {state.strikes}",
+        _("Restriction episodes counted: {count}").format(count=state.strikes),
         "",
-        "How I use the plan: [tools, number of projects, usual hours]",
+        _("How I use the plan: [tools, number of projects, usual hours]"),
         "",
-        "Thank you.",
+        _("Thank you."),
     ]
     body = redact("\n".join(lines))
     subject = redact(subject)

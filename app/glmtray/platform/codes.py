@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import Any
 
+from glmtray.i18n import N_, _
 from glmtray.platform.models import FIVE_HOUR, MONTHLY_TOOLS, WEEKLY
 from glmtray.timeutil import PLATFORM_TZ
 
@@ -34,34 +35,34 @@ class CodeClass(str, Enum):
     UNKNOWN = "unknown"
 
 
-# code -> (class, short description)
+# code -> (class, short description in English; `describe` gives it in the user's language)
 BUSINESS_CODES: dict[int, tuple[CodeClass, str]] = {
-    1000: (CodeClass.AUTH_FAILED, "authentication failed"),
-    1001: (CodeClass.AUTH_FAILED, "authentication failed"),
-    1002: (CodeClass.AUTH_FAILED, "authentication failed"),
-    1003: (CodeClass.AUTH_FAILED, "authentication failed"),
-    1004: (CodeClass.AUTH_FAILED, "authentication failed"),
-    1110: (CodeClass.ACCOUNT, "account inactive"),
-    1111: (CodeClass.ACCOUNT, "account does not exist"),
-    1112: (CodeClass.LOCKED, "account locked"),
-    1113: (CodeClass.PLAN_MISSING, "arrears, or no resource package"),
-    1121: (CodeClass.LOCKED, "account locked for irregular activity"),
-    1302: (CodeClass.THROTTLED, "concurrency too high"),
-    1303: (CodeClass.THROTTLED, "request frequency too high"),
-    1304: (CodeClass.WINDOW_EXHAUSTED, "daily call limit reached"),
-    1305: (CodeClass.THROTTLED, "traffic limit, temporarily overloaded"),
-    1308: (CodeClass.WINDOW_EXHAUSTED, "usage cap of the window reached"),
-    1309: (CodeClass.PLAN_MISSING, "coding plan expired"),
-    1310: (CodeClass.WINDOW_EXHAUSTED, "weekly or monthly limit exhausted"),
-    1311: (CodeClass.MODEL_UNAVAILABLE, "plan does not include the model"),
-    1312: (CodeClass.MODEL_UNAVAILABLE, "model busy"),
-    1313: (CodeClass.RESTRICTED, "fair-use restriction by risk control"),
-    1316: (CodeClass.WINDOW_EXHAUSTED, "5-hour limit reached"),
-    1317: (CodeClass.WINDOW_EXHAUSTED, "7-day limit reached"),
-    1318: (CodeClass.WINDOW_EXHAUSTED, "limit reached, no extra-usage balance"),
-    1319: (CodeClass.WINDOW_EXHAUSTED, "limit reached, no extra-usage balance"),
-    1320: (CodeClass.WINDOW_EXHAUSTED, "limit reached, spend cap"),
-    1321: (CodeClass.WINDOW_EXHAUSTED, "limit reached, spend cap"),
+    1000: (CodeClass.AUTH_FAILED, N_("authentication failed")),
+    1001: (CodeClass.AUTH_FAILED, N_("authentication failed")),
+    1002: (CodeClass.AUTH_FAILED, N_("authentication failed")),
+    1003: (CodeClass.AUTH_FAILED, N_("authentication failed")),
+    1004: (CodeClass.AUTH_FAILED, N_("authentication failed")),
+    1110: (CodeClass.ACCOUNT, N_("account inactive")),
+    1111: (CodeClass.ACCOUNT, N_("account does not exist")),
+    1112: (CodeClass.LOCKED, N_("account locked")),
+    1113: (CodeClass.PLAN_MISSING, N_("arrears, or no resource package")),
+    1121: (CodeClass.LOCKED, N_("account locked for irregular activity")),
+    1302: (CodeClass.THROTTLED, N_("concurrency too high")),
+    1303: (CodeClass.THROTTLED, N_("request frequency too high")),
+    1304: (CodeClass.WINDOW_EXHAUSTED, N_("daily call limit reached")),
+    1305: (CodeClass.THROTTLED, N_("traffic limit, temporarily overloaded")),
+    1308: (CodeClass.WINDOW_EXHAUSTED, N_("usage cap of the window reached")),
+    1309: (CodeClass.PLAN_MISSING, N_("coding plan expired")),
+    1310: (CodeClass.WINDOW_EXHAUSTED, N_("weekly or monthly limit exhausted")),
+    1311: (CodeClass.MODEL_UNAVAILABLE, N_("plan does not include the model")),
+    1312: (CodeClass.MODEL_UNAVAILABLE, N_("model busy")),
+    1313: (CodeClass.RESTRICTED, N_("fair-use restriction by risk control")),
+    1316: (CodeClass.WINDOW_EXHAUSTED, N_("5-hour limit reached")),
+    1317: (CodeClass.WINDOW_EXHAUSTED, N_("7-day limit reached")),
+    1318: (CodeClass.WINDOW_EXHAUSTED, N_("limit reached, no extra-usage balance")),
+    1319: (CodeClass.WINDOW_EXHAUSTED, N_("limit reached, no extra-usage balance")),
+    1320: (CodeClass.WINDOW_EXHAUSTED, N_("limit reached, spend cap")),
+    1321: (CodeClass.WINDOW_EXHAUSTED, N_("limit reached, spend cap")),
 }
 
 # code -> the platform's message texts for it, from the published code tables (English from
@@ -124,11 +125,15 @@ def classify(code: int | str | None) -> CodeClass:
 
 
 def describe(code: int | str | None) -> str:
+    """What a code means, in the user's language ("并发过高" for 1302)."""
     try:
         number = int(str(code).strip())
     except (TypeError, ValueError):
-        return "unknown error"
-    return BUSINESS_CODES.get(number, (CodeClass.UNKNOWN, f"platform error {number}"))[1]
+        return _("unknown error")
+    known = BUSINESS_CODES.get(number)
+    if known is None:
+        return _("platform error {code}").format(code=number)
+    return _(known[1])
 
 
 # --- error texts -------------------------------------------------------------------
