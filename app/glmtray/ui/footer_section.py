@@ -61,9 +61,10 @@ def _separator(parent: QWidget) -> QFrame:
 
 
 class FooterSection(Section):
-    """When the data was fetched (or last tried), then Refresh, Settings and Quit."""
+    """When the data was fetched (or last tried), then Refresh, History, Settings and Quit."""
 
     refresh_requested = Signal()
+    history_requested = Signal()
     settings_requested = Signal()
     quit_requested = Signal()
 
@@ -86,11 +87,15 @@ class FooterSection(Section):
         buttons.setSpacing(style.SPACING)
         self.refresh_button = QPushButton(self.tr("Refresh"), self)
         self.refresh_button.clicked.connect(self.refresh_requested)
+        self.history_button = QPushButton(self.tr("History…"), self)
+        self.history_button.setToolTip(self.tr("Usage over the last day, week or month"))
+        self.history_button.clicked.connect(self.history_requested)
         self.settings_button = QPushButton(self.tr("Settings…"), self)
         self.settings_button.clicked.connect(self.settings_requested)
         self.quit_button = QPushButton(self.tr("Quit"), self)
         self.quit_button.clicked.connect(self.quit_requested)
         buttons.addWidget(self.refresh_button)
+        buttons.addWidget(self.history_button)
         buttons.addWidget(self.settings_button)
         buttons.addStretch(1)
         buttons.addWidget(self.quit_button)
@@ -131,6 +136,8 @@ class FooterSection(Section):
         self.updated_label.setVisible(bool(text))
         set_colour(self.updated_label, colour)
         self.refresh_button.setEnabled(state.phase is not Phase.SIGNED_OUT)
+        # The history's usage half comes from the platform, through the signed-in session.
+        self.history_button.setEnabled(state.phase is not Phase.SIGNED_OUT)
 
     def show_message(self, text: str, *, problem: bool = False) -> None:
         """Say what a click did; it goes away after MESSAGE_SECONDS."""
