@@ -66,15 +66,14 @@ class Span(str, Enum):
         return HOUR if self is Span.DAY else DAY
 
     def usage_start(self, now: datetime) -> datetime:
-        """Where E3/E4 are asked to start: on a bucket boundary, so the first bucket is a
-        whole one (a whole hour for 24 h; the platform's midnight, UTC+8, for days), and
-        the span stays inside the platform's rules (24 h: at most 25 hourly buckets; 30 d:
-        30 days, under the 31-day limit)."""
-        if self is Span.DAY:
-            start = now - DAY
+        """Where E3/E4 are asked to start: the bucket boundary at or before `now - duration`
+        (the hour for 24 h; the platform's midnight, UTC+8, for days), so the first bucket
+        is a whole one and the buckets cover the whole span. The span asked for stays inside
+        the platform's rules: under 25 hours for 24 h (hourly), under 31 days for 30 d."""
+        start = now.astimezone(timezone.utc) - self.duration
+        if self is Span.DAY:  # UTC+8 is a whole number of hours: its hours are UTC's
             return start.replace(minute=0, second=0, microsecond=0)
-        today = now.astimezone(PLATFORM_TZ).date()
-        first = today - timedelta(days=self.duration.days - 1)
+        first = start.astimezone(PLATFORM_TZ).date()
         return datetime.combine(first, time(0), PLATFORM_TZ).astimezone(timezone.utc)
 
 
@@ -179,6 +178,12 @@ class UsageCache:
         """Forget everything (another account signed in)."""
         with self._guard:
             self._entries.clear()
+
+    def last(self, span: Span) -> UsageSnapshot | None:
+        """What the last fetch of `span` left (None: never fetched); waits for one in flight."""
+        entry = self._entry(span)
+        with entry.lock:
+            return None if entry.attempted_at is None else entry.snapshot()
 
     def due(self, span: Span, now: datetime) -> bool:
         """Whether a `get` at `now` would ask the platform."""

@@ -6,12 +6,13 @@ remembering the form that worked. It never calls an endpoint that changes the ac
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -220,13 +221,10 @@ class PlatformClient:
         `within` bounds the whole snapshot in seconds (the CLI's --timeout): an endpoint
         not reached by then is reported as unavailable without being asked."""
         if within is not None:
-            self._budget.end = time.monotonic() + max(0.0, within)
-            try:
+            with self.budget(within):
                 return self.snapshot(
                     include_subscription=include_subscription, include_risk=include_risk
                 )
-            finally:
-                self._budget.end = None
         problems: dict[Section, PlatformError] = {}
         warnings: list[str] = []
 
@@ -258,6 +256,19 @@ class PlatformClient:
             problems=problems,
             warnings=tuple(warnings),
         )
+
+    @contextlib.contextmanager
+    def budget(self, seconds: float) -> Iterator[None]:
+        """Within the block, every request made on this thread ends `seconds` from now at
+        the latest (the CLI's --timeout over several endpoints); a request not started by
+        then is reported as unavailable without being made."""
+        outer: float | None = getattr(self._budget, "end", None)
+        end = time.monotonic() + max(0.0, seconds)
+        self._budget.end = end if outer is None else min(outer, end)
+        try:
+            yield
+        finally:
+            self._budget.end = outer
 
     # -- transport ---------------------------------------------------------------
     def _deadline(self) -> float:
