@@ -36,48 +36,9 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 # Prints "START_MS=<n>" for the outer half on success.
 # -------------------------------------------------------------------------------------------
 
-# trayer's panel window (WM_CLASS "panel", "trayer"); trayer also maps a small leader window.
-trayer_panel() {
-    local wid
-    for wid in $(xdotool search --class '^trayer$' 2>/dev/null); do
-        if [[ "$(xprop -id "$wid" WM_CLASS 2>/dev/null)" == *'"panel", "trayer"'* ]]; then
-            echo "$wid"
-            return 0
-        fi
-    done
-    return 1
-}
-
-# Direct children of a window, one "ID WIDTH HEIGHT ABS_X ABS_Y" per line.
-children() {
-    xwininfo -children -id "$1" 2>/dev/null |
-        sed -nE 's/^ +(0x[0-9a-f]+) .* ([0-9]+)x([0-9]+)[+-]-?[0-9]+[+-]-?[0-9]+ +\+(-?[0-9]+)\+(-?[0-9]+)$/\1 \2 \3 \4 \5/p'
-}
-
-# The geometry "WxH+X+Y" of the trayer socket that embeds a window of process $1.
-# trayer embeds each icon in a socket (a child of the panel); the app's window is inside it.
-icon_geometry() {
-    local pid="$1" panel sock w h x y client _rest
-    panel="$(trayer_panel)" || return 1
-    while read -r sock w h x y; do
-        ((w > 1 && h > 1)) || continue # trayer keeps 1x1 placeholder sockets
-        while read -r client _rest; do
-            if [[ "$(xprop -id "$client" _NET_WM_PID 2>/dev/null)" == *"= $pid" ]]; then
-                echo "${w}x${h}+${x}+${y}"
-                return 0
-            fi
-        done < <(children "$sock")
-    done < <(children "$panel")
-    return 1
-}
-
-# Fraction (0..1) of pixels in region $1 whose HSL saturation is above 35%.
-# Fraction of the icon's pixels that are dark (the digits on trayer's light panel).
-dark_fraction() {
-    import -window root -crop "$1" +repage "$WORK/icon.png" 2>/dev/null || return 1
-    convert "$WORK/icon.png" -colorspace Gray -threshold 35% -negate \
-        -format '%[fx:mean]' info: 2>/dev/null
-}
+# trayer_panel, icon_geometry, dark_fraction.
+# shellcheck source=packaging/tray-probe.sh
+source "$ROOT/packaging/tray-probe.sh"
 
 # Globals, not locals: the EXIT trap runs after inner() has returned.
 trayer_pid="" app_pid=""
@@ -141,7 +102,7 @@ inner() {
         if geometry="$(icon_geometry "$app_pid")"; then
             [[ -n "$embedded_ms" ]] || embedded_ms="$(now_ms)"
             if grep -q "tray icon shows data" "$ARTIFACTS/app.log" &&
-                fraction="$(dark_fraction "$geometry")" &&
+                fraction="$(dark_fraction "$geometry" "$WORK/icon.png")" &&
                 awk -v f="$fraction" 'BEGIN { exit !(f > 0.03) }'; then
                 break
             fi

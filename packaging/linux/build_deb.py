@@ -599,6 +599,11 @@ def assemble(
     return unbundled, depends
 
 
+def deb_path(out: Path, version: str | None = None, architecture: str | None = None) -> Path:
+    version = version or package_version()
+    return out / f"{PACKAGE}_{version}_{architecture or dpkg_architecture()}.deb"
+
+
 def build(
     bundle: Path,
     out: Path,
@@ -609,7 +614,7 @@ def build(
     version = version or package_version()
     architecture = architecture or dpkg_architecture()
     out.mkdir(parents=True, exist_ok=True)
-    deb = out / f"{PACKAGE}_{version}_{architecture}.deb"
+    deb = deb_path(out, version, architecture)
     with tempfile.TemporaryDirectory(prefix="glmtray-deb-") as work:
         staging = Path(work) / "root"
         staging.mkdir()
@@ -626,7 +631,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bundle", type=Path, default=ROOT / "dist" / PACKAGE)
     parser.add_argument("--icons", type=Path, help="PNG icons from packaging/render_icons.py")
     parser.add_argument("--out", type=Path, default=ROOT / "dist")
+    parser.add_argument(
+        "--print-path", action="store_true", help="print the .deb's path without building it"
+    )
     args = parser.parse_args(argv)
+    if args.print_path:
+        print(deb_path(args.out))
+        return 0
     try:
         deb = build(args.bundle, args.out, args.icons)
     except PackagingError as error:
