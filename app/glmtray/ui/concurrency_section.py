@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QWidget
 
+from glmtray.i18n import _, ngettext
 from glmtray.state import AppState, Level
 from glmtray.ui import style
 from glmtray.ui.section import TextSection, plain_label, scaled_font, set_colour
@@ -20,20 +21,41 @@ def concurrency_lines(state: ConcurrencyState) -> list[str]:
     """The section's text, plain so it can be tested without looking at widgets."""
     lines: list[str] = []
     if state.in_flight is not None:
-        lines.append(f"In flight now: {state.in_flight} · peak {state.peak_5m} in 5 min")
+        lines.append(
+            _("In flight now: {count} · peak {peak} in 5 min").format(
+                count=state.in_flight, peak=state.peak_5m
+            )
+        )
     if state.active_sessions:
-        sessions = plural(state.active_sessions, "coding session")
-        lines.append(f"Active: {sessions} in {plural(state.active_projects or 0, 'project')}")
+        lines.append(
+            ngettext(
+                "Active: {sessions} in {count} project",
+                "Active: {sessions} in {count} projects",
+                state.active_projects or 0,
+            ).format(
+                sessions=plural(state.active_sessions, "coding session"),
+                count=state.active_projects or 0,
+            )
+        )
     if state.recommended:
-        projects = "project" if state.recommended == "1" else "projects"
-        lines.append(f"Your plan recommends {state.recommended} concurrent {projects}")
-    seen = []
-    if state.limit_seen_peak is not None:
-        seen.append(f"≈{state.limit_seen_peak} in peak hours")
-    if state.limit_seen_offpeak is not None:
-        seen.append(f"≈{state.limit_seen_offpeak} off-peak")
-    if seen:
-        lines.append("Limit seen (error 1302): " + ", ".join(seen))
+        lines.append(
+            (
+                _("Your plan recommends {count} concurrent project")
+                if state.recommended == "1"
+                else _("Your plan recommends {count} concurrent projects")
+            ).format(count=state.recommended)
+        )
+    peak, off_peak = state.limit_seen_peak, state.limit_seen_offpeak
+    if peak is not None and off_peak is not None:
+        lines.append(
+            _("Limit seen (error 1302): ≈{peak} in peak hours, ≈{off_peak} off-peak").format(
+                peak=peak, off_peak=off_peak
+            )
+        )
+    elif peak is not None:
+        lines.append(_("Limit seen (error 1302): ≈{peak} in peak hours").format(peak=peak))
+    elif off_peak is not None:
+        lines.append(_("Limit seen (error 1302): ≈{off_peak} off-peak").format(off_peak=off_peak))
     return lines
 
 

@@ -17,6 +17,7 @@ from glmtray.alerts import Notification, concurrency_notifications
 from glmtray.credentials import Account
 from glmtray.environment import Environment
 from glmtray.errors import GlmtrayError
+from glmtray.i18n import _
 from glmtray.platform.regions import info
 from glmtray.settings import Settings
 from glmtray.state import AppState
@@ -101,7 +102,11 @@ class MeterController(QObject):
             self._started.emit(
                 None,
                 generation,
-                GlmtrayError(f"The local meter could not start ({type(error).__name__})."),
+                GlmtrayError(
+                    _("The local meter could not start ({error}).").format(
+                        error=type(error).__name__
+                    )
+                ),
             )
             return
         self._started.emit(meter, generation, None)

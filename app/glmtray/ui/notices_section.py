@@ -6,6 +6,7 @@ from datetime import datetime
 
 from PySide6.QtWidgets import QLabel, QWidget
 
+from glmtray.i18n import N_, _, pgettext
 from glmtray.state import AppState, Level, Phase
 from glmtray.ui import style
 from glmtray.ui.section import Section, plain_label, scaled_font, set_colour, vbox
@@ -27,16 +28,28 @@ def notice_lines(state: AppState) -> list[str]:
             by_message.setdefault(warning, [])
     for message, places in by_message.items():
         if not places:
-            lines.append(message)
+            lines.append(_(message))
+            continue
+        first, *others = (_(ENDPOINT_NAMES[place]) for place in places)
+        names = [first, *(name.lower() for name in others)]  # lower() leaves Chinese be
+        if len(names) == 1:
+            where = names[0]
         else:
-            names = [places[0], *(place.lower() for place in places[1:])]
-            joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-            lines.append(f"{joined}: {message}")
+            where = _("{names} and {last}").format(
+                names=pgettext("list separator", ", ").join(names[:-1]), last=names[-1]
+            )
+        lines.append(_("{where}: {message}").format(where=where, message=message))
     return lines
 
 
-ENDPOINT_LABELS = ("Quota", "Subscription", "Risk flag")
-"""How the client names the endpoint in a warning ("Subscription: HTTP 502 ...")."""
+ENDPOINT_NAMES = {
+    "Quota": N_("Quota"),
+    "Subscription": N_("Subscription"),
+    "Risk flag": N_("Risk flag"),
+}
+"""How the client names the endpoint in a warning ("Subscription: HTTP 502 ..."), and the
+name shown for it."""
+ENDPOINT_LABELS = tuple(ENDPOINT_NAMES)
 
 
 class NoticesSection(Section):

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from PySide6.QtWidgets import QWidget
 
+from glmtray.i18n import N_, _
 from glmtray.platform.models import CANCEL_NOTICE_DAYS, Subscription
 from glmtray.platform.models import Section as PlatformSection
 from glmtray.renewal import manual_subscription
@@ -14,7 +15,7 @@ from glmtray.state import AppState, Level, Phase
 from glmtray.ui import style
 from glmtray.ui.section import Section, heading_label, plain_label, scaled_font, set_colour, vbox
 
-POLICY_NOTE_TOOLTIP = (
+POLICY_NOTE_TOOLTIP = N_(
     "Cancel at least 3 days before billing. No refunds. Renewal charges bonus balance, "
     "then cash balance, then your payment method."
 )
@@ -40,7 +41,7 @@ class RenewalSection(Section):
             self.tr("Cancel at least 3 days before billing. No refunds.")
         )
         self.policy_note.setFont(scaled_font(self, -1))
-        self.policy_note.setToolTip(self.tr(POLICY_NOTE_TOOLTIP))
+        self.policy_note.setToolTip(_(POLICY_NOTE_TOOLTIP))
         layout.addSpacing(2)
         layout.addWidget(self.policy_note)
 

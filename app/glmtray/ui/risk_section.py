@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QPushButton, QWidget
 
+from glmtray.i18n import N_, _, day_month, pgettext
 from glmtray.platform.regions import Region
 from glmtray.state import AppState, Phase
 from glmtray.timeutil import format_local_time
@@ -16,15 +17,14 @@ from glmtray.ui.section import DANGER, Card, Section, TextSection, vbox
 if TYPE_CHECKING:  # the risk monitor (and SQLite) load with the first report, not the panel
     from glmtray.activity.risk_watch import RiskReport
 
-POLICY = (
+POLICY = N_(
     "Restricted benefits are lifted automatically once usage is back to normal coding. "
     "Three violations lead to a ban."
 )
 
 
 def _day(moment: datetime) -> str:
-    local = moment.astimezone()
-    return f"{local.day} {local.strftime('%b')}"
+    return day_month(moment.astimezone().date())
 
 
 def report_lines(report: RiskReport, now: datetime, *, with_policy: bool = True) -> list[str]:
@@ -33,41 +33,64 @@ def report_lines(report: RiskReport, now: datetime, *, with_policy: bool = True)
 
     state = report.state
     lines: list[str] = []
+    separator = pgettext("list separator", ", ")
     episode = state.active_episode
     if episode is not None:
-        what = (
-            "Account locked" if state.status is RiskStatus.LOCKED else "Restricted by risk control"
-        )
-        codes = ", ".join(str(c) for c in episode.codes)
-        lines.append(
-            f"{what} since {format_local_time(episode.since, now)}"
-            + (f" (codes {codes})" if codes else "")
-        )
+        locked = state.status is RiskStatus.LOCKED
+        since = format_local_time(episode.since, now)
+        codes = separator.join(str(c) for c in episode.codes)
+        if locked and codes:
+            line = _("Account locked since {time} (codes {codes})")
+        elif locked:
+            line = _("Account locked since {time}")
+        elif codes:
+            line = _("Restricted by risk control since {time} (codes {codes})")
+        else:
+            line = _("Restricted by risk control since {time}")
+        lines.append(line.format(time=since, codes=codes))
         if with_policy:
-            lines.append(POLICY)
+            lines.append(_(POLICY))
     elif state.appears_lifted and state.episodes:
         ended = state.episodes[-1].end
         lines.append(
-            "The restriction appears lifted"
-            + (f" since {format_local_time(ended, now)}." if ended else ".")
+            _("The restriction appears lifted since {time}.").format(
+                time=format_local_time(ended, now)
+            )
+            if ended
+            else _("The restriction appears lifted.")
         )
     throttle = state.throttle
     if throttle is not None and throttle.active:
-        kind = "Window exhausted" if throttle.status is RiskStatus.WINDOW_EXHAUSTED else "Throttled"
-        code = f" ({throttle.code})" if throttle.code else ""
+        exhausted = throttle.status is RiskStatus.WINDOW_EXHAUSTED
+        if exhausted and throttle.code:
+            line = _("Window exhausted ({code}): until about {time}")
+        elif exhausted:
+            line = _("Window exhausted: until about {time}")
+        elif throttle.code:
+            line = _("Throttled ({code}): until about {time}")
+        else:
+            line = _("Throttled: until about {time}")
         until = throttle.reset_at or throttle.until
-        lines.append(f"{kind}{code}: until about {format_local_time(until, now)}")
+        lines.append(line.format(code=throttle.code, time=format_local_time(until, now)))
     if state.episodes:
-        days = ", ".join(_day(e.since) for e in state.episodes[-state.strike_limit :])
-        lines.append(f"Strike {state.strikes} of {state.strike_limit} ({days}), by glmtray's count")
+        days = separator.join(_day(e.since) for e in state.episodes[-state.strike_limit :])
+        lines.append(
+            _("Strike {strikes} of {limit} ({days}), by glmtray's count").format(
+                strikes=state.strikes, limit=state.strike_limit, days=days
+            )
+        )
     # Business codes are four digits; a bare HTTP status (500) is an outage, said elsewhere.
     unknown = [code for code in state.unknown_codes if code >= 1000]
     if unknown:
-        lines.append("Unrecognised platform codes seen: " + ", ".join(str(c) for c in unknown))
+        lines.append(
+            _("Unrecognised platform codes seen: {codes}").format(
+                codes=separator.join(str(c) for c in unknown)
+            )
+        )
     return lines
 
 
-WATCH_LINE = (
+WATCH_LINE = N_(
     "The platform publishes no risk-control flag for this region. glmtray watches your "
     "coding tools' errors for restriction codes, and has seen none."
 )
@@ -144,9 +167,9 @@ class RiskSection(TextSection):
         report = state.risk
         lines = report_lines(report, now, with_policy=not banner) if report is not None else []
         if not lines and report is not None and state.region is Region.GLOBAL:
-            lines.append(WATCH_LINE)
+            lines.append(_(WATCH_LINE))
         self.setVisible(bool(lines))
         self.body.setText("\n".join(lines))
-        self.body.setToolTip(POLICY)
+        self.body.setToolTip(_(POLICY))
         has_episode = report is not None and bool(report.state.episodes)
         self.review.setVisible(has_episode and not banner)

@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Signal
 
 from glmtray.credentials import Account
 from glmtray.errors import CredentialError
+from glmtray.i18n import _
 from glmtray.monitor import Monitor
 from glmtray.platform.regions import Region
 from glmtray.state import NoticeKey
@@ -115,6 +116,9 @@ class SignInFlow(QObject):
 
     def _on_key_removed(self, account: Account, error: CredentialError | None) -> None:
         if error is not None:
-            self._monitor.set_notice(NoticeKey.KEY_NOT_REMOVED, f"{error.title}: {error.message}")
+            self._monitor.set_notice(
+                NoticeKey.KEY_NOT_REMOVED,
+                _("{title}: {message}").format(title=error.title, message=error.message),
+            )
         else:
             self._monitor.clear_notice(NoticeKey.KEY_NOT_REMOVED)
