@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from glmtray.platform.regions import Region
 from glmtray.tool_config import (
     BACKUP_MARK,
+    REMOVE,
     Entry,
     ToolConfigError,
     apply_plan,
@@ -75,7 +79,9 @@ def backups(path: Path) -> list[Path]:
 
 
 def test_setup_merges_keeping_every_other_key_in_order(tmp_path: Path) -> None:
-    target = claude_code_target(PORT, Region.GLOBAL, command=STATUSLINE_COMMAND, environ={}, home=tmp_path)
+    target = claude_code_target(
+        PORT, Region.GLOBAL, command=STATUSLINE_COMMAND, environ={}, home=tmp_path
+    )
     write(target.path, USER_SETTINGS)
     before = target.path.read_bytes()
 
@@ -122,9 +128,7 @@ def test_a_second_change_in_the_same_second_keeps_the_first_backup(tmp_path: Pat
     original = path.read_bytes()
     first = apply_plan(plan_edit(path, target.setup), now=NOW)
     written = path.read_bytes()
-    second = apply_plan(
-        plan_edit(path, [Entry(("model",), "sonnet")]), now=NOW
-    )
+    second = apply_plan(plan_edit(path, [Entry(("model",), "sonnet")]), now=NOW)
     assert first.backup is not None and second.backup is not None
     assert second.backup != first.backup
     assert first.backup.read_bytes() == original
@@ -138,10 +142,13 @@ def test_tab_indent_crlf_and_bom_are_kept(tmp_path: Path) -> None:
     write(path, original)
     applied = apply_plan(plan_edit(path, target.setup))
     data = path.read_bytes()
-    assert data.startswith(b"\xef\xbb\xbf{\r\n\t\"theme\": \"dark\",\r\n\t\"env\": {\r\n\t\t\"X\": \"1\",")
+    assert data.startswith(b'\xef\xbb\xbf{\r\n\t"theme": "dark",\r\n\t"env": {\r\n\t\t"X": "1",')
     assert b"\n" not in data.replace(b"\r\n", b"")  # every line ends CRLF
     assert not data.endswith(b"\n")  # the file had no final newline: none is added
-    assert json.loads(data.decode("utf-8-sig"))["env"] == {"X": "1", "ANTHROPIC_BASE_URL": METER_ANTHROPIC}
+    assert json.loads(data.decode("utf-8-sig"))["env"] == {
+        "X": "1",
+        "ANTHROPIC_BASE_URL": METER_ANTHROPIC,
+    }
     undo(applied)
     assert path.read_bytes() == original.encode("utf-8")
 
@@ -188,7 +195,9 @@ def test_a_symbolic_link_stays_a_link(tmp_path: Path) -> None:
     path.symlink_to(real)
     applied = apply_plan(plan_edit(path, target.setup))
     assert path.is_symlink()
-    assert json.loads(real.read_text(encoding="utf-8"))["env"]["ANTHROPIC_BASE_URL"] == METER_ANTHROPIC
+    assert (
+        json.loads(real.read_text(encoding="utf-8"))["env"]["ANTHROPIC_BASE_URL"] == METER_ANTHROPIC
+    )
     assert applied.backup is not None and applied.backup.parent == real.parent
 
 
@@ -263,7 +272,9 @@ def test_an_empty_file_counts_as_no_settings(tmp_path: Path) -> None:
     path, target = claude(tmp_path)
     write(path, "")
     applied = apply_plan(plan_edit(path, target.setup))
-    assert json.loads(path.read_text(encoding="utf-8"))["env"] == {"ANTHROPIC_BASE_URL": METER_ANTHROPIC}
+    assert json.loads(path.read_text(encoding="utf-8"))["env"] == {
+        "ANTHROPIC_BASE_URL": METER_ANTHROPIC
+    }
     undo(applied)
     assert path.read_bytes() == b""
 
@@ -338,7 +349,9 @@ def test_remove_in_the_china_region_points_back_at_bigmodel(tmp_path: Path) -> N
 
 def test_claude_config_dir_is_honoured(tmp_path: Path) -> None:
     moved = tmp_path / "elsewhere"
-    assert claude_settings_path({"CLAUDE_CONFIG_DIR": str(moved)}, tmp_path) == moved / "settings.json"
+    assert (
+        claude_settings_path({"CLAUDE_CONFIG_DIR": str(moved)}, tmp_path) == moved / "settings.json"
+    )
     assert claude_settings_path({}, tmp_path) == tmp_path / ".claude" / "settings.json"
     target = claude_code_target(
         PORT, Region.GLOBAL, command=STATUSLINE_COMMAND,
@@ -363,15 +376,18 @@ def test_opencode_provider_base_url_is_merged_and_removed(tmp_path: Path) -> Non
     config = tmp_path / "xdg"
     environ = {"XDG_CONFIG_HOME": str(config)}
     path = config / "opencode" / "opencode.json"
-    original = json.dumps(
-        {
-            "$schema": "https://opencode.ai/config.json",
-            "model": "zai-coding-plan/glm-4.6",
-            "provider": {"zai-coding-plan": {"models": {"glm-4.6": {}}}},
-            "theme": "opencode",
-        },
-        indent=2,
-    ) + "\n"
+    original = (
+        json.dumps(
+            {
+                "$schema": "https://opencode.ai/config.json",
+                "model": "zai-coding-plan/glm-4.6",
+                "provider": {"zai-coding-plan": {"models": {"glm-4.6": {}}}},
+                "theme": "opencode",
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     write(path, original)
     target = opencode_target(PORT, Region.GLOBAL, environ=environ, home=tmp_path)
     assert target.path == path
@@ -421,3 +437,94 @@ def test_statusline_command_uses_path_or_the_running_glmtray() -> None:
         statusline_command(which=lambda name: None, launch=["/venv/bin/python", "-m", "glmtray"])
         == "/venv/bin/python -m glmtray statusline"
     )
+
+
+# -- every other byte stays as it was ------------------------------------------------------
+
+HAND_WRITTEN = """{
+  "permissions": {"allow": ["Bash(ls:*)", "Read(~/notes)"], "deny": []},
+  "env": {"API_TIMEOUT_MS": "3000000",   "DISABLE_TELEMETRY": "1"},
+
+  "model":    "opus"
+}
+"""
+
+
+def test_a_hand_written_file_changes_only_where_glmtray_writes(tmp_path: Path) -> None:
+    path, target = claude(tmp_path)
+    write(path, HAND_WRITTEN)
+    plan = plan_edit(path, target.setup)
+    changed = [
+        line
+        for line in plan.diff().splitlines()
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+    assert changed == [
+        '-  "env": {"API_TIMEOUT_MS": "3000000",   "DISABLE_TELEMETRY": "1"},',
+        '+  "env": {"API_TIMEOUT_MS": "3000000",   "DISABLE_TELEMETRY": "1", '
+        f'"ANTHROPIC_BASE_URL": "{METER_ANTHROPIC}"}},',
+        '-  "model":    "opus"',
+        '+  "model":    "opus",',
+        '+  "statusLine": {',
+        '+    "type": "command",',
+        '+    "command": "glmtray statusline"',
+        "+  }",
+    ]
+    applied = apply_plan(plan)
+    apply_plan(plan_edit(path, [Entry(("statusLine",), REMOVE)]))
+    apply_plan(plan_edit(path, [Entry(("env", "ANTHROPIC_BASE_URL"), REMOVE)]))
+    assert path.read_text(encoding="utf-8") == HAND_WRITTEN
+    assert applied.backup is not None and applied.backup.read_text(encoding="utf-8") == HAND_WRITTEN
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+FORMATS = st.sampled_from(
+    [
+        {"indent": 2},
+        {"indent": 4},
+        {"indent": "\t"},
+        {"indent": None},
+        {"indent": None, "separators": (",", ":")},
+        {"indent": 1, "separators": (",", " : ")},
+        {"indent": 2, "ensure_ascii": False},
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    document=st.dictionaries(
+        st.text(max_size=6).filter(lambda key: key != "provider"), JSON_VALUES, max_size=5
+    ),
+    layout=FORMATS,
+    crlf=st.booleans(),
+)
+def test_setup_then_remove_gives_back_the_same_bytes(
+    document: dict[str, object], layout: dict[str, object], crlf: bool
+) -> None:
+    """Whatever the user's keys and layout, OpenCode's setup followed by its removal leaves
+    the file byte for byte as it was: nothing outside glmtray's key was rewritten."""
+    with tempfile.TemporaryDirectory() as folder:
+        home = Path(folder)
+        target = opencode_target(PORT, Region.GLOBAL, environ={}, home=home)
+        text = json.dumps(document, **layout)  # type: ignore[arg-type]
+        if crlf:
+            text = text.replace("\n", "\r\n")
+        write(target.path, text)
+        original = target.path.read_bytes()
+        plan = plan_edit(target.path, target.setup)
+        merged = json.loads(plan.new_bytes.decode("utf-8"))
+        assert merged == {
+            **document,
+            "provider": {"zai-coding-plan": {"options": {"baseURL": METER_OPENAI}}},
+        }
+        assert list(merged) == [*document, "provider"]
+        apply_plan(plan)
+        apply_plan(plan_edit(target.path, target.removal))
+        assert target.path.read_bytes() == original

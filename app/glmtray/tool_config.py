@@ -82,6 +82,11 @@ class Change:
     """The key's path, dotted: `env.ANTHROPIC_BASE_URL`."""
     old: Any
     new: Any
+    """`MISSING` when the key is taken out."""
+    path: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    """For a removal, the key that goes: `path`, or the object holding it when the removal
+    left that empty."""
 
     def describe(self) -> str:
         return _("{key}: {old} → {new}").format(
@@ -175,7 +180,7 @@ class _Style:
 def _style_of(text: str, bom: bool) -> _Style:
     newline = "\r\n" if "\r\n" in text else "\n"
     body = text.strip()
-    if body and "\n" not in body:
+    if body and "\n" not in body and body != "{}":
         indent: str | None = None
     else:
         found = re.search(r"\n([ \t]+)\S", text)
@@ -184,9 +189,9 @@ def _style_of(text: str, bom: bool) -> _Style:
     return _Style(indent=indent, newline=newline, final_newline=final, bom=bom)
 
 
-def _load(raw: bytes | None, path: Path) -> tuple[dict[str, Any], _Style]:
+def _load(raw: bytes | None, path: Path) -> tuple[dict[str, Any], _Style, str]:
     if raw is None:
-        return {}, _Style(indent="  ", newline="\n", final_newline=True, bom=False)
+        return {}, _Style(indent="  ", newline="\n", final_newline=True, bom=False), ""
     bom = raw.startswith(_BOM)
     try:
         text = raw[len(_BOM) :].decode("utf-8") if bom else raw.decode("utf-8")
@@ -196,7 +201,7 @@ def _load(raw: bytes | None, path: Path) -> tuple[dict[str, Any], _Style]:
         ) from None
     style = _style_of(text, bom)
     if not text.strip():
-        return {}, style  # an empty file holds no settings yet
+        return {}, style, text  # an empty file holds no settings yet
     duplicates: list[str] = []
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -231,11 +236,11 @@ def _load(raw: bytes | None, path: Path) -> tuple[dict[str, Any], _Style]:
     if duplicates:
         raise ToolConfigError(
             _(
-                "{path} has the key \"{key}\" more than once; rewriting it would drop one. "
+                '{path} has the key "{key}" more than once; rewriting it would drop one. '
                 "glmtray left it as it is."
             ).format(path=path, key=duplicates[0])
         )
-    return document, style
+    return document, style, text
 
 
 def _looks_like_jsonc(text: str) -> bool:
@@ -243,6 +248,7 @@ def _looks_like_jsonc(text: str) -> bool:
 
 
 def _dump(document: dict[str, Any], style: _Style) -> bytes:
+    """The whole document written afresh in the file's style (a new or empty file)."""
     if style.indent is None:
         text = json.dumps(document, ensure_ascii=False)
     else:
@@ -251,8 +257,191 @@ def _dump(document: dict[str, Any], style: _Style) -> bytes:
         text += "\n"
     if style.newline != "\n":
         text = text.replace("\n", style.newline)
+    return _encode(text, style)
+
+
+def _encode(text: str, style: _Style) -> bytes:
     data = text.encode("utf-8")
     return _BOM + data if style.bom else data
+
+
+# -- editing the text in place ---------------------------------------------------------
+# The keys glmtray changes are edited where they stand in the text, so every other byte of
+# the file stays as the user (or the tool) wrote it: inline arrays, spacing, key order.
+
+
+@dataclass
+class _Member:
+    key_start: int
+    value_start: int
+    value_end: int
+    members: dict[str, _Member] | None
+    """The value's members when it is an object."""
+    close: int = -1
+    """Where the object's closing brace is, when it is one."""
+
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+
+
+def _skip(text: str, index: int) -> int:
+    found = _WHITESPACE.match(text, index)
+    return found.end() if found else index
+
+
+def _scan_object(text: str, start: int) -> tuple[dict[str, _Member], int]:
+    """The members of the object whose brace is at `start`, and where it closes. The text
+    is known to be valid JSON: it was parsed first."""
+    members: dict[str, _Member] = {}
+    index = _skip(text, start + 1)
+    if text[index] == "}":
+        return members, index
+    while True:
+        key_start = index
+        key, index = _DECODER.raw_decode(text, index)
+        index = _skip(text, index)
+        index = _skip(text, index + 1)  # the colon
+        value_start = index
+        if text[index] == "{":
+            inner, close = _scan_object(text, index)
+            member = _Member(key_start, value_start, close + 1, inner, close)
+        else:
+            _value, end = _DECODER.raw_decode(text, index)
+            member = _Member(key_start, value_start, end, None)
+        members[key] = member
+        index = _skip(text, member.value_end)
+        if text[index] == ",":
+            index = _skip(text, index + 1)
+            continue
+        return members, index
+
+
+def _splice(
+    text: str, style: _Style, changes: Sequence[Change], expected: dict[str, Any]
+) -> str | None:
+    """`text` with each change made where its key stands; None when that cannot be done
+    safely (then the caller writes the whole document afresh)."""
+    if not text.strip():
+        return None
+    try:
+        for change in changes:
+            text = _splice_one(text, style, change)
+        if json.dumps(json.loads(text), ensure_ascii=False) != json.dumps(
+            expected, ensure_ascii=False
+        ):
+            return None  # a slip in the splicing must never reach the file
+    except (ValueError, KeyError, IndexError):
+        return None
+    return text
+
+
+def _splice_one(text: str, style: _Style, change: Change) -> str:
+    root_start = _skip(text, 0)
+    root, root_close = _scan_object(text, root_start)
+    if change.new is MISSING:
+        return _remove_member(text, root, root_start, change.removed)
+    members = root
+    open_at, close_at = root_start, root_close
+    for depth, key in enumerate(change.path[:-1]):
+        member = members.get(key)
+        if member is None or member.members is None:
+            value: Any = change.new
+            for inner in reversed(change.path[depth + 1 :]):
+                value = {inner: value}
+            return _insert_member(text, style, members, open_at, close_at, depth, key, value)
+        members, open_at, close_at = member.members, member.value_start, member.close
+    last = change.path[-1]
+    depth = len(change.path) - 1
+    member = members.get(last)
+    if member is None:
+        return _insert_member(text, style, members, open_at, close_at, depth, last, change.new)
+    # A value written on one line (an inline object, say) is replaced by one on one line.
+    inline = (
+        "\n" not in text[member.value_start : member.value_end] and text[member.value_start] in "{["
+    )
+    indent = _indent_before(text, member.key_start, style, depth)
+    fragment = _fragment(change.new, style, indent, compact=inline)
+    return text[: member.value_start] + fragment + text[member.value_end :]
+
+
+def _indent_before(text: str, index: int, style: _Style, depth: int) -> str:
+    """The whitespace a member's line starts with (the file's own), else the usual indent."""
+    line_start = text.rfind("\n", 0, index) + 1
+    lead = text[line_start:index]
+    if lead.strip(" \t") == "" and line_start > 0:
+        return lead
+    return (style.indent or "") * (depth + 1)
+
+
+def _fragment(value: Any, style: _Style, indent: str, *, compact: bool = False) -> str:
+    """A value as text for a member whose line starts with `indent`."""
+    if style.indent is None or compact:
+        return json.dumps(value, ensure_ascii=False)
+    dumped = json.dumps(value, ensure_ascii=False, indent=style.indent)
+    return dumped.replace("\n", style.newline + indent)
+
+
+def _insert_member(
+    text: str,
+    style: _Style,
+    members: dict[str, _Member],
+    open_at: int,
+    close_at: int,
+    depth: int,
+    key: str,
+    value: Any,
+) -> str:
+    if members:
+        # Into an object written on one line, the new member goes on that line too.
+        inline = style.indent is None or "\n" not in text[open_at:close_at]
+        last = list(members.values())[-1]
+        indent = _indent_before(text, last.key_start, style, depth)
+        fragment = _fragment(value, style, indent, compact=inline)
+        member = json.dumps(key, ensure_ascii=False) + ": " + fragment
+        joint = ", " if inline else "," + style.newline + indent
+        return text[: last.value_end] + joint + member + text[last.value_end :]
+    if style.indent is None:
+        body = json.dumps(key, ensure_ascii=False) + ": " + _fragment(value, style, "")
+        return text[: open_at + 1] + body + text[close_at:]
+    # An empty object: its members go one step in from the line its brace is on.
+    line_start = text.rfind("\n", 0, open_at) + 1
+    lead = text[line_start:open_at]
+    lead = lead[: len(lead) - len(lead.lstrip(" \t"))]
+    indent = lead + style.indent
+    member = json.dumps(key, ensure_ascii=False) + ": " + _fragment(value, style, indent)
+    return (
+        text[: open_at + 1]
+        + style.newline
+        + indent
+        + member
+        + style.newline
+        + lead
+        + text[close_at:]
+    )
+
+
+def _remove_member(
+    text: str, root: dict[str, _Member], root_start: int, path: tuple[str, ...]
+) -> str:
+    members = root
+    for key in path[:-1]:
+        inner = members[key].members
+        if inner is None:
+            raise KeyError(key)
+        members = inner
+    keys = list(members)
+    index = keys.index(path[-1])
+    member = members[path[-1]]
+    if len(keys) == 1:
+        # Only the top-level object can be left empty (emptied objects inside are pruned).
+        close = _scan_object(text, root_start)[1]
+        return text[: root_start + 1] + text[close:]
+    if index > 0:
+        previous = members[keys[index - 1]]
+        return text[: previous.value_end] + text[member.value_end :]
+    following = members[keys[1]]
+    return text[: member.key_start] + text[following.key_start :]
 
 
 # -- planning --------------------------------------------------------------------------
@@ -271,7 +460,7 @@ def plan_edit(path: Path, entries: Sequence[Entry]) -> Plan:
     glmtray will not touch. Reads the file, writes nothing."""
     target = target_of(path)
     raw = read_bytes(target)
-    document, style = _load(raw, target)
+    document, style, text = _load(raw, target)
     changes: list[Change] = []
     for entry in entries:
         change = _merge(document, entry, target)
@@ -279,7 +468,9 @@ def plan_edit(path: Path, entries: Sequence[Entry]) -> Plan:
             changes.append(change)
     if not changes:
         return Plan(target, raw, raw if raw is not None else b"", ())
-    return Plan(target, raw, _dump(document, style), tuple(changes))
+    spliced = _splice(text, style, changes, document)
+    new_bytes = _encode(spliced, style) if spliced is not None else _dump(document, style)
+    return Plan(target, raw, new_bytes, tuple(changes))
 
 
 def _merge(document: dict[str, Any], entry: Entry, path: Path) -> Change | None:
@@ -294,7 +485,7 @@ def _merge(document: dict[str, Any], entry: Entry, path: Path) -> Change | None:
         if not isinstance(child, dict):
             raise ToolConfigError(
                 _(
-                    "In {path}, \"{key}\" is not a JSON object, so glmtray cannot change "
+                    'In {path}, "{key}" is not a JSON object, so glmtray cannot change '
                     "what is inside it. glmtray left the file as it is."
                 ).format(path=path, key=".".join(entry.path[: depth + 1]))
             )
@@ -308,28 +499,31 @@ def _merge(document: dict[str, Any], entry: Entry, path: Path) -> Change | None:
         if old is MISSING or node is None:
             return None
         del node[last]
-        _prune(document, entry.path)
-        return Change(key, old, MISSING)
+        removed = _prune(document, entry.path)
+        return Change(key, old, MISSING, entry.path, removed)
     if old == entry.value and type(old) is type(entry.value):
         return None
     node = document
     for part in entry.path[:-1]:
         node = node.setdefault(part, {})
     node[last] = entry.value
-    return Change(key, old, entry.value)
+    return Change(key, old, entry.value, entry.path)
 
 
-def _prune(document: dict[str, Any], path: tuple[str, ...]) -> None:
+def _prune(document: dict[str, Any], path: tuple[str, ...]) -> tuple[str, ...]:
     """Drop the objects on `path` that a removal left empty, so taking out the last key of
     `"options"` leaves no `"options": {}` behind. Each held the removed key before, so none
-    of them was an empty object the user wrote."""
+    of them was an empty object the user wrote. Returns the path of the outermost key gone."""
+    removed = path
     for depth in range(len(path) - 1, 0, -1):
         parent: dict[str, Any] = document
         for part in path[: depth - 1]:
             parent = parent[part]
         if parent[path[depth - 1]]:
-            return
+            break
         del parent[path[depth - 1]]
+        removed = path[:depth]
+    return removed
 
 
 # -- writing ---------------------------------------------------------------------------
