@@ -13,18 +13,21 @@ import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from glmtray.account_memory import AccountMemory
 from glmtray.credentials import Account
 from glmtray.fetch_records import FetchRecorder, no_recorders
+from glmtray.history.recorder import HistoryStores, open_history_file
 from glmtray.settings import LoadResult, Settings, SettingsStore, data_dir
 
 if TYPE_CHECKING:
     from glmtray.activity.events import EventStore
     from glmtray.demo import Step
     from glmtray.first_fetch import FirstFetch
+    from glmtray.history.store import HistoryStore
 
 
 class SettingsSource(Protocol):
@@ -125,6 +128,16 @@ def _open_event_memory(account: Account) -> EventStore:
     return EventStore(":memory:", account.username)
 
 
+def _open_history_memory(account: Account) -> HistoryStore:
+    from glmtray.history.store import HistoryStore
+
+    return HistoryStore(":memory:", account.username)
+
+
+def _memory_histories() -> Callable[[Account], HistoryStore]:
+    return HistoryStores(_open_history_memory).open
+
+
 def _default_transcripts_root() -> Path | None:
     from glmtray.activity.transcripts import default_root
 
@@ -160,6 +173,9 @@ class Environment:
     closers: list[Callable[[], None]] = field(default_factory=list)
     open_recorders: Callable[[Account], list[FetchRecorder]] = no_recorders
     """What keeps each good fetch of the account (history, the status line's snapshot)."""
+    open_history: Callable[[Account], HistoryStore] = field(default_factory=_memory_histories)
+    """The account's usage history: the very store its recorder writes (one per account
+    for the run), for the forecasts and the history window."""
 
     @property
     def is_demo(self) -> bool:
@@ -174,6 +190,7 @@ class Environment:
 def normal_environment(base_url: str | None = None) -> Environment:
     from glmtray.key_helper import ChildReadKeys
 
+    history = HistoryStores(open_history_file)
     return Environment(
         settings=SettingsStore(),
         keys=ChildReadKeys(),
@@ -181,14 +198,29 @@ def normal_environment(base_url: str | None = None) -> Environment:
         transcripts_root=_default_transcripts_root,
         account_memory=AccountMemory(data_dir() / "accounts.json"),
         base_url=base_url,
-        open_recorders=_normal_recorders,
+        open_recorders=partial(_normal_recorders, history),
+        open_history=history.open,
+        closers=[history.close],
     )
 
 
-def _normal_recorders(account: Account) -> list[FetchRecorder]:
+def _normal_recorders(history: HistoryStores, account: Account) -> list[FetchRecorder]:
     from glmtray.snapshot import SnapshotWriter
 
-    return [SnapshotWriter(account)]
+    return [SnapshotWriter(account), history.recorder(account)]
+
+
+def _demo_recorders(history: HistoryStores, account: Account) -> list[FetchRecorder]:
+    return [history.recorder(account)]
+
+
+def _seeded_demo_history(clock: Callable[[], float], account: Account) -> HistoryStore:
+    """In memory, with the days before the demo started already in it (a living history)."""
+    from glmtray.history.demo_seed import seed_demo_history
+
+    store = _open_history_memory(account)
+    seed_demo_history(store, clock())
+    return store
 
 
 def demo_environment(story: tuple[Step, ...] | None = None) -> Environment:
@@ -201,6 +233,7 @@ def demo_environment(story: tuple[Step, ...] | None = None) -> Environment:
     simulator.start()
     projects = Path(tempfile.mkdtemp(prefix="glmtray-demo-")) / "projects"
     script = DemoScript(simulator, projects, story or STORY)
+    history = HistoryStores(partial(_seeded_demo_history, simulator.clock))
     return Environment(
         settings=MemorySettings(),
         keys=MemoryKeys(DEMO_API_KEY),
@@ -217,8 +250,11 @@ def demo_environment(story: tuple[Step, ...] | None = None) -> Environment:
         label="demo",
         scripts=[script],
         closers=[
+            history.close,
             lambda: shutil.rmtree(projects.parent, ignore_errors=True),
             simulator.stop,
             script.stop,
         ],
+        open_recorders=partial(_demo_recorders, history),
+        open_history=history.open,
     )
