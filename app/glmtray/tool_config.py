@@ -2,12 +2,15 @@
 
 Three steps, so that nothing is written that the user has not seen:
 
-1. `plan_edit` reads the file and works out the new text: the keys glmtray sets are merged
-   into the document and every other key stays where it was, in its order, with the file's
-   indentation, line endings, final newline and byte-order mark. It returns the old and new
-   bytes, a short list of "key: old → new" lines and a unified diff. A file that is not a
-   JSON object in UTF-8 (or cannot be read at all) is refused with a message and never
-   touched; a missing file or folder is fine (they are created on apply).
+1. `plan_edit` reads the file and works out the new text. The keys glmtray sets are edited
+   where they stand in the text (or added after the last key of their object, in its
+   indentation and line endings), so every other byte stays as written: key order, inline
+   arrays, spacing, the final newline, a byte-order mark. The result is checked against
+   the merged document before it is used; should the two ever differ, the document is
+   written afresh in the file's indentation instead. It returns the old and new bytes, a
+   short list of "key: old → new" lines and a unified diff. A file that is not a JSON
+   object in UTF-8 (or cannot be read at all) is refused with a message and never touched;
+   a missing file or folder is fine (they are created on apply).
 2. `apply_plan` writes it: only if the file still holds the bytes the plan was made from, with
    the previous file kept beside it under a new name (`<name>.glmtray-backup-<UTC time>`,
    never overwriting an earlier backup), through a temporary file renamed over the old one so
