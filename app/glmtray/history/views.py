@@ -343,7 +343,12 @@ def peak_periods(
     it starts on, as in `peak.is_peak_time`)."""
     chosen = rule if isinstance(rule, PeakRule) else PEAK_RULES[rule_for(None, rule)]
     first_minute, last_minute = peak_minutes(peak_hours)
-    length = (last_minute - first_minute) % (24 * 60)
+    # "22:00-02:00" wraps midnight; "00:00-24:00" is the whole day (never zero minutes).
+    length = (
+        last_minute - first_minute
+        if last_minute > first_minute
+        else last_minute + 24 * 60 - first_minute
+    )
     day = (start.astimezone(PLATFORM_TZ) - DAY).date()
     last_day = end.astimezone(PLATFORM_TZ).date()
     periods: list[tuple[datetime, datetime]] = []
