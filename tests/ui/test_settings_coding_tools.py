@@ -121,6 +121,7 @@ def test_set_up_shows_the_change_and_writes_only_after_confirming(
     claude_row = widget.tool_box.rows[0]
     assert claude_row.setup_button is not None and claude_row.undo_button is not None
     assert not claude_row.undo_button.isEnabled()
+    assert claude_row.label.text() == "<b>Claude Code</b> — ~/claude/settings.json"
     assert widget.tool_box.rows[2].setup_button is None  # Cline: text to paste only
 
     claude_row.setup_button.click()
@@ -149,6 +150,7 @@ def test_set_up_shows_the_change_and_writes_only_after_confirming(
     assert "Done: Claude Code now goes through the meter." in widget.tool_box.status.text()
     assert BACKUP_MARK in widget.tool_box.status.text()
     assert claude_row.undo_button.isEnabled()
+    assert claude_row.label.text() == "<b>Claude Code</b> — ~/claude/settings.json (set up ✓)"
     widget.grab().save(str(ARTIFACTS / "settings-coding-tools.png"))
 
     claude_row.undo_button.click()

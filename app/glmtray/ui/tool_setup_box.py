@@ -240,14 +240,25 @@ class ToolSetupBox(QGroupBox):
         self.meter_off_note.setVisible(not meter_on)
         self.meter_on_button.setVisible(not meter_on)
         targets = {target.tool: target for target in self._targets_for(port, region)}
-        self._targets = []
-        for row, setup in zip(self.rows, tool_setups(port), strict=True):
-            target = targets.get(setup.tool)
-            self._targets.append(target)
-            where = _home_relative(target.path) if target is not None else setup.where
-            row.label.setText(
-                self.tr("<b>{tool}</b> — {where}").format(tool=setup.tool, where=_escape(where))
-            )
+        self._targets = [targets.get(setup.tool) for setup in tool_setups(port)]
+        self._show_rows()
+
+    def _show_rows(self) -> None:
+        for row, setup, target in zip(
+            self.rows, tool_setups(self._port), self._targets, strict=True
+        ):
+            tool, where = _escape(setup.tool), _escape(setup.where)
+            if target is None:
+                text = self.tr("<b>{tool}</b> — {where}").format(tool=tool, where=where)
+            else:
+                where = _escape(_home_relative(target.path))
+                if _is_set_up(target):
+                    text = self.tr("<b>{tool}</b> — {where} (set up ✓)").format(
+                        tool=tool, where=where
+                    )
+                else:
+                    text = self.tr("<b>{tool}</b> — {where}").format(tool=tool, where=where)
+            row.label.setText(text)
             row.label.setToolTip(setup.where)
             row.value.setText(setup.text)
             row.value.setCursorPosition(0)  # show the start; the end is one click away
@@ -315,6 +326,7 @@ class ToolSetupBox(QGroupBox):
         row.applied = None
         if row.undo_button is not None:
             row.undo_button.setEnabled(False)
+        self._show_rows()
         if applied.previous_bytes is None:
             message = self.tr("Undone: {path} was removed again.").format(path=applied.path)
         else:
@@ -345,6 +357,7 @@ class ToolSetupBox(QGroupBox):
         row.applied = applied
         if row.undo_button is not None:
             row.undo_button.setEnabled(True)
+        self._show_rows()
         if applied.backup is not None:
             message = self.tr("{done} The previous file is kept beside it as {backup}.").format(
                 done=done, backup=applied.backup.name
@@ -387,6 +400,15 @@ class ToolSetupBox(QGroupBox):
         style.copy_to_clipboard(text)
         button.setText(self.tr("Copied ✓"))
         QTimer.singleShot(COPIED_MS, lambda: button.setText(self.tr("Copy")))
+
+
+def _is_set_up(target: ToolTarget) -> bool:
+    """Whether the tool's file already holds glmtray's settings for this port (a file that
+    cannot be read counts as not set up; "Set up…" then says why)."""
+    try:
+        return not plan_edit(target.path, target.setup).has_changes
+    except ToolConfigError:
+        return False
 
 
 def _compact_button(text: str) -> QPushButton:
