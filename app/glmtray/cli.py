@@ -9,7 +9,6 @@ settings, the errors and their translations) is imported in the functions that u
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import json
 import math
@@ -21,6 +20,7 @@ from glmtray import __version__
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
     from datetime import datetime
     from pathlib import Path
     from typing import TypeVar
@@ -612,18 +612,27 @@ SCENARIO_LIST = "(the simulator's scenarios)"
 simulator is not loaded for every command (a status line runs `status` often)."""
 
 
-class _ScenarioListFormatter(argparse.RawDescriptionHelpFormatter):
-    def add_text(self, text: str | None) -> None:
-        if text == SCENARIO_LIST:
-            from glmtray.simulator.scenarios import SCENARIOS
+def _scenario_list_formatter() -> type[argparse.HelpFormatter]:
+    """`simulate --help`'s formatter (made here: argparse is not loaded for fast commands)."""
+    import argparse
 
-            text = "scenarios:\n" + "\n".join(
-                f"  {name:<18} {scenario.description}" for name, scenario in SCENARIOS.items()
-            )
-        super().add_text(text)
+    class ScenarioListFormatter(argparse.RawDescriptionHelpFormatter):
+        def add_text(self, text: str | None) -> None:
+            if text == SCENARIO_LIST:
+                from glmtray.simulator.scenarios import SCENARIOS
+
+                text = "scenarios:\n" + "\n".join(
+                    f"  {name:<18} {scenario.description}"
+                    for name, scenario in SCENARIOS.items()
+                )
+            super().add_text(text)
+
+    return ScenarioListFormatter
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
     from glmtray.platform.regions import Region
 
     parser = argparse.ArgumentParser(
@@ -680,7 +689,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate = sub.add_parser(
         "simulate",
         help="serve the platform simulator on loopback",
-        formatter_class=_ScenarioListFormatter,
+        formatter_class=_scenario_list_formatter(),
         epilog=SCENARIO_LIST,
     )
     simulate.add_argument("--host", default="127.0.0.1", help="a loopback address")

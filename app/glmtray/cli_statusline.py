@@ -16,7 +16,6 @@ json, datetime and gettext and nothing of the platform client, the keyring or Qt
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -26,6 +25,7 @@ from glmtray.snapshot import age_seconds, config_dir, parse_time, read_snapshot,
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Sequence
     from typing import Any
 
@@ -65,7 +65,7 @@ RESET_SHOWN_FROM = 90.0
 GREEN, YELLOW, RED, BOLD, DIM, RESET = "\033[32m", "\033[33m", "\033[31m", "\033[1m", "\033[2m", "\033[0m"
 
 HELP = _("one short line for Claude Code's status line, from the last saved state")
-DESCRIPTION = _(
+_DESCRIPTION = _(
     "Print one short line for Claude Code's statusLine command, e.g.\n"
     "  GLM Pro · 5h 17% ⟳16:45 · wk 3% · off-peak ½\n"
     "It answers from the state the tray or 'glmtray status' last saved, and asks the\n"
@@ -84,12 +84,14 @@ DESCRIPTION = _(
 )
 
 
-def _description() -> str:
-    fields = "\n".join(f"  {name:<9} {_(text)}" for name, text in FIELDS.items())
-    return DESCRIPTION.replace("{fields}", fields)
+DESCRIPTION = _DESCRIPTION.replace(
+    "{fields}", "\n".join(f"  {name:<9} {_(text)}" for name, text in FIELDS.items())
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    import argparse
+
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument(
         "--format",
@@ -113,14 +115,50 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="glmtray statusline", description=_description())
-    add_arguments(parser)
-    return run(parser.parse_args(list(argv)))
+    options = quick_options(list(argv))
+    if options is None:  # --help, a mistake or a form not read here: argparse answers
+        import argparse
+
+        parser = argparse.ArgumentParser(prog="glmtray statusline", description=DESCRIPTION)
+        add_arguments(parser)
+        args = parser.parse_args(list(argv))
+        options = (args.format, args.color, args.no_fetch)
+    return show(*options)
+
+
+def quick_options(argv: list[str]) -> tuple[str, str, bool] | None:
+    """--format, --color and --no-fetch as Claude Code's settings pass them, read without
+    argparse (whose import and help formatter cost the status line a tenth of its start);
+    None for anything else."""
+    values = {"--format": DEFAULT_FORMAT, "--color": "auto"}
+    no_fetch = False
+    rest = list(argv)
+    while rest:
+        word = rest.pop(0)
+        name, given, value = word.partition("=")
+        name = "--color" if name == "--colour" else name
+        if word == "--no-fetch":
+            no_fetch = True
+        elif name in values and given:
+            values[name] = value
+        elif name in values and rest and not rest[0].startswith("-"):
+            values[name] = rest.pop(0)
+        else:
+            return None
+    if values["--color"] not in ("auto", "always", "never"):
+        return None
+    return values["--format"], values["--color"], no_fetch
 
 
 def run(args: argparse.Namespace) -> int:
+    return show(args.format, args.color, args.no_fetch)
+
+
+def show(format_text: str, color_choice: str, no_fetch: bool) -> int:
+    """Print the status line: `format_text` names the fields, `color_choice` is auto,
+    always or never, `no_fetch` keeps the platform out of it."""
     started = time.monotonic()
-    fields = [name.strip() for name in str(args.format).split(",") if name.strip()]
+    fields = [name.strip() for name in format_text.split(",") if name.strip()]
     unknown = [name for name in fields if name not in FIELDS]
     if unknown or not fields:
         print(
@@ -131,12 +169,12 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     claude_input = read_stdin_json()
-    color = use_color(args.color, claude_input is not None)
+    color = use_color(color_choice, claude_input is not None)
     path = snapshot_path()
     data = read_snapshot(path)
     problem: str | None = None
     max_age = saved_max_age()
-    if not args.no_fetch and (data is None or age_seconds(data) > max_age):
+    if not no_fetch and (data is None or age_seconds(data) > max_age):
         fetched, problem = refresh(path, max_age, started + FETCH_BUDGET_SECONDS)
         data = fetched or data
     line = render(data, fields, max_age, problem, color=color)
