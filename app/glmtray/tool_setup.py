@@ -118,7 +118,9 @@ def statusline_command(
     return shlex.join(command)
 
 
-def claude_settings_path(environ: Mapping[str, str] | None = None, home: Path | None = None) -> Path:
+def claude_settings_path(
+    environ: Mapping[str, str] | None = None, home: Path | None = None
+) -> Path:
     """Claude Code's user settings: `settings.json` in `CLAUDE_CONFIG_DIR`, else `~/.claude`."""
     environ = os.environ if environ is None else environ
     folder = environ.get("CLAUDE_CONFIG_DIR", "").strip()
@@ -127,7 +129,9 @@ def claude_settings_path(environ: Mapping[str, str] | None = None, home: Path | 
     return (home or Path.home()) / ".claude" / "settings.json"
 
 
-def opencode_config_path(environ: Mapping[str, str] | None = None, home: Path | None = None) -> Path:
+def opencode_config_path(
+    environ: Mapping[str, str] | None = None, home: Path | None = None
+) -> Path:
     """OpenCode's global config: `opencode.json` (or an existing `opencode.jsonc`) in
     `$XDG_CONFIG_HOME/opencode`, which is `~/.config/opencode` on every system by default."""
     environ = os.environ if environ is None else environ
