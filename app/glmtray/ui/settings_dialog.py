@@ -33,6 +33,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from glmtray import i18n
+from glmtray.i18n import LANGUAGE_NAMES, SUPPORTED
 from glmtray.peak import parse_peak_hours
 from glmtray.platform.regions import REGIONS
 from glmtray.settings import (
@@ -203,6 +205,20 @@ class SettingsDialog(QDialog):
         icon_form.addRow(self.tr("Icon shows:"), self.icon_shows_combo)
         layout.addWidget(icon)
 
+        language = QFormLayout()
+        language.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+        self.language_combo = QComboBox()
+        system = LANGUAGE_NAMES[i18n.system_language()]
+        self.language_combo.addItem(
+            self.tr("Follow the system ({language})").format(language=system), "system"
+        )
+        for code in SUPPORTED:
+            # Each language in its own words, whatever the language in use.
+            self.language_combo.addItem(LANGUAGE_NAMES[code], code)
+        self.language_combo.setToolTip(self.tr("Used from the next start of glmtray."))
+        language.addRow(self.tr("Language:"), self.language_combo)
+        layout.addLayout(language)
+
         self.start_at_login_check = QCheckBox(self.tr("Start glmtray when I log in"))
         layout.addWidget(self.start_at_login_check)
         layout.addStretch(1)
@@ -361,7 +377,9 @@ class SettingsDialog(QDialog):
         self.manual_date_check = QCheckBox(self.tr("Set the renewal date by hand"))
         self.manual_date_edit = QDateEdit()
         self.manual_date_edit.setCalendarPopup(True)
-        self.manual_date_edit.setDisplayFormat("d MMM yyyy")
+        self.manual_date_edit.setDisplayFormat(
+            "yyyy年M月d日" if i18n.is_chinese() else "d MMM yyyy"
+        )
         self.manual_date_check.toggled.connect(self.manual_date_edit.setEnabled)
         renewal_form.addRow(self.manual_date_check, self.manual_date_edit)
         self.cycle_combo = QComboBox()
@@ -400,6 +418,7 @@ class SettingsDialog(QDialog):
         index = self.icon_style_combo.findData(settings.icon_style)
         self.icon_style_combo.setCurrentIndex(max(0, index))
         self.start_at_login_check.setChecked(settings.start_at_login)
+        self.language_combo.setCurrentIndex(max(0, self.language_combo.findData(settings.language)))
         self.icon_shows_combo.setCurrentIndex(
             max(0, self.icon_shows_combo.findData(settings.icon_shows))
         )
@@ -466,6 +485,7 @@ class SettingsDialog(QDialog):
             icon_style=str(self.icon_style_combo.currentData()),
             icon_shows=str(self.icon_shows_combo.currentData()),
             start_at_login=self.start_at_login_check.isChecked(),
+            language=str(self.language_combo.currentData()),
             renewal_reminder_days=self.reminder_spin.value(),
             manual_renewal_date=manual_date,
             manual_billing_cycle=cycle if isinstance(cycle, str) else None,

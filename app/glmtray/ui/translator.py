@@ -14,8 +14,29 @@ import logging
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 
 from glmtray import i18n
+from glmtray.i18n import N_
 
 log = logging.getLogger(__name__)
+
+QT_WORDS = (
+    N_("OK"),
+    N_("&OK"),
+    N_("Cancel"),
+    N_("&Cancel"),
+    N_("Apply"),
+    N_("Close"),
+    N_("&Close"),
+    N_("&Yes"),
+    N_("&No"),
+    N_("Yes"),
+    N_("No"),
+    N_("Help"),
+    N_("Reset"),
+    N_("Restore Defaults"),
+)
+"""Qt's own words on the standard buttons glmtray's dialogs use (Qt asks for them in its
+"QPlatformTheme" context; the lookup falls back to no context): in glmtray's catalog so
+that they follow the chosen language even where Qt's own catalog is not installed."""
 
 
 class CatalogTranslator(QTranslator):

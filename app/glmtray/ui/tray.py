@@ -14,6 +14,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from glmtray.alerts import Pause
+from glmtray.i18n import N_, _, weekday_clock
 from glmtray.state import AppState, IconLook, IconSpec, Phase
 from glmtray.timeutil import utcnow
 from glmtray.ui.icon import make_qicon, panel_is_dark
@@ -22,6 +23,10 @@ log = logging.getLogger(__name__)
 
 TRAY_RETRY_MS = 5_000
 """While no tray host is there (a panel restarting, a session still starting), look again."""
+
+
+SIGN_OUT_LABELS = (N_("Sign out"), N_("Leave the demo"))
+"""What the environments call the menu's sign-out entry (environment.py)."""
 
 
 def dark_panel(state: AppState) -> bool:
@@ -46,11 +51,13 @@ class TrayController(QObject):
     """True once a tray host shows the icon; False when none was found (and it keeps looking)."""
 
     def __init__(
-        self, pause: Pause, *, sign_out_label: str = "Sign out", parent: QObject | None = None
+        self, pause: Pause, *, sign_out_label: str = "", parent: QObject | None = None
     ) -> None:
         super().__init__(parent)
         self._pause = pause
-        self._sign_out_label = sign_out_label
+        # The environment names the entry in English ("Sign out", "Leave the demo"): both
+        # are in the catalog (SIGN_OUT_LABELS).
+        self._sign_out_label = _(sign_out_label) if sign_out_label else self.tr("Sign out")
         self._state: AppState | None = None
         self._busy = False
         self._icon_spec: IconSpec | None = None
@@ -134,37 +141,37 @@ class TrayController(QObject):
         state, now = self._state, utcnow()
         self.menu.clear()
         if state is None:
-            self.menu.addAction("Quit", self.quit_requested.emit)
+            self.menu.addAction(self.tr("Quit"), self.quit_requested.emit)
             return
         status = QAction(" · ".join(state.tooltip(now).split("\n")[:2]), self.menu)
         status.setEnabled(False)
         self.menu.addAction(status)
         self.menu.addSeparator()
         signed_in = state.phase is not Phase.SIGNED_OUT
-        refresh = self.menu.addAction("Refresh now", self.refresh_requested.emit)
+        refresh = self.menu.addAction(self.tr("Refresh now"), self.refresh_requested.emit)
         refresh.setEnabled(signed_in and not self._busy)
-        self.menu.addAction("Open panel", self.panel_requested.emit)
+        self.menu.addAction(self.tr("Open panel"), self.panel_requested.emit)
         history = self.menu.addAction(self.tr("Usage history…"), self.history_requested.emit)
         history.setEnabled(signed_in)
-        self.menu.addAction("Settings…", self.settings_requested.emit)
+        self.menu.addAction(self.tr("Settings…"), self.settings_requested.emit)
         self._add_pause_menu(now)
         self.menu.addSeparator()
         if signed_in:
             self.menu.addAction(self._sign_out_label, self.sign_out_requested.emit)
         elif not signed_in:
-            self.menu.addAction("Sign in…", self.sign_in_requested.emit)
-        self.menu.addAction("Quit", self.quit_requested.emit)
+            self.menu.addAction(self.tr("Sign in…"), self.sign_in_requested.emit)
+        self.menu.addAction(self.tr("Quit"), self.quit_requested.emit)
 
     def _add_pause_menu(self, now: datetime) -> None:
-        pause = self.menu.addMenu("Pause notifications")
+        pause = self.menu.addMenu(self.tr("Pause notifications"))
         if self._pause.active(now):
-            until = self._pause.until.astimezone().strftime("%a %H:%M") if self._pause.until else ""
-            pause.setTitle(f"Notifications paused until {until}")
-            pause.addAction("Resume notifications", self._pause.clear)
+            until = weekday_clock(self._pause.until.astimezone()) if self._pause.until else ""
+            pause.setTitle(self.tr("Notifications paused until {time}").format(time=until))
+            pause.addAction(self.tr("Resume notifications"), self._pause.clear)
         pause.addAction(
-            "For 1 hour", lambda: self._pause.for_duration(utcnow(), timedelta(hours=1))
+            self.tr("For 1 hour"), lambda: self._pause.for_duration(utcnow(), timedelta(hours=1))
         )
-        pause.addAction("Until tomorrow", lambda: self._pause.until_tomorrow(utcnow()))
+        pause.addAction(self.tr("Until tomorrow"), lambda: self._pause.until_tomorrow(utcnow()))
 
     def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason in (
