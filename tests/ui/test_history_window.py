@@ -7,6 +7,10 @@ Views come from `tools/sample_history.py` (a simulated month run through the rea
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -18,9 +22,12 @@ from pytestqt.qtbot import QtBot
 from tools.sample_history import sample_view
 from tools.sample_states import NOW
 
+from glmtray.credentials import Account
 from glmtray.history.export import view_csv
+from glmtray.history.store import HistoryStore
 from glmtray.history.views import HistoryView, SharePoint, Span, UsageBucket, WindowSeries
 from glmtray.platform.usage import ALL_MODELS, HOUR
+from glmtray.ui.application import GlmTrayApp
 from glmtray.ui.history_chart import (
     BarBucket,
     BarChart,
@@ -33,6 +40,10 @@ from glmtray.ui.history_chart import (
     time_ticks,
 )
 from glmtray.ui.history_window import HistoryWindow
+from tests.ui.test_application import WAIT_MS, make_app, signed_in_app, sim
+
+__all__ = ["make_app", "signed_in_app", "sim"]
+"""The app tests' fixtures, used here by name: the same real app against the simulator."""
 
 T0 = NOW - timedelta(hours=6)
 
@@ -327,3 +338,112 @@ def test_share_chart_series_accepts_plain_lists(qtbot: QtBot) -> None:
     chart.set_data([ShareSeries("Weekly", [stamp], [0.5])], [], stamp - 3600, stamp + 60)
     assert chart.value_at(0, stamp + 30) == 50.0
     assert chart.value_at(0, stamp - 1) is None
+
+
+# -- in the running app: opened from the panel and the tray menu, loaded on first use ----
+HISTORY_MODULES = (
+    "glmtray.ui.history_window",
+    "glmtray.ui.history_chart",
+    "glmtray.history.views",
+    "glmtray.history.export",
+)
+
+
+def test_opened_from_the_panel_shows_this_account_s_history(
+    qtbot: QtBot, signed_in_app: GlmTrayApp
+) -> None:
+    app = signed_in_app
+    # The sign-in's first fetch went into the history: the window has a reading to draw.
+    app.show_panel()
+    button = app.panel.footer_section.history_button
+    assert button.isEnabled()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    history = app.history
+    assert history is not None
+    qtbot.waitUntil(lambda: history.window.page() in ("charts", "empty", "error"), timeout=WAIT_MS)
+    window = history.window
+    assert window.isVisible()
+    assert window.page() == "charts", visible_texts(window)
+    labels = [s.label for s in window.share_chart.series]
+    assert "5-hour" in labels and "Weekly" in labels
+    # The simulator served model and tool usage for the day.
+    assert window.token_chart.has_data() and window.tool_chart.has_data()
+    # Another span: asked of the worker, shown when it arrives.
+    qtbot.mouseClick(window.span_buttons[Span.WEEK], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: window.view is not None and window.view.span is Span.WEEK and not history.busy,
+        timeout=WAIT_MS,
+    )
+    assert window.token_section.heading.text() == "Tokens per day"
+
+
+def test_opened_from_the_tray_menu(qtbot: QtBot, signed_in_app: GlmTrayApp) -> None:
+    app = signed_in_app
+    assert "Usage history…" in app.tray.menu_texts()
+    entry = next(a for a in app.tray.menu.actions() if a.text() == "Usage history…")
+    assert entry.isEnabled()
+    entry.trigger()
+    assert app.history is not None
+    window = app.history.window
+    qtbot.waitUntil(lambda: window.page() == "charts", timeout=WAIT_MS)
+    # Opening it again reuses the window.
+    entry.trigger()
+    assert app.history.window is window
+
+
+def test_history_store_that_cannot_open_shows_the_error_state(
+    qtbot: QtBot, signed_in_app: GlmTrayApp
+) -> None:
+    app = signed_in_app
+
+    def unusable(account: Account) -> HistoryStore:
+        raise OSError(13, "Permission denied")
+
+    app.environment.open_history = unusable
+    app.open_history()
+    assert app.history is not None
+    window = app.history.window
+    assert window.page() == "error"
+    assert window.error_title.text() == "The history could not be loaded."
+
+
+def test_the_tray_starts_without_loading_the_history_window(tmp_path: Path) -> None:
+    """A started, signed-in tray (the demo, against its loopback simulator) with its panel
+    opened has imported nothing of the history window or the history views; opening the
+    window loads them."""
+    script = tmp_path / "probe.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import os, sys, time
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"
+            from PySide6.QtWidgets import QApplication
+            from glmtray.environment import demo_environment
+            from glmtray.state import Phase
+            from glmtray.ui.application import GlmTrayApp
+
+            qapp = QApplication([])
+            app = GlmTrayApp(qapp, demo_environment(story=()), instance_name="probe-{os.getpid()}")
+            assert app.start()
+            deadline = time.monotonic() + 20
+            while app.monitor.state.phase is not Phase.READY and time.monotonic() < deadline:
+                qapp.processEvents()
+                time.sleep(0.01)
+            assert app.monitor.state.phase is Phase.READY
+            app.show_panel()
+            qapp.processEvents()
+            names = {HISTORY_MODULES!r}
+            print("at start:", sorted(n for n in names if n in sys.modules))
+            app.open_history()
+            print("after opening:", sorted(n for n in names if n in sys.modules))
+            app.shutdown()
+            """
+        )
+    )
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "at start: []" in lines
+    assert f"after opening: {sorted(HISTORY_MODULES)}" in lines

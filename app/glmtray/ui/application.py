@@ -48,6 +48,7 @@ from glmtray.ui.tray import TrayController
 if TYPE_CHECKING:
     from glmtray.activity.risk_text import ReviewRequest
     from glmtray.activity.risk_watch import RiskReport
+    from glmtray.ui.history_window import HistoryController
     from glmtray.ui.panel import Panel
     from glmtray.ui.settings_dialog import SettingsDialog
 
@@ -93,6 +94,7 @@ class GlmTrayApp(QObject):
             instance_name or server_name(environment.instance_suffix), self
         )
         self.service = PlatformService(environment, self)
+        self.service.set_peak_hours(settings.peak_hours, settings.peak_rule)
         self.tray = TrayController(
             self.monitor.pause, sign_out_label=environment.sign_out_label, parent=self
         )
@@ -107,6 +109,8 @@ class GlmTrayApp(QObject):
         self.notifications = NotificationCenter(self.monitor, self.tray, notifier, self)
         self._panel: Panel | None = None
         self.settings_dialog: SettingsDialog | None = None
+        self.history: HistoryController | None = None
+        """The usage history window's controller, built at its first opening."""
         self._connect()
 
         self.freshness = QTimer(self)
@@ -122,6 +126,7 @@ class GlmTrayApp(QObject):
         tray.panel_requested.connect(lambda: self.show_panel(clicked_at=QCursor.pos()))
         tray.refresh_requested.connect(lambda: scheduler.refresh(forced=True))
         tray.settings_requested.connect(self.open_settings)
+        tray.history_requested.connect(self.open_history)
         tray.sign_in_requested.connect(sign_in.show_dialog)
         tray.sign_out_requested.connect(self.sign_out)
         tray.quit_requested.connect(self.quit)
@@ -133,6 +138,9 @@ class GlmTrayApp(QObject):
         sign_in.demo_requested.connect(lambda: self.switch_requested.emit("demo"))
         sign_in.open_url_requested.connect(self.open_url)
         self.service.risk_updated.connect(self._on_risk_updated)
+        self.service.forecasts_updated.connect(
+            lambda found: self.notifications.deliver(self.monitor.set_forecasts(found, utcnow()))
+        )
         self.service.risk_unavailable.connect(
             lambda text: self.monitor.set_notice(NoticeKey.RISK_HISTORY, text)
         )
@@ -156,6 +164,7 @@ class GlmTrayApp(QObject):
             panel.setWindowTitle(APP_NAME + self.environment.title_suffix)
             panel.refresh_requested.connect(lambda: self.scheduler.refresh(forced=True))
             panel.settings_requested.connect(self.open_settings)
+            panel.footer_section.history_requested.connect(self.open_history)
             panel.open_url_requested.connect(self.open_url)
             panel.sign_in_requested.connect(self.sign_in.show_dialog)
             panel.quit_requested.connect(self.quit)
@@ -287,6 +296,30 @@ class GlmTrayApp(QObject):
         self.scheduler.stop()
         self.sign_in.sign_out()
 
+    # -- usage history ------------------------------------------------------------
+    def open_history(self) -> None:
+        """The usage history window; its module and the history views load on first use."""
+        if self.history is None:
+            from glmtray.peak import rule_for
+            from glmtray.ui.history_window import HistoryController
+
+            def peak_rule() -> str:
+                state = self.monitor.state
+                quota = state.snapshot.quota if state.snapshot is not None else None
+                return rule_for(quota, state.settings.peak_rule)
+
+            self.history = HistoryController(
+                self.service,
+                self.environment.open_history,
+                lambda: self.monitor.account,
+                lambda: self.monitor.state.settings,
+                peak_rule,
+            )
+            self.history.window.setWindowTitle(
+                self.history.window.windowTitle() + self.environment.title_suffix
+            )
+        self.history.open()
+
     # -- settings -----------------------------------------------------------------
     def open_settings(self) -> None:
         from glmtray.ui.settings_dialog import SettingsDialog  # loaded on first use
@@ -324,7 +357,7 @@ class GlmTrayApp(QObject):
         self.monitor.update_settings(settings)
         if self.monitor.state.phase is not Phase.SIGNED_OUT:
             self.meter.follow(settings, self.monitor.account)
-        self.service.set_peak_hours(settings.peak_hours)
+        self.service.set_peak_hours(settings.peak_hours, settings.peak_rule)
         self.render(self.monitor.state, force=True)
         if settings.refresh_seconds != old.refresh_seconds:
             self.scheduler.interval_changed()
@@ -394,6 +427,8 @@ class GlmTrayApp(QObject):
 
     def shutdown(self) -> None:
         self.freshness.stop()
+        if self.history is not None:
+            self.history.close()
         self.scheduler.stop()
         self.meter.shutdown()
         self.tray.hide()

@@ -439,7 +439,6 @@ class HistoryController(QObject):
         self._account = account
         self._settings = settings
         self._peak_rule = peak_rule
-        self._stores: dict[Account, HistoryReader] = {}
         self.cache = UsageCache()
         self._cache_account: Account | None = None
         self.window = HistoryWindow()
@@ -471,11 +470,6 @@ class HistoryController(QObject):
         self._patience.stop()
         self.window.close()
 
-    def _store(self, account: Account) -> HistoryReader:
-        if account not in self._stores:
-            self._stores[account] = self._open_store(account)
-        return self._stores[account]
-
     def load(self, span: Span) -> None:
         """Ask the worker for `span`'s view; while another load runs, remember the span."""
         self.window.select_span(span)
@@ -490,7 +484,7 @@ class HistoryController(QObject):
             self.cache.clear()  # another account's usage is not this one's
             self._cache_account = account
         try:
-            store = self._store(account)
+            store = self._open_store(account)  # one per account for the run
         except Exception as error:  # the window says what failed; the app keeps running
             log.warning("history store could not be opened: %s", error)
             self._wanted = None
