@@ -418,3 +418,39 @@ def test_bad_bodies_are_a_clear_error(data: object) -> None:
 )
 def test_tool_names(field: str, tool: str | None) -> None:
     assert usage.tool_name(field) == tool
+
+
+def test_quirky_usage_from_the_simulator_is_read(
+    sim: PlatformSimulator, client: PlatformClient
+) -> None:
+    sim.set_scenario("quirky")
+    view = load_history_view(client, NoHistory(), Span.DAY, T0, UsageCache())
+    assert view.usage_note is None
+    assert len(view.model_tokens) == 25
+    assert all(isinstance(b.values[usage.ALL_MODELS], float) for b in view.model_tokens)
+    assert view.model_calls[0].values == {}  # the null bucket: no value, not a zero
+    assert view.model_totals["glm-4.5v"] == 0.0 and len(view.model_totals) == 3
+    assert set(view.tool_totals) == {"search", "web-reader", "zread", "vision"}
+    assert sum(b.values["vision"] for b in view.tool_calls) == view.tool_totals["vision"]
+    assert sum(b.values["search"] for b in view.tool_calls) == view.tool_totals["search"]
+
+
+def test_the_demo_usage_is_deterministic_and_lives_with_the_clock(clock: Clock) -> None:
+    def look(at: datetime) -> Any:
+        clock.now = at
+        with (
+            PlatformSimulator("demo", clock=clock) as sim,
+            PlatformClient(SIMULATOR_API_KEY, Region.GLOBAL, base_url=sim.base_url) as client,
+        ):
+            return load_history_view(client, NoHistory(), Span.DAY, at, UsageCache())
+
+    first, same = look(T0), look(T0)
+    assert first.model_tokens == same.model_tokens and first.model_totals == same.model_totals
+    later = look(T0 + timedelta(hours=3))
+    assert later.model_tokens[0].start == first.model_tokens[3].start
+    # Hours both views hold as whole hours read the same; new hours appear at the end.
+    assert later.model_tokens[0].values == first.model_tokens[3].values
+    assert later.model_tokens[-1].start == first.model_tokens[-1].start + timedelta(hours=3)
+    assert later.model_totals != first.model_totals
+    light = [v.model_totals["glm-4.5-air"] / sum(v.model_totals.values()) for v in (first, later)]
+    assert light[0] != light[1] and all(0.1 <= share <= 0.4 for share in light)

@@ -402,6 +402,12 @@ def _buckets(call: Call) -> tuple[list[str], list[list[float]]] | Reply:
     return list(days), list(days.values())
 
 
+def _light_model_share(h: float) -> float:
+    """How much of an hour's tokens went to the light model (glm-4.5-air): 10-40 %, varying
+    from hour to hour, so each span's split by model is its own."""
+    return 0.1 + 0.3 * noise(int(h // HOUR), 6)
+
+
 def model_usage(tier: str, scale: float = 1.0) -> Builder:
     t = TIERS[tier]
 
@@ -414,7 +420,11 @@ def model_usage(tier: str, scale: float = 1.0) -> Builder:
         calls = [sum(c for c, _ in g) for g in per]
         tokens = [sum(k for _, k in g) for g in per]
         total = sum(tokens)
-        main = round(total * 0.78)
+        light = sum(
+            round(k * _light_model_share(h))
+            for g, hours in zip(per, groups, strict=True)
+            for (_, k), h in zip(g, hours, strict=True)
+        )
         return ok(
             {
                 "x_time": labels,
@@ -424,8 +434,8 @@ def model_usage(tier: str, scale: float = 1.0) -> Builder:
                     "totalModelCallCount": sum(calls),
                     "totalTokensUsage": total,
                     "modelSummaryList": [
-                        {"modelName": "glm-4.6", "totalTokens": main},
-                        {"modelName": "glm-4.5-air", "totalTokens": total - main},
+                        {"modelName": "glm-4.6", "totalTokens": total - light},
+                        {"modelName": "glm-4.5-air", "totalTokens": light},
                     ],
                 },
             },
@@ -550,6 +560,36 @@ def _quirky_quota(call: Call) -> Reply:
     return Reply(200, {"code": 200, "msg": "Operation successful", "success": True,
                        "traceId": "sim-7f3a", "data": {"level": "pro", "planVersion": "v3",
                                                        "limits": limits}})
+
+
+def _quirky_model_usage(call: Call) -> Reply:
+    """E3 with numbers as strings, a null bucket, a model with no tokens and extra fields."""
+    reply = model_usage("pro")(call)
+    data = reply.payload.get("data") if isinstance(reply.payload, dict) else None
+    if not isinstance(data, dict):
+        return reply  # the span was refused: the refusal as it is
+    data["tokensUsage"] = [str(v) for v in data["tokensUsage"]]
+    if data["modelCallCount"]:
+        data["modelCallCount"][0] = None
+    totals = data["totalUsage"]
+    totals["totalTokensUsage"] = str(totals["totalTokensUsage"])
+    totals["modelSummaryList"].append({"modelName": "glm-4.5v", "totalTokens": "0"})
+    data["granularity"] = "auto"
+    return reply
+
+
+def _quirky_tool_usage(call: Call) -> Reply:
+    """E4 with a tool glmtray has no name for (`visionMcpCount`) and numbers as strings."""
+    reply = tool_usage("pro")(call)
+    data = reply.payload.get("data") if isinstance(reply.payload, dict) else None
+    if not isinstance(data, dict):
+        return reply
+    # Keyed by the bucket's label, so a bucket reads the same in every span that holds it.
+    vision = [round(2 * noise(int("".join(filter(str.isdigit, x))), 7)) for x in data["x_time"]]
+    data["visionMcpCount"] = vision
+    data["networkSearchCount"] = [str(v) for v in data["networkSearchCount"]]
+    data["totalUsage"]["totalVisionMcpCount"] = sum(vision)
+    return reply
 
 
 def _quirky_subs(call: Call) -> Reply:
@@ -711,8 +751,9 @@ def _build() -> dict[str, Scenario]:
         s("wrong_shape", "Valid JSON, wrong shapes: limits an object, data a string",
           {p: _wrong_shape(p) for p in PLATFORM_PATHS}),
         s("slow", "Healthy Pro plan that answers only after `slow_seconds`", pro, slow=True),
-        s("quirky", "Numeric strings, unknown window type and fields, zoned renewal date",
-          standard(e1=_quirky_quota, e2=_quirky_subs)),
+        s("quirky", "Numeric strings, unknown window type, tool and fields, zoned renewal date",
+          standard(e1=_quirky_quota, e2=_quirky_subs, e3=_quirky_model_usage,
+                   e4=_quirky_tool_usage)),
         s("partial", "Quota answers, the subscription list fails with HTTP 500",
           standard(e2=_http_500(SUBSCRIPTION_PATH))),
         s("demo", "Live-looking Pro plan: usage grows with the clock and resets",
