@@ -622,8 +622,7 @@ def _scenario_list_formatter() -> type[argparse.HelpFormatter]:
                 from glmtray.simulator.scenarios import SCENARIOS
 
                 text = "scenarios:\n" + "\n".join(
-                    f"  {name:<18} {scenario.description}"
-                    for name, scenario in SCENARIOS.items()
+                    f"  {name:<18} {scenario.description}" for name, scenario in SCENARIOS.items()
                 )
             super().add_text(text)
 

@@ -62,7 +62,14 @@ DANGER_SHARE = 95.0
 RESET_SHOWN_FROM = 90.0
 """Windows other than the 5-hour one show their reset time from this share on."""
 
-GREEN, YELLOW, RED, BOLD, DIM, RESET = "\033[32m", "\033[33m", "\033[31m", "\033[1m", "\033[2m", "\033[0m"
+GREEN, YELLOW, RED, BOLD, DIM, RESET = (
+    "\033[32m",
+    "\033[33m",
+    "\033[31m",
+    "\033[1m",
+    "\033[2m",
+    "\033[0m",
+)
 
 HELP = _("one short line for Claude Code's status line, from the last saved state")
 _DESCRIPTION = _(

@@ -235,9 +235,7 @@ def snapshot_record(
     blocking = snapshot.blocking_window
     peak: list[dict[str, Any]] | None = None
     if snapshot.quota is not None or peak_rule in ("credit", "token"):
-        peak = peak_schedule(
-            snapshot.fetched_at, rule_for(snapshot.quota, peak_rule), peak_hours
-        )
+        peak = peak_schedule(snapshot.fetched_at, rule_for(snapshot.quota, peak_rule), peak_hours)
     return {
         "schema_version": SCHEMA_VERSION,
         "fetched_at": _iso(snapshot.fetched_at),
