@@ -454,3 +454,22 @@ def test_the_demo_usage_is_deterministic_and_lives_with_the_clock(clock: Clock) 
     assert later.model_totals != first.model_totals
     light = [v.model_totals["glm-4.5-air"] / sum(v.model_totals.values()) for v in (first, later)]
     assert light[0] != light[1] and all(0.1 <= share <= 0.4 for share in light)
+
+
+def test_a_bug_in_a_fetch_is_not_cached_as_no_usage(
+    sim: PlatformSimulator, client: PlatformClient
+) -> None:
+    cache = UsageCache()
+
+    def refused() -> usage.ModelUsage:
+        return client.model_usage_buckets(T0 - timedelta(days=40), T0)
+
+    def tools() -> usage.ToolUsage:
+        return client.tool_usage_buckets(Span.DAY.usage_start(T0), T0)
+
+    with pytest.raises(usage.SpanRefused):
+        cache.get(Span.DAY, T0, refused, tools)
+    assert cache.last(Span.DAY) is None and cache.due(Span.DAY, T0)
+    assert sim.requests == []
+    view = load_history_view(client, NoHistory(), Span.DAY, T0, cache)
+    assert len(view.model_tokens) == 25 and view.usage_note is None

@@ -205,23 +205,38 @@ class UsageCache:
             attempted = entry.attempted_at
             if attempted is not None and attempted <= now < attempted + self.interval:
                 return entry.snapshot()
-            entry.attempted_at = now
             try:
-                entry.models = fetch_models()
-                entry.models_at, entry.models_error = now, None
-            except PlatformError as error:
-                entry.models_error = error
-            if isinstance(entry.models_error, (AuthenticationFailed, PlatformUnavailable)):
-                # The key or the road failed: the second endpoint would fail the same way,
-                # after as long a wait.
-                entry.tools_error = entry.models_error
-            else:
-                try:
-                    entry.tools = fetch_tools()
-                    entry.tools_at, entry.tools_error = now, None
-                except PlatformError as error:
-                    entry.tools_error = error
+                self._fetch(entry, now, fetch_models, fetch_tools)
+            except BaseException:
+                # A bug (or an interrupt), not the platform: nothing was learnt, so the
+                # next look asks again rather than showing "no usage" for 10 minutes.
+                entry.attempted_at = attempted
+                raise
             return entry.snapshot()
+
+    @staticmethod
+    def _fetch(
+        entry: _SpanEntry,
+        now: datetime,
+        fetch_models: Callable[[], ModelUsage],
+        fetch_tools: Callable[[], ToolUsage],
+    ) -> None:
+        entry.attempted_at = now
+        try:
+            entry.models = fetch_models()
+            entry.models_at, entry.models_error = now, None
+        except PlatformError as error:
+            entry.models_error = error
+        if isinstance(entry.models_error, (AuthenticationFailed, PlatformUnavailable)):
+            # The key or the road failed: the second endpoint would fail the same way,
+            # after as long a wait.
+            entry.tools_error = entry.models_error
+            return
+        try:
+            entry.tools = fetch_tools()
+            entry.tools_at, entry.tools_error = now, None
+        except PlatformError as error:
+            entry.tools_error = error
 
 
 def usage_note(snapshot: UsageSnapshot, now: datetime) -> str | None:
