@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import itertools
 import os
 import plistlib
 import re
 import shutil
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from types import ModuleType
@@ -45,18 +47,24 @@ def require_tool(tool: str, package: str) -> str:
     pytest.skip(message)
 
 
-def load_make_autostart() -> ModuleType:
+def load_packaging_module(relative: str, name: str) -> ModuleType:
     # Loaded by path: `packaging` is also the name of a PyPI package in the venv, so
     # `import packaging.linux...` would find that one.
-    path = PACKAGING / "linux" / "make_autostart.py"
-    spec = importlib.util.spec_from_file_location("glmtray_make_autostart", path)
+    spec = importlib.util.spec_from_file_location(name, PACKAGING / relative)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
 
+def load_make_autostart() -> ModuleType:
+    return load_packaging_module("linux/make_autostart.py", "glmtray_make_autostart")
+
+
 make_autostart = load_make_autostart()
+build_deb = load_packaging_module("linux/build_deb.py", "glmtray_build_deb")
+desktop_launch = load_packaging_module("linux/desktop_launch.py", "glmtray_desktop_launch")
 
 
 def entry_keys(text: str) -> dict[str, str]:
@@ -211,7 +219,7 @@ def test_macos_bundle_is_tray_only() -> None:
     assert "BUNDLE(" in SPEC.read_text() and "bundle_identifier=APP_ID" in SPEC.read_text()
 
 
-@pytest.mark.parametrize("script", ["build.sh", "smoke.sh"])
+@pytest.mark.parametrize("script", ["build.sh", "smoke.sh", "linux/test-deb.sh"])
 def test_scripts_are_strict_executable_bash(script: str) -> None:
     path = PACKAGING / script
     assert os.access(path, os.X_OK), f"{path} is not executable"
@@ -219,6 +227,25 @@ def test_scripts_are_strict_executable_bash(script: str) -> None:
     bash = require_tool("bash", "bash")
     result = subprocess.run([bash, "-n", str(path)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_tray_probe_is_valid_bash_sourced_by_both_checks() -> None:
+    bash = require_tool("bash", "bash")
+    probe = PACKAGING / "tray-probe.sh"
+    result = subprocess.run([bash, "-n", str(probe)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    for script in ("smoke.sh", "linux/test-deb.sh"):
+        assert 'source "$ROOT/packaging/tray-probe.sh"' in (PACKAGING / script).read_text()
+
+
+def test_ci_installs_the_deb_after_building_it_and_ends_with_the_tests() -> None:
+    commands = [
+        line.strip()
+        for line in (ROOT / ".ci" / "run").read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    assert commands.index("make package") < commands.index("bash packaging/linux/test-deb.sh")
+    assert commands[-1] == "make test"
 
 
 # --- icons ------------------------------------------------------------------------------------
@@ -316,3 +343,267 @@ def test_runtime_autostart_entry_quotes_paths_with_spaces(tmp_path: Path) -> Non
     out.write_text(autostart.desktop_entry(["/opt/My Apps/glmtray"]))
     result = subprocess.run([tool, str(out)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- the Debian package (packaging/linux/build_deb.py on a small fake bundle) ------------------
+
+FAKE_VERSION = "9.8.7~rc1"
+
+
+def system_library(cache: dict[str, list[str]], name: str, package: str) -> str:
+    paths = cache.get(name)
+    if not paths:
+        message = f"{name} is not installed (Debian package {package})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return paths[0]
+
+
+def fake_bundle(root: Path) -> tuple[Path, dict[str, list[str]]]:
+    """A PyInstaller-shaped folder made of real ELF files of this machine: the program, a Qt
+    plugin (libxcb-image's code: it links libxcb-shm, libxcb-util, libxcb and libc), a copy
+    of the system's libxcb-util next to it as PyInstaller leaves it, and two libraries that
+    must stay: one the system does not know by name, one that travels with PySide6."""
+    for tool, package in (("dpkg-deb", "dpkg"), ("readelf", "binutils"), ("nm", "binutils")):
+        require_tool(tool, package)
+    cache = build_deb.linker_cache()
+    bundle = root / "glmtray"
+    internal = bundle / "_internal"
+    plugins = internal / "PySide6" / "Qt" / "plugins" / "platforms"
+    plugins.mkdir(parents=True)
+    shutil.copy(shutil.which("true") or "/bin/true", bundle / "glmtray")
+    shutil.copy(
+        system_library(cache, "libxcb-image.so.0", "libxcb-image0"), plugins / "libqfake.so"
+    )
+    util = system_library(cache, "libxcb-util.so.1", "libxcb-util1")
+    shutil.copy(util, internal / "libxcb-util.so.1")
+    shutil.copy(util, internal / "libglmtray-private.so.1")
+    shutil.copy(util, internal / "libQt6Fake.so.6")
+    (internal / "base_library.zip").write_bytes(b"PK\x05\x06" + bytes(18))
+    return bundle, cache
+
+
+@pytest.fixture(scope="module")
+def fake_deb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("deb")
+    bundle, _ = fake_bundle(work)
+    icons = work / "icons" / "48x48"
+    icons.mkdir(parents=True)
+    (icons / f"{glmtray.APP_ID}.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    deb: Path = build_deb.build(bundle, work / "out", icons=work / "icons", version=FAKE_VERSION)
+    return deb
+
+
+def deb_field(deb: Path, name: str) -> str:
+    result = subprocess.run(
+        ["dpkg-deb", "--field", str(deb), name], capture_output=True, text=True, check=True
+    )
+    return result.stdout.strip()
+
+
+def deb_contents(deb: Path) -> dict[str, tuple[str, str, str]]:
+    """path -> (mode, owner, symlink target) from `dpkg-deb --contents`."""
+    listing = subprocess.run(
+        ["dpkg-deb", "--contents", str(deb)], capture_output=True, text=True, check=True
+    ).stdout
+    entries = {}
+    for line in listing.splitlines():
+        mode, owner, _size, _date, _time, rest = line.split(None, 5)
+        path, _, target = rest.partition(" -> ")
+        entries[path.removeprefix(".").rstrip("/") or "/"] = (mode, owner, target)
+    return entries
+
+
+def test_deb_control_names_the_package_version_and_machine(fake_deb: Path) -> None:
+    architecture = subprocess.run(
+        ["dpkg", "--print-architecture"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert fake_deb.name == f"glmtray_{FAKE_VERSION}_{architecture}.deb"
+    assert deb_field(fake_deb, "Package") == "glmtray"
+    assert deb_field(fake_deb, "Version") == FAKE_VERSION
+    assert deb_field(fake_deb, "Architecture") == architecture
+    assert re.fullmatch(r".+ <[^@\s]+@[^@\s]+>", deb_field(fake_deb, "Maintainer"))
+    summary = " ".join((metainfo().findtext("summary") or "").split())
+    assert deb_field(fake_deb, "Description").splitlines()[0] == summary
+
+
+def test_deb_depends_on_the_installed_packages_of_the_libraries_it_links(fake_deb: Path) -> None:
+    """The plugin's libraries, the one the bundle carried a copy of included, and libc for
+    the program; each an installed package at least at the version asked for."""
+    entries = [entry.strip() for entry in deb_field(fake_deb, "Depends").split(",")]
+    names = {}
+    for entry in entries:
+        match = re.fullmatch(r"([a-z0-9][a-z0-9+.-]+)(?: \(>= (\S+)\))?", entry)
+        assert match, entry
+        names[match.group(1)] = match.group(2)
+    assert set(names) == {"libc6", "libxcb1", "libxcb-shm0", "libxcb-util1"}
+    for name, minimum in names.items():
+        installed = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Status} ${Version}", name],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+        assert installed.startswith("install ok installed "), f"{name}: {installed}"
+        if minimum:
+            version = installed.rsplit(" ", 1)[1]
+            compare = ["dpkg", "--compare-versions", version, "ge", minimum]
+            assert subprocess.run(compare, check=False).returncode == 0, f"{name} {version}"
+
+
+def test_deb_lays_out_files_where_desktops_look(fake_deb: Path) -> None:
+    contents = deb_contents(fake_deb)
+    app_id = glmtray.APP_ID
+    for path in (
+        "/usr/lib/glmtray/glmtray",
+        "/usr/lib/glmtray/_internal/PySide6/Qt/plugins/platforms/libqfake.so",
+        f"/usr/share/applications/{app_id}.desktop",
+        f"/usr/share/metainfo/{app_id}.metainfo.xml",
+        f"/usr/share/icons/hicolor/scalable/apps/{app_id}.svg",
+        f"/usr/share/icons/hicolor/symbolic/apps/{app_id}-symbolic.svg",
+        f"/usr/share/icons/hicolor/48x48/apps/{app_id}.png",
+        "/usr/share/doc/glmtray/copyright",
+        "/usr/share/doc/glmtray/changelog.gz",
+    ):
+        assert path in contents, path
+    mode, _, target = contents["/usr/bin/glmtray"]
+    assert mode.startswith("l") and target == "../lib/glmtray/glmtray"
+    assert contents["/usr/lib/glmtray/glmtray"][0] == "-rwxr-xr-x"
+    assert contents["/usr/lib/glmtray/_internal/libQt6Fake.so.6"][0] == "-rw-r--r--"
+    # The system's copy replaces the bundled one; unknown names and Qt stay in the bundle.
+    assert "/usr/lib/glmtray/_internal/libxcb-util.so.1" not in contents
+    assert "/usr/lib/glmtray/_internal/libglmtray-private.so.1" in contents
+    assert {owner for _, owner, _ in contents.values()} == {"root/root"}
+    assert {mode for mode, _, _ in contents.values() if mode.startswith("d")} == {"drwxr-xr-x"}
+
+
+def test_deb_md5sums_and_installed_size_match_its_files(fake_deb: Path, tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    subprocess.run(["dpkg-deb", "--raw-extract", str(fake_deb), str(tree)], check=True)
+    md5sum = require_tool("md5sum", "coreutils")
+    check = subprocess.run(
+        [md5sum, "--check", "--strict", "DEBIAN/md5sums"],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    files = [p for p in tree.rglob("*") if p.is_file() and not p.is_symlink()]
+    payload = {str(p.relative_to(tree)) for p in files if p.parts[len(tree.parts)] != "DEBIAN"}
+    listed = {line.split("  ", 1)[1] for line in (tree / "DEBIAN/md5sums").read_text().splitlines()}
+    assert listed == payload
+    kib = sum(-(-p.stat().st_size // 1024) for p in files if "DEBIAN" not in p.parts)
+    entries = sum(1 for p in tree.rglob("*") if "DEBIAN" not in p.parts)
+    assert kib <= int(deb_field(fake_deb, "Installed-Size")) <= kib + entries
+
+
+def test_deb_copyright_and_changelog(fake_deb: Path, tmp_path: Path) -> None:
+    import gzip
+
+    subprocess.run(["dpkg-deb", "--extract", str(fake_deb), str(tmp_path)], check=True)
+    doc = tmp_path / "usr/share/doc/glmtray"
+    copyright_text = (doc / "copyright").read_text()
+    assert copyright_text.startswith(
+        "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n"
+    )
+    assert "\nFiles: *\n" in copyright_text and "\nLicense: Expat\n Permission is hereby" in (
+        copyright_text
+    )
+    # Every bundled Python distribution is named with its licence.
+    assert re.search(r"\n keyring [\d.]+: MIT\n", copyright_text)
+    assert re.search(r"\n PySide6\S* [\d.]+: LGPL-3\.0", copyright_text)
+    changelog = gzip.decompress((doc / "changelog.gz").read_bytes()).decode()
+    assert changelog.startswith(f"glmtray ({glmtray.__version__}) unstable; urgency=medium\n")
+    assert re.search(r"\n -- .+ <.+@.+>  \w{3}, \d\d \w{3} \d{4} ", changelog)
+
+
+def test_deb_build_fails_on_a_library_found_nowhere(tmp_path: Path) -> None:
+    bundle, _ = fake_bundle(tmp_path)
+    plugin = bundle / "_internal/PySide6/Qt/plugins/platforms/libqfake.so"
+    data = plugin.read_bytes()
+    assert b"libxcb-util.so.1\0" in data
+    plugin.write_bytes(data.replace(b"libxcb-util.so.1\0", b"libxcb-utiq.so.1\0"))
+    with pytest.raises(build_deb.PackagingError, match=r"libqfake\.so needs libxcb-utiq\.so\.1"):
+        build_deb.build(bundle, tmp_path / "out", version=FAKE_VERSION)
+    assert not list((tmp_path / "out").glob("*.deb"))
+
+
+@pytest.mark.parametrize(
+    ("pep440", "debian"),
+    [
+        ("0.1.0", "0.1.0"),
+        ("1.2rc1", "1.2~rc1"),
+        ("1.2.0a3", "1.2.0~a3"),
+        ("1.2.post1", "1.2+post1"),
+        ("1.3.dev4", "1.3~~dev4"),
+    ],
+)
+def test_debian_version_of_a_python_version(pep440: str, debian: str) -> None:
+    assert build_deb.debian_version(pep440) == debian
+
+
+def test_debian_versions_sort_like_python_ones() -> None:
+    require_tool("dpkg", "dpkg")
+    ordered = ["1.2.dev1", "1.2a1", "1.2rc1", "1.2", "1.2.post1", "1.3"]
+    versions = [build_deb.debian_version(v) for v in ordered]
+    for lower, higher in itertools.pairwise(versions):
+        assert build_deb.version_greater(higher, lower), (lower, higher)
+    assert build_deb.package_version() == build_deb.debian_version(glmtray.__version__)
+    with pytest.raises(build_deb.PackagingError):
+        build_deb.debian_version("1.2-local")
+
+
+# --- starting an installed desktop entry (packaging/linux/desktop_launch.py) -------------------
+
+
+def test_launch_command_of_the_shipped_entry() -> None:
+    assert desktop_launch.launch_command(DESKTOP.read_text()) == ["glmtray"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["/usr/bin/glmtray", "--demo"],
+        ["/opt/My Apps/glmtray", "100%", 'say "hi"', "back\\slash", "$HOME", "it's", "`x`"],
+    ],
+)
+def test_launch_command_reads_back_quoted_exec_lines(command: list[str]) -> None:
+    entry = f"[Desktop Entry]\nType=Application\nName=x\nExec={make_autostart.exec_line(command)}\n"
+    assert desktop_launch.launch_command(entry) == command
+
+
+def test_launch_command_substitutes_field_codes(tmp_path: Path) -> None:
+    entry = tmp_path / "x.desktop"
+    entry.write_text(
+        "[Desktop Entry]\nType=Application\nName=GLM Tray\nIcon=io.example.X\n"
+        'Exec=glmtray %U --title=%c %i --entry %k "quoted %%f" 100%%\n'
+        "[Desktop Action other]\nExec=other\n"
+    )
+    expected = [
+        "glmtray",
+        "--title=GLM Tray",
+        "--icon",
+        "io.example.X",
+        "--entry",
+        str(entry),
+        "quoted %f",
+        "100%",
+    ]
+    assert desktop_launch.launch_command(entry.read_text(), str(entry)) == expected
+    # The command line form, as test-deb.sh reads it: NUL-terminated arguments.
+    result = subprocess.run(
+        [sys.executable, str(PACKAGING / "linux" / "desktop_launch.py"), str(entry)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.split("\0") == [*expected, ""]
+
+
+@pytest.mark.parametrize("exec_value", ["glmtray %z", 'glmtray "unterminated', "%f", "%U %F"])
+def test_launch_command_refuses_what_no_launcher_could_run(exec_value: str) -> None:
+    entry = f"[Desktop Entry]\nType=Application\nName=x\nExec={exec_value}\n"
+    with pytest.raises(desktop_launch.DesktopEntryError):
+        desktop_launch.launch_command(entry)

@@ -111,13 +111,13 @@ def package_version(init_file: Path = VERSION_FILE) -> str:
 
 
 def debian_version(version: str) -> str:
-    """A PEP 440 version as Debian orders it: pre-releases and dev builds sort before the
-    release ("~"), post-releases after it ("+")."""
+    """A PEP 440 version as Debian orders it: pre-releases sort before the release ("~"),
+    dev builds before its pre-releases too ("~~"), post-releases after it ("+")."""
     if not re.fullmatch(r"\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?", version):
         raise PackagingError(f"version {version!r} is not a plain PEP 440 version")
     version = re.sub(r"(a|b|rc)(\d+)", r"~\1\2", version)
     version = version.replace(".post", "+post")
-    return version.replace(".dev", "~dev")
+    return version.replace(".dev", "~~dev")
 
 
 def dpkg_architecture() -> str:
@@ -304,7 +304,9 @@ class Unbundled:
 def linker_cache() -> dict[str, list[str]]:
     """Library name -> paths, from `ldconfig -p` (the system's shared-library cache)."""
     cache: dict[str, list[str]] = {}
-    for line in run(["ldconfig", "-p"]).splitlines():
+    # /sbin is not on every user's PATH.
+    ldconfig = shutil.which("ldconfig") or "/sbin/ldconfig"
+    for line in run([ldconfig, "-p"]).splitlines():
         match = re.match(r"\s*(\S+) \(([^)]*)\) => (\S+)$", line)
         if match:
             cache.setdefault(match.group(1), []).append(match.group(3))
@@ -531,8 +533,11 @@ def installed_size_kib(tree: Path) -> int:
 
 
 def md5sums(tree: Path) -> str:
+    """DEBIAN/md5sums: the payload's regular files (not DEBIAN/ itself), for `dpkg --verify`."""
     lines = []
     for path in sorted(tree.rglob("*")):
+        if path.relative_to(tree).parts[0] == "DEBIAN":
+            continue
         if path.is_file() and not path.is_symlink():
             digest = hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
             lines.append(f"{digest}  {path.relative_to(tree)}")
@@ -592,7 +597,7 @@ def assemble(
     (control_dir / "control").write_text(
         "".join(f"{key}: {value}\n" for key, value in control.items())
     )
-    (control_dir / "md5sums").write_text(md5sums(staging))  # before DEBIAN/ has more files
+    (control_dir / "md5sums").write_text(md5sums(staging))
     for path in control_dir.iterdir():
         path.chmod(0o644)
     control_dir.chmod(0o755)

@@ -27,7 +27,6 @@ GROUP = "Desktop Entry"
 COPIED_KEYS = ("Type", "Name", "Comment", "Icon", "Terminal")
 
 
-
 def parse_desktop_entry(text: str, group: str = GROUP) -> dict[str, str]:
     """The keys of one group, in file order. Comments, blank lines and other groups are skipped;
     localized keys (Name[de]) are kept under their full name. Values stay escaped."""
