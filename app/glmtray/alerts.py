@@ -6,15 +6,21 @@ sent, and return notifications with stable keys, so one event gives one notifica
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from glmtray.errors import AuthenticationFailed, GlmtrayError, NoCodingPlan, PlanExpired
+from glmtray.i18n import _
 from glmtray.peak import PeakStatus
 from glmtray.platform.models import QuotaWindow, Snapshot
 from glmtray.settings import Settings
 from glmtray.timeutil import format_duration, format_local_time
 from glmtray.wording import plural
+
+if TYPE_CHECKING:
+    from glmtray.history.forecast import Forecast
 
 REFRESH_FAILING_AFTER = timedelta(minutes=10)
 """A short outage is normal; say something only once refreshing has failed this long."""
@@ -44,7 +50,11 @@ def _period(window: QuotaWindow) -> str:
 def _sent_in_period(sent: set[str], prefix: str, window: QuotaWindow) -> bool:
     """Whether a key `prefix + period` was sent for this window's period (moments within
     PERIOD_JITTER of each other are one period)."""
-    if window.resets_at is None:
+    return _sent_for_reset(sent, prefix, window.resets_at)
+
+
+def _sent_for_reset(sent: set[str], prefix: str, resets_at: datetime | None) -> bool:
+    if resets_at is None:
         return prefix + "not-started" in sent
     for key in sent:
         if not key.startswith(prefix):
@@ -53,7 +63,7 @@ def _sent_in_period(sent: set[str], prefix: str, window: QuotaWindow) -> bool:
             moment = datetime.fromisoformat(key[len(prefix) :])
         except ValueError:
             continue
-        if moment.tzinfo is not None and abs(moment - window.resets_at) <= PERIOD_JITTER:
+        if moment.tzinfo is not None and abs(moment - resets_at) <= PERIOD_JITTER:
             return True
     return False
 
@@ -93,6 +103,44 @@ def threshold_notifications(
         )
         # Lower thresholds of the same period are implied: never announce them afterwards.
         sent.update(keys)
+    return result
+
+
+def forecast_notifications(
+    forecasts: Mapping[str, Forecast], settings: Settings, sent: set[str], now: datetime
+) -> list[Notification]:
+    """A window forecast to run out more than half an hour before its reset (see
+    `Forecast.runs_out_early`), once per window period."""
+    if not settings.notify_forecast:
+        return []
+    result: list[Notification] = []
+    for forecast in forecasts.values():
+        if not forecast.runs_out_early or forecast.resets_at is None:
+            continue
+        runs_out, margin = forecast.runs_out_at, forecast.margin
+        if runs_out is None or margin is None or runs_out <= now:
+            continue
+        prefix = f"forecast:{forecast.window_key}:"
+        if _sent_for_reset(sent, prefix, forecast.resets_at):
+            continue
+        key = prefix + forecast.resets_at.isoformat()
+        sent.add(key)
+        result.append(
+            Notification(
+                key,
+                "forecast",
+                _("{window} quota may run out before it resets").format(window=forecast.label),
+                _(
+                    "At this pace the {window} window runs out at {time}, {margin} before it "
+                    "resets at {reset}."
+                ).format(
+                    window=forecast.label,
+                    time=format_local_time(runs_out, now),
+                    margin=format_duration(margin),
+                    reset=format_local_time(forecast.resets_at, now),
+                ),
+            )
+        )
     return result
 
 

@@ -6,7 +6,7 @@ thread, hands the result to `succeeded()` or `failed()`, and waits `next_delay()
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
@@ -23,6 +23,7 @@ from glmtray.state import AppState, Notice, NoticeKey, Phase
 if TYPE_CHECKING:
     from glmtray.activity.concurrency import ConcurrencyState
     from glmtray.activity.risk_watch import RiskReport
+    from glmtray.history.forecast import Forecast
 
 SLOW_SECTIONS_EVERY = timedelta(hours=1)
 """Subscription and risk flag change rarely: hourly, and whenever the user asks."""
@@ -92,6 +93,7 @@ class Monitor:
                 error=None,
                 risk=None,
                 concurrency=None,
+                forecasts={},
             )
         )
 
@@ -109,6 +111,7 @@ class Monitor:
                 error=None,
                 risk=None,
                 concurrency=None,
+                forecasts={},
                 session_only=session_only,
             )
         )
@@ -133,6 +136,19 @@ class Monitor:
 
     def set_concurrency(self, concurrency: ConcurrencyState) -> None:
         self._set(replace(self.state, concurrency=concurrency))
+
+    def set_forecasts(
+        self, forecasts: Mapping[str, Forecast], now: datetime
+    ) -> list[alerts.Notification]:
+        """The worker's forecasts for the data just fetched; the notifications they deserve
+        (a window running out well before its reset, once per period)."""
+        if self.state.phase is Phase.SIGNED_OUT:
+            return []  # a late answer for a session that has ended
+        notes = alerts.forecast_notifications(forecasts, self.state.settings, self.sent, now)
+        self._set(replace(self.state, forecasts=dict(forecasts)))
+        if notes:
+            self.remember_sent()
+        return notes
 
     # -- planning ----------------------------------------------------------------
     def plan(self, now: datetime, *, forced: bool = False) -> FetchPlan:

@@ -5,12 +5,14 @@ The tray, the panel and the tooltip all read one AppState, so they never disagre
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from glmtray.errors import AccountRestricted, AuthenticationFailed, GlmtrayError, NoCodingPlan
+from glmtray.history.forecast import Forecast, labelled_phrase, runs_out_before_reset
 from glmtray.peak import PeakStatus, peak_phrase, peak_status, rule_for
 from glmtray.platform.codes import CodeClass, classify
 from glmtray.platform.models import FIVE_HOUR, WEEKLY, QuotaWindow, Snapshot
@@ -116,6 +118,20 @@ class AppState:
     """The risk monitor's last report for this account; None until it has run."""
     concurrency: ConcurrencyState | None = None
     """Requests and coding sessions in flight, against what the tier allows."""
+    forecasts: Mapping[str, Forecast] = field(default_factory=dict)
+    """Each window's pace and forecast by window id, from the last good fetch's history."""
+
+    def forecast_lines(self, now: datetime) -> list[str]:
+        """The windows forecast to run out before their reset (still ahead), for the
+        tooltip: "5-hour: At this pace it runs out at 15:40, 1 h 20 min before it resets"."""
+        shown = {w.id for w in self.snapshot.windows} if self.snapshot else set()
+        return [
+            labelled_phrase(forecast, now)
+            for forecast in runs_out_before_reset(self.forecasts)
+            if forecast.window_key in shown
+            and forecast.runs_out_at is not None
+            and forecast.runs_out_at > now
+        ]
 
     def notice_texts(self) -> list[str]:
         return [notice.text for notice in self.notices]
@@ -257,6 +273,7 @@ class AppState:
             lines.append(_window_summary(blocking, now, self.back_at(blocking.id)))
         elif self.no_windows:
             lines.append(NO_WINDOWS_TEXT)
+        lines.extend(self.forecast_lines(now))
         peak = self.peak(now)
         if peak is not None and snap.has_windows:
             lines.append(peak_phrase(peak, now))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,7 @@ from glmtray.timeutil import utcnow
 
 if TYPE_CHECKING:
     from glmtray.activity.risk_watch import RiskWatcher
+    from glmtray.history.store import HistoryStore
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +66,6 @@ class SessionStart:
     """The key was good but the keyring could not keep it (or could not be read)."""
 
 
-
-
 class _PlatformWorker(QObject):
     started = Signal(object)  # SessionStart
     fetched = Signal(int, object, object)  # session, Snapshot, FetchPlan
@@ -74,6 +74,7 @@ class _PlatformWorker(QObject):
     risk_unavailable = Signal(int, str)  # session, notice text
     key_removed = Signal(object, object)  # Account, CredentialError or None
     job_done = Signal(int, int, object, object)  # session, job id, result, error
+    forecasts_updated = Signal(int, object)  # session, dict[str, Forecast]
 
     def __init__(self, environment: Environment, language: str) -> None:
         super().__init__()
@@ -84,6 +85,8 @@ class _PlatformWorker(QObject):
         self._session = 0
         self._watcher: RiskWatcher | None = None
         self._peak_hours: str | None = None
+        self._peak_rule = "auto"
+        self._history: HistoryStore | None = None
 
     # -- sessions ----------------------------------------------------------------
     @Slot(int, object, bool)
@@ -146,6 +149,11 @@ class _PlatformWorker(QObject):
         except Exception:  # history and the status line are extras
             log.exception("fetch recorders unavailable")
             self._recorders = []
+        try:
+            self._history = self._env.open_history(opening.account)
+        except Exception:  # forecasts are an extra too
+            log.exception("usage history unavailable")
+            self._history = None
         self.started.emit(
             SessionStart(
                 session,
@@ -159,7 +167,9 @@ class _PlatformWorker(QObject):
         # The history after the first data: the icon need not wait for SQLite.
         self._open_risk(session, opening.account, read_transcripts)
         if opening.snapshot is not None:
-            record_all(self._recorders, opening.snapshot, utcnow())
+            at = utcnow()
+            record_all(self._recorders, opening.snapshot, at)
+            self._forecast(session, opening.snapshot, at)
             self._watch_risk(opening.snapshot, FIRST_FETCH)
         elif isinstance(opening.error, PlatformError):
             self._update_risk(None, [opening.error], False)
@@ -184,6 +194,7 @@ class _PlatformWorker(QObject):
             self._client.close()
         close_all(self._recorders)
         self._client, self._watcher, self._session, self._recorders = None, None, 0, []
+        self._history = None  # the environment keeps the store: the next session reuses it
 
     @Slot(object)
     def sign_out(self, account: Account) -> None:
@@ -215,8 +226,30 @@ class _PlatformWorker(QObject):
             self.fetch_failed.emit(session, UnexpectedResponse(detail=type(error).__name__))
             return
         self.fetched.emit(session, snapshot, plan)
-        record_all(self._recorders, snapshot, utcnow())
+        at = utcnow()
+        record_all(self._recorders, snapshot, at)
+        self._forecast(session, snapshot, at)
         self._watch_risk(snapshot, plan)
+
+    def _forecast(self, session: int, snapshot: Snapshot, at: datetime) -> None:
+        """Each window's pace and forecast from the history just written."""
+        if snapshot.quota is None or Section.QUOTA in snapshot.problems:
+            return  # no new quota: the last forecasts stand
+        from glmtray.history.forecast import forecasts_for
+        from glmtray.peak import DEFAULT_PEAK_HOURS, rule_for
+
+        try:
+            forecasts = forecasts_for(
+                self._history,
+                snapshot,
+                at,
+                rule_for(snapshot.quota, self._peak_rule),
+                self._peak_hours or DEFAULT_PEAK_HOURS,
+            )
+        except Exception:  # an extra: never let it stop quota refreshes
+            log.exception("forecast failed")
+            return
+        self.forecasts_updated.emit(session, forecasts)
 
     @Slot(int, int, object)
     def run_job(self, session: int, job_id: int, job: Callable[[PlatformClient], Any]) -> None:
@@ -244,9 +277,9 @@ class _PlatformWorker(QObject):
         """Read new risk events between refreshes (the meter's 1302s: their "limit seen")."""
         self._update_risk(None, [], False)
 
-    @Slot(str)
-    def set_peak_hours(self, peak_hours: str) -> None:
-        self._peak_hours = peak_hours
+    @Slot(str, str)
+    def set_peak_hours(self, peak_hours: str, peak_rule: str) -> None:
+        self._peak_hours, self._peak_rule = peak_hours, peak_rule
         if self._watcher is not None:
             self._watcher.peak_hours = peak_hours
 
@@ -282,6 +315,7 @@ class PlatformService(QObject):
     fetched = Signal(object, object)  # Snapshot, FetchPlan (current session only)
     fetch_failed = Signal(object)  # GlmtrayError (current session only)
     risk_updated = Signal(object)  # RiskReport (current session only)
+    forecasts_updated = Signal(object)  # dict[str, Forecast] by window id (current session only)
     risk_unavailable = Signal(str)
     key_removed = Signal(object, object)  # Account, CredentialError or None
 
@@ -290,7 +324,7 @@ class PlatformService(QObject):
     _fetch = Signal(int, object)
     _rescan = Signal()
     _sign_out = Signal(object)
-    _peak_hours = Signal(str)
+    _peak_hours = Signal(str, str)
     _run_job = Signal(int, int, object)
     _stop = Signal()
 
@@ -317,6 +351,7 @@ class PlatformService(QObject):
         self._worker.fetched.connect(self._on_fetched)
         self._worker.fetch_failed.connect(self._on_fetch_failed)
         self._worker.risk_updated.connect(self._on_risk_updated)
+        self._worker.forecasts_updated.connect(self._on_forecasts_updated)
         self._worker.risk_unavailable.connect(self._on_risk_unavailable)
         self._worker.key_removed.connect(self.key_removed)
         self._thread.start()
@@ -347,8 +382,9 @@ class PlatformService(QObject):
         self._jobs.clear()
         self._sign_out.emit(account)
 
-    def set_peak_hours(self, peak_hours: str) -> None:
-        self._peak_hours.emit(peak_hours)
+    def set_peak_hours(self, peak_hours: str, peak_rule: str = "auto") -> None:
+        """The peak hours (risk monitor, forecasts) and the peak rule (forecasts)."""
+        self._peak_hours.emit(peak_hours, peak_rule)
 
     def run(
         self,
@@ -383,6 +419,10 @@ class PlatformService(QObject):
     def _on_risk_updated(self, session: int, report: object) -> None:
         if session == self.session:
             self.risk_updated.emit(report)
+
+    def _on_forecasts_updated(self, session: int, forecasts: object) -> None:
+        if session == self.session:
+            self.forecasts_updated.emit(forecasts)
 
     def _on_risk_unavailable(self, session: int, text: str) -> None:
         if session == self.session:

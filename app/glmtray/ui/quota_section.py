@@ -8,6 +8,7 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent
 from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
 
+from glmtray.history.forecast import Forecast, Outcome, forecast_phrase
 from glmtray.peak import peak_phrase
 from glmtray.platform.models import QuotaWindow
 from glmtray.report import blocking_phrase, reset_phrase, window_figures
@@ -85,6 +86,10 @@ class WindowRow(QWidget):
         self.tools = plain_label()
         self.tools.setFont(scaled_font(self, -1))
         layout.addWidget(self.tools)
+        self.forecast = plain_label()
+        self.forecast.setFont(scaled_font(self, -1))
+        self.forecast.setObjectName("forecast")
+        layout.addWidget(self.forecast)
         self.window_id = ""
 
     def show_window(
@@ -96,6 +101,7 @@ class WindowRow(QWidget):
         dark: bool,
         stale: bool,
         back_at: datetime | None = None,
+        forecast: Forecast | None = None,
     ) -> None:
         self.window_id = window.id
         self.name.setText(window.label)
@@ -122,6 +128,16 @@ class WindowRow(QWidget):
         self.tools.setText(tools)
         set_colour(self.tools, style.grey(dark))
         self.tools.setVisible(bool(tools))
+        phrase = ""
+        if forecast is not None and forecast.outcome not in _SAID_ALREADY:
+            phrase = forecast_phrase(forecast, now)
+        self.forecast.setText(phrase)
+        set_colour(self.forecast, style.grey(dark))
+        self.forecast.setVisible(bool(phrase))
+
+
+_SAID_ALREADY = frozenset({Outcome.EXHAUSTED, Outcome.NOT_STARTED, Outcome.NO_RESET})
+"""Outcomes the detail line says already ("back at", "not started", "reset time unknown")."""
 
 
 class QuotaSection(Section):
@@ -185,7 +201,13 @@ class QuotaSection(Section):
         for row, window in zip(self.rows, windows, strict=False):
             level = level_for(window.used_percent, thresholds)
             row.show_window(
-                window, now, level, dark=dark, stale=stale, back_at=state.back_at(window.id)
+                window,
+                now,
+                level,
+                dark=dark,
+                stale=stale,
+                back_at=state.back_at(window.id),
+                forecast=state.forecasts.get(window.id),
             )
             row.setVisible(True)
         for row in self.rows[len(windows) :]:
