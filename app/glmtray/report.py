@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -12,6 +13,7 @@ from glmtray.peak import PeakStatus, peak_phrase
 from glmtray.platform.models import QuotaWindow, Snapshot, Subscription
 from glmtray.renewal import money
 from glmtray.timeutil import format_day, format_duration, format_local_time, iso_utc
+from glmtray.wording import unit_label, window_label
 
 if TYPE_CHECKING:
     from glmtray.activity.events import Event
@@ -229,14 +231,27 @@ class RiskReportData:
         return lines
 
 
-def window_figures(window: QuotaWindow) -> str | None:
+def display_width(text: str) -> int:
+    """Columns `text` takes in a terminal: wide (CJK) characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def padded(text: str, width: int) -> str:
+    return text + " " * max(0, width - display_width(text))
+
+
+def window_figures(window: QuotaWindow, *, shown: bool = True) -> str | None:
     """The absolute figures, "5,184 of 28,000 credits"; None where the platform gives no
-    counts (token windows usually), where only the share is known."""
+    counts (token windows usually), where only the share is known. In the user's language,
+    or (`shown` False, for `status --json`) in English whatever the language."""
     if window.used is None or window.limit is None or window.limit <= 0:
         return None
+    if not shown:
+        unit = f" {window.unit_name}" if window.unit_name else ""
+        return f"{window.used:,} of {window.limit:,}{unit}"
     if window.unit_name:
         return _("{used} of {limit} {unit}").format(
-            used=f"{window.used:,}", limit=f"{window.limit:,}", unit=window.unit_name
+            used=f"{window.used:,}", limit=f"{window.limit:,}", unit=unit_label(window.unit_name)
         )
     return _("{used} of {limit}").format(used=f"{window.used:,}", limit=f"{window.limit:,}")
 
@@ -252,7 +267,7 @@ def window_json(window: QuotaWindow) -> dict[str, Any]:
         "limit": window.limit,
         "remaining": window.remaining,
         "unit_name": window.unit_name,
-        "figures": window_figures(window),
+        "figures": window_figures(window, shown=False),
         "platform_percent": window.platform_percent,
         "reset_unknown": window.reset_unknown,
         "tools": {tool.name: tool.count for tool in window.tools} or None,
@@ -332,11 +347,11 @@ def blocking_phrase(window: QuotaWindow, now: datetime) -> str:
     if window.is_exhausted:
         if window.resets_at:
             return _("{window} limit reached: back on {time}").format(
-                window=window.label, time=format_local_time(window.resets_at, now)
+                window=window_label(window), time=format_local_time(window.resets_at, now)
             )
-        return _("{window} limit reached").format(window=window.label)
+        return _("{window} limit reached").format(window=window_label(window))
     return _("{window} window is the closest to its limit ({percent} %)").format(
-        window=window.label, percent=f"{window.used_percent:.0f}"
+        window=window_label(window), percent=f"{window.used_percent:.0f}"
     )
 
 
@@ -398,12 +413,12 @@ def snapshot_text(
     )
     if snapshot.quota is not None and not snapshot.quota.has_windows:
         lines.append("  " + _("No quota windows: the platform reports none for this plan"))
-    width = max((len(w.label) for w in snapshot.windows), default=0)
+    width = max((display_width(window_label(w)) for w in snapshot.windows), default=0)
     for window in snapshot.windows:
         figures = window_figures(window)
         counts = f"  {figures}" if figures else ""
         lines.append(
-            f"  {window.label:<{width}}  {window.used_percent:5.1f} %{counts}  {reset_phrase(window, now)}"
+            f"  {padded(window_label(window), width)}  {window.used_percent:5.1f} %{counts}  {reset_phrase(window, now)}"
         )
         if window.tools:
             lines.append("    " + ", ".join(f"{t.name} {t.count}" for t in window.tools))
