@@ -589,17 +589,24 @@ def cmd_gui(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     first = None
     if not args.demo:
-        # The key, the client and the first data while Qt loads (see first_fetch.py).
+        # The key's read first, in a child process on the other core (key_helper.py), then
+        # the client and the first data on a thread while Qt loads (first_fetch.py).
         from glmtray.credentials import Account
+        from glmtray.key_helper import PendingRead
+        from glmtray.settings import SettingsStore
+
+        store = SettingsStore()
+        loaded = store.load()  # a damaged file's notice goes on to the panel
+        if args.region:
+            loaded = replace(loaded, settings=replace(loaded.settings, region=Region(args.region)))
+        account = Account(loaded.settings.region, loaded.settings.account_label)
+        pending_key = PendingRead(account)
+
         from glmtray.environment import LoadedOnce, normal_environment
         from glmtray.first_fetch import FirstFetch, preferred_language
 
-        first = normal_environment(args.base_url)
-        loaded = first.settings.load()  # a damaged file's notice goes on to the panel
-        if args.region:
-            loaded = replace(loaded, settings=replace(loaded.settings, region=Region(args.region)))
-        first.settings = LoadedOnce(first.settings, loaded)
-        account = Account(loaded.settings.region, loaded.settings.account_label)
+        first = normal_environment(args.base_url, pending_key)
+        first.settings = LoadedOnce(store, loaded)
         first.first_fetch = FirstFetch(first, account, preferred_language())
     from glmtray.ui.application import run_app
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from glmtray.demo import Step
     from glmtray.first_fetch import FirstFetch
     from glmtray.history.store import HistoryStore
+    from glmtray.key_helper import PendingRead
 
 
 class SettingsSource(Protocol):
@@ -187,13 +188,16 @@ class Environment:
             self.closers.pop()()
 
 
-def normal_environment(base_url: str | None = None) -> Environment:
+def normal_environment(
+    base_url: str | None = None, pending_key: PendingRead | None = None
+) -> Environment:
+    """`pending_key`: the key's read, when the caller started it before building this."""
     from glmtray.key_helper import ChildReadKeys
 
     history = HistoryStores(open_history_file)
     return Environment(
         settings=SettingsStore(),
-        keys=ChildReadKeys(),
+        keys=ChildReadKeys(pending_key),
         open_events=_open_event_file,
         transcripts_root=_default_transcripts_root,
         account_memory=AccountMemory(data_dir() / "accounts.json"),

@@ -42,37 +42,74 @@ def helper_command(account: Account) -> list[str]:
     return [sys.executable, "-m", "glmtray.key_helper", account.username]
 
 
-class ChildReadKeys(CredentialStore):
-    """The OS keyring, read through a child process; storing and removing stay in-process."""
+class PendingRead:
+    """A child already reading `account`'s key: started as early as the process can, so
+    the read overlaps everything the tray loads before it needs the key."""
 
-    def get(self, account: Account) -> str | None:
-        session_key = self.session_key(account)
-        if session_key is not None:
-            return session_key
+    def __init__(self, account: Account) -> None:
+        self.account = account
+        self.process: subprocess.Popen[bytes] | None = None
         try:
-            finished = subprocess.run(
+            self.process = subprocess.Popen(
                 helper_command(account),
                 stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=HELPER_TIMEOUT_S,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
                 env=os.environ.copy(),
             )
+        except OSError as error:
+            log.warning("key helper could not start (%s)", type(error).__name__)
+
+    def answer(self) -> dict[str, object] | None:
+        """The child's answer; None when there is none to trust (then read in-process)."""
+        if self.process is None:
+            return None
+        try:
+            stdout, _ = self.process.communicate(timeout=HELPER_TIMEOUT_S)
         except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.communicate()
             raise KeyringUnresponsive(
                 f"The system keyring did not answer within {HELPER_TIMEOUT_S:g} s. It may be "
                 "waiting for an unlock prompt: unlock it and try again.",
                 backend="default",
             ) from None
-        except OSError as error:
-            log.warning("key helper could not start (%s); reading in-process", type(error).__name__)
-            return super().get(account)
         try:
-            answer = json.loads(finished.stdout)
-            if not isinstance(answer, dict):
-                raise ValueError("not an object")
+            answer = json.loads(stdout)
         except ValueError:
-            log.warning("key helper gave no answer (exit %s); reading in-process", finished.returncode)
-            return super().get(account)
+            answer = None
+        if not isinstance(answer, dict):
+            log.warning("key helper gave no answer (exit %s)", self.process.returncode)
+            return None
+        return answer
+
+    def cancel(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+class ChildReadKeys(CredentialStore):
+    """The OS keyring, read through a child process; storing and removing stay in-process.
+
+    `pending` is a read started before this store existed (at the very start of the tray);
+    it answers the first `get` of its account."""
+
+    def __init__(self, pending: PendingRead | None = None) -> None:
+        super().__init__()
+        self._pending = pending
+
+    def get(self, account: Account) -> str | None:
+        session_key = self.session_key(account)
+        if session_key is not None:
+            return session_key
+        pending, self._pending = self._pending, None
+        if pending is not None and pending.account != account:
+            pending.cancel()
+            pending = None
+        answer = (pending or PendingRead(account)).answer()
+        if answer is None:
+            return super().get(account)  # no child to trust: read it here, as before
         if "error" in answer:
             kind = ERROR_KINDS.get(str(answer.get("error")), CredentialError)
             raise kind(str(answer.get("message", "")), backend=str(answer.get("backend", "unknown")))
