@@ -1,5 +1,5 @@
 """The forecast line under each quota window: one short muted line in the panel, only
-where it adds to what the window's own lines say."""
+where it adds to what the window's own lines say; the settings' checkbox for its notice."""
 
 from __future__ import annotations
 
@@ -7,12 +7,16 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
 from glmtray.history.forecast import Forecast, Outcome
+from glmtray.settings import Settings
 from glmtray.ui import style
 from glmtray.ui.panel import Panel
 from glmtray.ui.quota_section import WindowRow
+from glmtray.ui.settings_dialog import SettingsDialog
 
 from .conftest import NOW, healthy_state
 from .test_panel import assert_nothing_clipped
@@ -91,3 +95,18 @@ def test_no_forecast_yet_no_line(panel: Panel) -> None:
     assert row_of(panel, "five_hour").forecast.isVisibleTo(panel)
     panel.show_state(healthy_state(), NOW)  # a new session: the rows are reused, emptied
     assert not row_of(panel, "five_hour").forecast.isVisibleTo(panel)
+
+
+def test_the_forecast_notification_has_its_checkbox(qtbot: QtBot) -> None:
+    settings = replace(Settings(), notify_forecast=False)
+    dialog = SettingsDialog(settings, signed_in=True, backend_name="SecretService Keyring")
+    qtbot.addWidget(dialog)
+    box = dialog.notify_checks["notify_forecast"]
+    assert not box.isChecked()
+    assert box.text() == "When a window is forecast to run out well before it resets"
+    box.setChecked(True)
+    dialog.show()
+    with qtbot.waitSignal(dialog.settings_changed, timeout=1000) as blocker:
+        button = dialog.buttons.button(QDialogButtonBox.StandardButton.Apply)
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)  # type: ignore[no-untyped-call]
+    assert blocker.args is not None and blocker.args[0].notify_forecast is True

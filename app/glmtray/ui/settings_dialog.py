@@ -237,6 +237,12 @@ class SettingsDialog(QDialog):
         layout.addWidget(
             check("notify_thresholds", self.tr("When a window crosses a warning level"))
         )
+        layout.addWidget(
+            check(
+                "notify_forecast",
+                self.tr("When a window is forecast to run out well before it resets"),
+            )
+        )
         layout.addWidget(check("notify_reset", self.tr("When a used-up window resets")))
         layout.addWidget(
             check("notify_refresh_failing", self.tr("When refreshing has been failing for a while"))
