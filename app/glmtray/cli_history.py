@@ -26,8 +26,6 @@ DESCRIPTION = _(
     "Each quota window's share used over the span, as the tray recorded it at each refresh, "
     "and the platform's model tokens and tool calls per hour (24h) or per day (7d, 30d)."
 )
-HISTORY_FILE = "history.sqlite3"
-"""The history file in the data folder (the one the tray's recorder writes)."""
 READ_BUSY_TIMEOUT = 1.0
 """While the tray writes the history, wait this long, then show the platform's usage alone."""
 
@@ -148,6 +146,7 @@ class _NoHistory:
 
 
 def _open_store(account: str) -> _NoHistory | HistoryStore:
+    from glmtray.history.recorder import HISTORY_FILE  # the file the tray's recorder writes
     from glmtray.history.store import HistoryStore
     from glmtray.settings import data_dir
 
