@@ -136,6 +136,7 @@ ARGPARSE_WORDS = (
     N_("invalid %(type)s value: %(value)r"),
     N_("not allowed with argument %s"),
     N_("ambiguous option: %(option)s could match %(matches)s"),
+    N_("show program's version number and exit"),
 )
 
 
