@@ -7,7 +7,7 @@ pipes it a JSON description of the session on stdin and shows the first line of 
 stdout, ANSI colours included. So the line comes from the snapshot the tray (or the last
 `glmtray status`) saved in the user cache folder (`glmtray.snapshot`), and the platform is
 asked only when that snapshot is older than the `statusline_max_age_seconds` setting (60 s
-by default), once per that period whatever the outcome, by one process at a time, and
+by default), by one process at a time, not again for that long after a failure, and
 never for longer than about 1.5 s: past that the last value is printed, marked as old.
 
 This is a fast command (`glmtray.cli.FAST_COMMANDS`): with a fresh snapshot it imports
@@ -301,6 +301,8 @@ def refresh(path: str, max_age: int, deadline: float) -> tuple[dict[str, Any] | 
     try:
         if problem:  # said again by the calls that do not ask until the next attempt
             os.write(attempt, f"{problem}\n".encode("ascii"))
+        else:  # the snapshot is fresh now, and says when to ask next
+            os.ftruncate(attempt, 0)
     except OSError:
         pass
     finally:
@@ -310,8 +312,8 @@ def refresh(path: str, max_age: int, deadline: float) -> tuple[dict[str, Any] | 
 
 def _claim_attempt(attempt_path: str, max_age: int) -> tuple[int | None, str | None]:
     """The attempt file, locked and stamped with now, ready for the outcome's line; or
-    None when another process holds it or the last attempt is recent, with the problem
-    that attempt ended on."""
+    None when another process holds it or the last attempt failed less than `max_age`
+    ago, with the problem it ended on (a successful attempt empties the file)."""
     try:
         os.makedirs(os.path.dirname(attempt_path), mode=0o700, exist_ok=True)
         fd = os.open(attempt_path, os.O_RDWR | os.O_CREAT, 0o600)
