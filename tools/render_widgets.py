@@ -22,9 +22,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
-from PySide6.QtCore import QPoint
-from PySide6.QtGui import QColor, QImage, QPainter, QPalette
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QApplication, QStyleFactory, QWidget
+from sample_history import sample_view
 from sample_states import (
     NOW,
     healthy_state,
@@ -46,9 +47,11 @@ from glmtray.errors import (
     PlatformUnavailable,
     UnexpectedResponse,
 )
+from glmtray.history.views import Span
 from glmtray.platform.regions import Region
 from glmtray.settings import Settings
 from glmtray.state import AppState, IconLook, IconSpec, Level, Phase
+from glmtray.ui.history_window import HistoryWindow
 from glmtray.ui.icon import render_icon
 from glmtray.ui.panel import Panel
 from glmtray.ui.settings_dialog import SettingsDialog
@@ -144,6 +147,67 @@ def save(widget: QWidget, path: Path) -> None:
     widget.grab().save(str(path))
     widget.hide()
     print(path)
+
+
+def point_at(widget: QWidget, x: float, y: float) -> None:
+    """Move the pointer over `widget` as a mouse would (for the hover readout)."""
+    position = QPointF(x, y)
+    event = QMouseEvent(
+        QMouseEvent.Type.MouseMove,
+        position,
+        widget.mapToGlobal(position),
+        Qt.MouseButton.NoButton,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(widget, event)
+
+
+def history_windows(out: Path, theme: str) -> None:
+    """The history window: each span, the empty state and a usage note; at its default
+    size and on a 1366x768 laptop's free area; one at twice the pixel density."""
+    views = {
+        "24h": sample_view(Span.DAY, NOW),
+        "7d": sample_view(Span.WEEK, NOW),
+        "30d": sample_view(Span.MONTH, NOW),
+        "empty": sample_view(Span.DAY, NOW, empty=True),
+        "usage_note": sample_view(
+            Span.DAY,
+            NOW,
+            usage_note="Model and tool usage could not be refreshed (the platform did not "
+            "answer); showing usage from 17:40, 20 min old.",
+        ),
+    }
+    for name, view in views.items():
+        if theme == "dark" and name in ("30d", "usage_note"):
+            continue
+        window = HistoryWindow()
+        window.show_view(view, NOW)
+        window.show()
+        window.resize(980, 660)  # its default size, whatever the offscreen screen's
+        QApplication.processEvents()
+        if name == "24h":
+            chart = window.share_chart
+            plot = chart.plot_rect()
+            point_at(chart, chart.x_of((NOW - timedelta(hours=3)).timestamp()), plot.center().y())
+        window.grab().save(str(out / f"history_{name}_{theme}.png"))
+        print(out / f"history_{name}_{theme}.png")
+        if name == "24h":
+            # A 1366x768 laptop under a 32 px bar, less the title bar.
+            window.resize(1366 - 16, 768 - 32 - 48)
+            QApplication.processEvents()
+            window.grab().save(str(out / f"history_{name}_laptop_{theme}.png"))
+            print(out / f"history_{name}_laptop_{theme}.png")
+            # High density: the same window drawn at a device pixel ratio of 2.
+            window.resize(980, 660)
+            QApplication.processEvents()
+            pixmap = QPixmap(window.size() * 2)
+            pixmap.setDevicePixelRatio(2.0)
+            window.render(pixmap)
+            pixmap.save(str(out / f"history_{name}_2x_{theme}.png"))
+            print(out / f"history_{name}_2x_{theme}.png")
+        window.hide()
+        window.deleteLater()
 
 
 def icon_sheet(path: Path, scale: int = 3) -> None:
@@ -272,6 +336,8 @@ def main() -> int:
             settings_dialog.tabs.setCurrentIndex(index)
             save(settings_dialog, args.out / f"settings_{index}_{theme}.png")
         settings_dialog.deleteLater()
+
+        history_windows(args.out, theme)
 
     icon_sheet(args.out / "icons.png")
     app.processEvents()

@@ -274,6 +274,7 @@ def test_export_that_cannot_be_written_says_so(window: HistoryWindow, tmp_path: 
 def test_no_history_yet_is_a_clear_empty_state(window: HistoryWindow) -> None:
     shown(window, sample_view(Span.DAY, NOW, empty=True))
     assert window.page() == "empty"
+    assert not window.export_button.isEnabled()  # nothing to export
     assert window.empty_page.property("message") == (
         "No history yet: glmtray records each refresh from now on."
     )

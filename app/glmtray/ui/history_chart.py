@@ -252,6 +252,18 @@ def thin_line(
     return points
 
 
+def reversals(points: Sequence[QPointF]) -> int:
+    """How often a line turns from rising to falling or back (in screen y)."""
+    count, direction = 0, 0.0
+    for a, b in pairwise(points):
+        step = b.y() - a.y()
+        if step and direction and (step > 0) != (direction > 0):
+            count += 1
+        if step:
+            direction = step
+    return count
+
+
 # -- the widgets --------------------------------------------------------------------------
 class TimeChart(QWidget):
     """A time axis (local time), a value axis, a legend, peak shading and a hover readout;
@@ -609,12 +621,12 @@ class ShareChart(TimeChart):
             ]
             if len(points) == 1:
                 shapes.append(points[0])
-            elif len(points) <= columns:
+            elif reversals(points) * 4 <= columns:
                 shapes.append(QPolygonF(points))
             elif points:
-                # Dense (more points than pixels): separate segments. Qt strokes a wide
-                # polyline that turns back on itself thousands of times in seconds; the
-                # same segments drawn apart take milliseconds.
+                # Zigzags (a share going up and down within pixels): separate segments. Qt
+                # strokes a wide polyline that turns back on itself thousands of times in
+                # seconds; the same segments drawn apart take milliseconds.
                 shapes.append([QLineF(p, q) for p, q in pairwise(points)])
         self._drawn[key] = shapes
         return shapes
@@ -630,7 +642,7 @@ class ShareChart(TimeChart):
             pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
             pen.setCapStyle(Qt.PenCapStyle.RoundCap)
             segment_pen = QPen(pen)
-            segment_pen.setCapStyle(Qt.PenCapStyle.FlatCap)
+            segment_pen.setCapStyle(Qt.PenCapStyle.SquareCap)  # no seams between segments
             for shape in self._shapes(index, plot):
                 if isinstance(shape, QPointF):
                     painter.setPen(Qt.PenStyle.NoPen)

@@ -143,7 +143,7 @@ class HistoryWindow(QWidget):
             self.span_group.addButton(button)
             self.span_buttons[span] = button
             top.addWidget(button)
-        self.span_buttons[Span.DAY].setChecked(True)
+        self.select_span(Span.DAY)
         top.addSpacing(style.SECTION_SPACING)
         self.status_label = plain_label(wrap=False)
         self.status_label.setFont(scaled_font(self, -1))
@@ -257,6 +257,9 @@ class HistoryWindow(QWidget):
         """Show `span` as chosen (without asking for it)."""
         self._span = span
         self.span_buttons[span].setChecked(True)
+        for each, button in self.span_buttons.items():
+            # Bold as well as pressed: some themes draw a checked button much like the others.
+            button.setFont(scaled_font(self, 0, bold=each is span))
 
     def _pick(self, span: Span) -> None:
         if span is self._span and self._view is not None and self._view.span is span:
@@ -296,10 +299,11 @@ class HistoryWindow(QWidget):
             self.note_label.show()
         else:
             self.note_label.hide()
-        self.export_button.setEnabled(True)
         if not has_history(view):
+            self.export_button.setEnabled(False)
             self.stack.setCurrentWidget(self.empty_page)
             return
+        self.export_button.setEnabled(True)
         start, end = _epoch(view.start), _epoch(view.end)
         peaks = [(_epoch(a), _epoch(b)) for a, b in view.peak_periods]
         self.share_chart.set_empty_text(
