@@ -424,3 +424,17 @@ def test_the_max_age_is_read_as_the_settings_read_it(saved: object, expected: in
     path.write_text(json.dumps({} if saved is None else {"statusline_max_age_seconds": saved}))
     assert saved_max_age() == expected
     assert SettingsStore().load().settings.statusline_max_age_seconds == expected
+
+
+def test_the_readme_documents_every_field_and_the_colours() -> None:
+    from glmtray.cli_statusline import DEFAULT_FORMAT, FIELDS
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("## Status line for Claude Code")
+    text = readme[start : readme.index("\n## ", start + 3)]
+    rows = re.findall(r"^\| `([a-z0-9]+)` \|", text, re.MULTILINE)
+    assert rows == list(FIELDS)
+    assert f"`{DEFAULT_FORMAT}`" in text
+    assert '"command": "glmtray statusline"' in text
+    for words in ("NO_COLOR", "--color=always", "--color=never", "(5m old)"):
+        assert words in text, words
