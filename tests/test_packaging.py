@@ -607,3 +607,11 @@ def test_launch_command_refuses_what_no_launcher_could_run(exec_value: str) -> N
     entry = f"[Desktop Entry]\nType=Application\nName=x\nExec={exec_value}\n"
     with pytest.raises(desktop_launch.DesktopEntryError):
         desktop_launch.launch_command(entry)
+
+
+def test_readme_install_leads_with_this_versions_deb() -> None:
+    readme = (ROOT / "README.md").read_text()
+    install = readme.split("\n## Install\n", 1)[1].split("\n## ", 1)[0]
+    first_block = install.split("```sh\n", 1)[1].split("```", 1)[0].strip()
+    version = build_deb.debian_version(glmtray.__version__)
+    assert first_block == f"sudo apt install ./glmtray_{version}_amd64.deb"
