@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from glmtray.activity.concurrency import ConcurrencyState
     from glmtray.activity.events import Event, EventStore
+    from glmtray.history.forecast import Forecast
     from glmtray.peak import PeakStatus
     from glmtray.platform.models import Snapshot
     from glmtray.report import RiskReportData
@@ -207,12 +208,18 @@ def cmd_status(args: argparse.Namespace) -> int:
     risk = _risk_report(snapshot, account, now)
     peak = _peak(snapshot, now)
     save_fetch(snapshot, account, _settings(), locked=risk.locked)  # for `statusline`
+    forecasts = _forecasts(snapshot, account, now)
     if args.json:
         data = snapshot_json(snapshot, risk=risk, peak=peak)
+        for window in data["windows"]:
+            forecast = forecasts.get(window["id"])
+            window["forecast"] = forecast.to_json(now) if forecast is not None else None
         data["concurrency"] = concurrency.to_json() if concurrency is not None else None
         print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         print(snapshot_text(snapshot, now, risk=risk, peak=peak))
+        for line in _forecast_lines(forecasts, now):
+            print(line)
         if concurrency is not None and concurrency.tooltip_line:
             print(concurrency.tooltip_line)
     if isinstance(quota_problem, AccountRestricted) or risk.locked or risk.restricted is True:
@@ -223,6 +230,47 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"glmtray: {quota_problem.title}: {quota_problem.message}", file=sys.stderr)
         return quota_problem.exit_code
     return EXIT_OK
+
+
+HISTORY_BUSY_TIMEOUT_S = 0.5
+"""While the tray writes the usage history, `status` waits this long at most, then goes on
+without recording its own fetch."""
+
+
+def _forecasts(snapshot: Snapshot, account: Account, now: datetime) -> dict[str, Forecast]:
+    """Record this fetch in the account's usage history, as the tray does, and forecast
+    each window from it. The history is a bonus: when it cannot be used the command goes on
+    (forecasts without history, or none), never fails."""
+    import logging
+
+    from glmtray.history.forecast import forecasts_for
+    from glmtray.history.recorder import HISTORY_FILE, HistoryRecorder
+    from glmtray.history.store import HistoryStore
+    from glmtray.peak import rule_for
+    from glmtray.settings import data_dir
+
+    settings = _settings()
+    store: HistoryStore | None = None
+    try:
+        store = HistoryStore(
+            data_dir() / HISTORY_FILE, account.username, busy_timeout=HISTORY_BUSY_TIMEOUT_S
+        )
+        HistoryRecorder(store).record(snapshot, now)
+        rule = rule_for(snapshot.quota, settings.peak_rule)
+        return forecasts_for(store, snapshot, now, rule, settings.peak_hours)
+    except Exception:
+        logging.getLogger(__name__).warning("no forecast: the usage history failed", exc_info=True)
+        return {}
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _forecast_lines(forecasts: dict[str, Forecast], now: datetime) -> list[str]:
+    """The windows forecast to run out before their reset, one line each (as the tooltip)."""
+    from glmtray.history.forecast import labelled_phrase, runs_out_before_reset
+
+    return [labelled_phrase(f, now) for f in runs_out_before_reset(forecasts)]
 
 
 def _peak(snapshot: Snapshot, now: datetime) -> PeakStatus | None:
