@@ -214,9 +214,8 @@ def _day_ticks(start: float, end: float, days: int) -> list[TimeTick]:
             or (days == 14 and day.weekday() == 0 and (day.toordinal() // 7) % 2 == 0)
         )
         if keep and start <= midnight <= end:
-            ticks.append(
-                TimeTick(midnight, day_label(local(midnight), with_month=days >= 7), False)
-            )
+            label = day_label(local(midnight), with_month=days >= 2)
+            ticks.append(TimeTick(midnight, label, False, whole_day=days == 1))
         day += timedelta(days=1)
     return ticks
 
