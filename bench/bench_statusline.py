@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -60,22 +61,28 @@ def compile_package() -> None:
     compileall.compile_dir(str(Path(glmtray.__file__).parent), quiet=1)
 
 
-def timed(command: list[str], env: dict[str, str], stdin: str) -> tuple[float, str]:
+def timed(command: list[str], env: dict[str, str], stdin: str) -> tuple[float, float, str]:
+    """Wall time, CPU time (user + system: what the process itself cost, whatever else
+    the machine is doing) and the first line printed."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     result = subprocess.run(command, input=stdin, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:
         raise SystemExit(f"{command} failed ({result.returncode}): {result.stderr.strip()}")
-    return elapsed, result.stdout.strip()
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu, result.stdout.strip()
 
 
-def summary(times: list[float]) -> dict[str, float]:
+def summary(times: list[float], cpu: list[float]) -> dict[str, float]:
     ordered = sorted(times)
     return {
         "median_ms": round(statistics.median(ordered) * 1000, 1),
         "p10_ms": round(ordered[len(ordered) // 10] * 1000, 1),
         "p90_ms": round(ordered[(len(ordered) * 9) // 10] * 1000, 1),
         "min_ms": round(ordered[0] * 1000, 1),
+        "cpu_median_ms": round(statistics.median(cpu) * 1000, 1),
     }
 
 
@@ -138,17 +145,19 @@ def main() -> None:
                 timed(command, env, CLAUDE_CODE_INPUT)
             sim.requests.clear()
             times: dict[str, list[float]] = {name: [] for name in commands}
+            cpu: dict[str, list[float]] = {name: [] for name in commands}
             lines: dict[str, str] = {}
             for _ in range(runs):
                 for name, command in commands.items():
-                    elapsed, line = timed(command, env, CLAUDE_CODE_INPUT)
+                    elapsed, used, line = timed(command, env, CLAUDE_CODE_INPUT)
                     times[name].append(elapsed)
+                    cpu[name].append(used)
                     lines[name] = line
             quota_requests = sum(1 for r in sim.requests if r.path == QUOTA_PATH)
             modules = fast_path_modules(env)
     finally:
         shutil.rmtree(home, ignore_errors=True)
-    figures = {name: summary(values) for name, values in times.items()}
+    figures = {name: summary(values, cpu[name]) for name, values in times.items()}
     ours_median = figures["glmtray statusline (fresh snapshot)"]["median_ms"]
     report = {
         "runs": runs,
@@ -156,6 +165,7 @@ def main() -> None:
         "target_median_ms": TARGET_MEDIAN_SECONDS * 1000,
         "target_met": ours_median < TARGET_MEDIAN_SECONDS * 1000,
         "first_call_with_fetch_ms": round(first[0] * 1000, 1),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "quota_requests_during_runs": quota_requests,
         "lines": {
             "glmtray": lines["glmtray statusline (fresh snapshot)"],
@@ -171,10 +181,12 @@ def main() -> None:
         print(
             f"  {name:<38} median {figure['median_ms']:6.1f} ms  "
             f"p10 {figure['p10_ms']:6.1f}  p90 {figure['p90_ms']:6.1f}  min {figure['min_ms']:6.1f}"
+            f"  cpu {figure['cpu_median_ms']:6.1f}"
         )
     verdict = "met" if report["target_met"] else "NOT met"
     print(f"  target: glmtray median under {TARGET_MEDIAN_SECONDS * 1000:.0f} ms: {verdict}")
     print(f"  first call (no snapshot, fetches and saves): {report['first_call_with_fetch_ms']} ms")
+    print(f"  load average at the end (1, 5, 15 min): {report['load_average']}")
     print(
         f"  quota requests during the runs: {quota_requests} "
         f"(node: one per run = {runs}; glmtray: none while the snapshot is fresh)"
