@@ -12,12 +12,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from glmtray.errors import AuthenticationFailed, GlmtrayError, NoCodingPlan, PlanExpired
-from glmtray.i18n import _
+from glmtray.i18n import _, ngettext
 from glmtray.peak import PeakStatus
 from glmtray.platform.models import QuotaWindow, Snapshot
 from glmtray.settings import Settings
 from glmtray.timeutil import format_duration, format_local_time
-from glmtray.wording import plural
+from glmtray.wording import window_label
 
 if TYPE_CHECKING:
     from glmtray.history.forecast import Forecast
@@ -83,21 +83,33 @@ def threshold_notifications(
         keys = [f"threshold:{window.id}:{t}:{_period(window)}" for t in reached]
         if _sent_in_period(sent, f"threshold:{window.id}:{top}:", window):
             continue
+        name, share = window_label(window), f"{window.used_percent:.0f}"
         if window.is_exhausted:
-            back = (
-                f" Back on {format_local_time(window.resets_at, now)}"
-                f" (in {format_duration(window.resets_at - now)})."
+            title = _("{window} limit reached").format(window=name)
+            body = (
+                _(
+                    "Requests will be refused until the window resets. "
+                    "Back on {time} (in {duration})."
+                ).format(
+                    time=format_local_time(window.resets_at, now),
+                    duration=format_duration(window.resets_at - now),
+                )
                 if window.resets_at
-                else ""
+                else _("Requests will be refused until the window resets.")
             )
-            title = f"{window.label} limit reached"
-            body = f"Requests will be refused until the window resets.{back}"
         else:
-            resets = (
-                f" Resets in {format_duration(window.resets_at - now)}." if window.resets_at else ""
+            title = _("{window} window at {percent} %").format(window=name, percent=share)
+            body = (
+                _("You have used {percent} % of the {window} quota. Resets in {duration}.").format(
+                    percent=share,
+                    window=name.lower(),
+                    duration=format_duration(window.resets_at - now),
+                )
+                if window.resets_at
+                else _("You have used {percent} % of the {window} quota.").format(
+                    percent=share, window=name.lower()
+                )
             )
-            title = f"{window.label} window at {window.used_percent:.0f} %"
-            body = f"You have used {window.used_percent:.0f} % of the {window.label.lower()} quota.{resets}"
         result.append(
             Notification(keys[reached.index(top)], "threshold", title, body, urgent=top >= 100)
         )
@@ -163,8 +175,8 @@ def reset_notifications(
                     Notification(
                         key,
                         "reset",
-                        f"{window.label} window reset",
-                        "Full quota is available again.",
+                        _("{window} window reset").format(window=window_label(window)),
+                        _("Full quota is available again."),
                     )
                 )
     return result
@@ -188,12 +200,14 @@ def failure_notifications(
             return []
         sent.add(key)
         expired = isinstance(error, PlanExpired)
-        title = "Your GLM Coding Plan has expired" if expired else "No active GLM Coding Plan"
+        title = _("Your GLM Coding Plan has expired") if expired else _("No active GLM Coding Plan")
         body = (
-            "Coding tools will be refused until the plan is renewed. "
-            "Click to open your subscription page."
+            _(
+                "Coding tools will be refused until the plan is renewed. "
+                "Click to open your subscription page."
+            )
             if expired
-            else "This account has no active coding plan. Click to open your subscription page."
+            else _("This account has no active coding plan. Click to open your subscription page.")
         )
         return [Notification(key, "no_plan", title, body, url=renew_url, urgent=True)]
     if isinstance(error, AuthenticationFailed):
@@ -203,7 +217,7 @@ def failure_notifications(
         sent.add(key)
         return [
             Notification(
-                key, "key_rejected", "API key no longer accepted", error.message, urgent=True
+                key, "key_rejected", _("API key no longer accepted"), error.message, urgent=True
             )
         ]
     key = f"refresh_failing:{episode}"
@@ -214,8 +228,11 @@ def failure_notifications(
     ):
         return []
     sent.add(key)
-    body = f"{error.message} Failing for {format_duration(now - failing_since)}; the last data is kept."
-    return [Notification(key, "refresh_failing", f"glmtray cannot refresh: {error.title}", body)]
+    body = _("{message} Failing for {duration}; the last data is kept.").format(
+        message=error.message, duration=format_duration(now - failing_since)
+    )
+    title = _("glmtray cannot refresh: {title}").format(title=error.title)
+    return [Notification(key, "refresh_failing", title, body)]
 
 
 @dataclass
@@ -265,20 +282,25 @@ def concurrency_notifications(
     key = f"concurrency:{now.isoformat()}"
     sent.add(key)
     count = refused_now - refused_before
+    refused = ngettext(
+        "The platform refused {count} request with error 1302.",
+        "The platform refused {count} requests with error 1302.",
+        count,
+    ).format(count=count)
     if peak is None:
-        advice = "Run fewer coding sessions or agents at once."
+        body = _("{refused} Run fewer coding sessions or agents at once.")
     elif peak.peak_now:
-        advice = (
-            "Run fewer coding sessions or agents at once; the limit is higher off-peak, "
-            f"from {format_local_time(peak.until, now)}."
+        body = _(
+            "{refused} Run fewer coding sessions or agents at once; the limit is higher "
+            "off-peak, from {time}."
         )
     else:
-        advice = "Run fewer coding sessions or agents at once: it is off-peak already."
+        body = _("{refused} Run fewer coding sessions or agents at once: it is off-peak already.")
     return [
         Notification(
             key,
             "concurrency",
-            "Requests refused: concurrency too high",
-            f"The platform refused {plural(count, 'request')} with error 1302. {advice}",
+            _("Requests refused: concurrency too high"),
+            body.format(refused=refused, time=format_local_time(peak.until, now) if peak else ""),
         )
     ]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from glmtray.errors import AccountRestricted, AuthenticationFailed, GlmtrayError, NoCodingPlan
 from glmtray.history.forecast import Forecast, labelled_phrase, runs_out_before_reset
+from glmtray.i18n import N_, _, ngettext
 from glmtray.peak import PeakStatus, peak_phrase, peak_status, rule_for
 from glmtray.platform.codes import CodeClass, classify
 from glmtray.platform.models import FIVE_HOUR, WEEKLY, QuotaWindow, Snapshot
@@ -21,6 +22,7 @@ from glmtray.renewal import money
 from glmtray.report import reset_phrase
 from glmtray.settings import Settings
 from glmtray.timeutil import format_day, format_duration, format_local_time
+from glmtray.wording import window_label
 
 if TYPE_CHECKING:  # the event store and its SQLite load on first use, not with the state
     from glmtray.activity.concurrency import ConcurrencyState
@@ -250,29 +252,30 @@ class AppState:
         name = snap.plan_name if snap else None
         tier = snap.tier.display_name if snap and snap.tier else None
         if name and tier and tier.lower() not in name.lower():
-            return f"{name} ({tier})"
+            return _("{plan} ({tier})").format(plan=name, tier=tier)
         return name or (f"GLM Coding {tier}" if tier else "GLM Coding Plan")
 
     def tooltip(self, now: datetime) -> str:
         if self.phase is Phase.SIGNED_OUT:
-            return "glmtray: signed out"
+            return _("glmtray: signed out")
         lines: list[str] = []
         snap = self.snapshot
         if snap is None:
             if self.error is not None:
-                return f"glmtray: {self.error.title}"
-            return "glmtray: loading…"
+                return _("glmtray: {title}").format(title=self.error.title)
+            return _("glmtray: loading…")
         if isinstance(self.error, NoCodingPlan):
             # Said first and alone: the old figures do not matter without a plan.
-            lines.append(f"glmtray: {self.error.title}")
-            lines.append("Renew it on the subscription page (click the icon)")
+            lines.append(_("glmtray: {title}").format(title=self.error.title))
+            lines.append(_("Renew it on the subscription page (click the icon)"))
             return "\n".join(lines)
-        lines.append(self.plan_title() + (" · demo" if self.demo else ""))
+        title = self.plan_title()
+        lines.append(_("{plan} · demo").format(plan=title) if self.demo else title)
         blocking = snap.blocking_window
         if blocking is not None:
             lines.append(_window_summary(blocking, now, self.back_at(blocking.id)))
         elif self.no_windows:
-            lines.append(NO_WINDOWS_TEXT)
+            lines.append(_(NO_WINDOWS_TEXT))
         lines.extend(self.forecast_lines(now))
         peak = self.peak(now)
         if peak is not None and snap.has_windows:
@@ -281,32 +284,56 @@ class AppState:
         days = self.days_to_charge(now)
         if sub is not None and days is not None and 0 <= days <= CHARGE_SOON_DAYS:
             amount = money(sub.price, sub.currency)
-            price = f" of {amount}" if amount else ""
-            when = {0: "today", 1: "tomorrow"}.get(days, f"in {days} days")
-            lines.append(f"Renewal charge{price} {when}")
+            if days == 0:
+                line = _("Renewal charge of {price} today") if amount else _("Renewal charge today")
+            elif days == 1:
+                line = (
+                    _("Renewal charge of {price} tomorrow")
+                    if amount
+                    else _("Renewal charge tomorrow")
+                )
+            elif amount:
+                line = ngettext(
+                    "Renewal charge of {price} in {count} day",
+                    "Renewal charge of {price} in {count} days",
+                    days,
+                )
+            else:
+                line = ngettext(
+                    "Renewal charge in {count} day", "Renewal charge in {count} days", days
+                )
+            lines.append(line.format(price=amount, count=days))
         elif sub is not None and sub.next_renewal is not None:
-            verb = "Renews" if sub.auto_renew is not False else "Ends"
-            lines.append(f"{verb} {format_day(sub.next_renewal)}")
+            day = format_day(sub.next_renewal)
+            renews = sub.auto_renew is not False
+            lines.append((_("Renews {day}") if renews else _("Ends {day}")).format(day=day))
         if self.restricted and not (self.risk is not None and self.risk.restricted):
             # The risk monitor's own line says it (with the strike) when it knows.
-            lines.append("Account restricted by risk control")
+            lines.append(_("Account restricted by risk control"))
         if self.error is not None:
             lines.append(
-                f"{self.error.title} (showing data from {format_duration(now - snap.fetched_at)} ago)"
+                _("{title} (showing data from {age} ago)").format(
+                    title=self.error.title, age=format_duration(now - snap.fetched_at)
+                )
             )
-        for line in (
+        for extra in (
             self.risk.tooltip_line if self.risk else "",
             self.concurrency.tooltip_line if self.concurrency else "",
         ):
-            if line:
-                lines.append(line)
+            if extra:
+                lines.append(extra)
         return "\n".join(lines)
 
 
-NO_WINDOWS_TEXT = "This plan reports no quota windows (as team plans do)"
+NO_WINDOWS_TEXT = N_("This plan reports no quota windows (as team plans do)")
 
 
 def _window_summary(window: QuotaWindow, now: datetime, back_at: datetime | None) -> str:
+    name, share = window_label(window), f"{window.used_percent:.0f}"
     if window.resets_at is None and back_at is not None:
-        return f"{window.label}: {window.used_percent:.0f} %, back at {format_local_time(back_at, now)}"
-    return f"{window.label}: {window.used_percent:.0f} %, {reset_phrase(window, now)}"
+        return _("{window}: {percent} %, back at {time}").format(
+            window=name, percent=share, time=format_local_time(back_at, now)
+        )
+    return _("{window}: {percent} %, {reset}").format(
+        window=name, percent=share, reset=reset_phrase(window, now)
+    )
