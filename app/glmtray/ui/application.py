@@ -28,6 +28,7 @@ from glmtray.alerts import Notification
 from glmtray.desktop_notify import Notifier
 from glmtray.environment import Environment, demo_environment, normal_environment
 from glmtray.errors import SettingsError
+from glmtray.i18n import N_, _
 from glmtray.monitor import Monitor
 from glmtray.platform.regions import Region, info
 from glmtray.redact import RedactingFilter
@@ -54,7 +55,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-NO_TRAY_NOTICE = "No system tray was found: glmtray runs in this window and keeps looking for one."
+NO_TRAY_NOTICE = N_(
+    "No system tray was found: glmtray runs in this window and keeps looking for one."
+)
 FRESHNESS_TICK_MS = 15_000
 """Re-render "Updated 40 s ago" while the panel is open."""
 HIDDEN_TICKS = 4
@@ -204,7 +207,7 @@ class GlmTrayApp(QObject):
         if available:
             self.monitor.clear_notice(NoticeKey.NO_TRAY)
             return
-        self.monitor.set_notice(NoticeKey.NO_TRAY, NO_TRAY_NOTICE)
+        self.monitor.set_notice(NoticeKey.NO_TRAY, _(NO_TRAY_NOTICE))
         self.panel.set_popup_mode(False)
         self.render(self.monitor.state, force=True)
         self.panel.show()
@@ -352,7 +355,10 @@ class GlmTrayApp(QObject):
                 self.monitor.clear_notice(NoticeKey.AUTOSTART)
             except OSError as error:
                 self.monitor.set_notice(
-                    NoticeKey.AUTOSTART, f"Start at login could not be changed: {error.strerror}"
+                    NoticeKey.AUTOSTART,
+                    _("Start at login could not be changed: {reason}").format(
+                        reason=error.strerror
+                    ),
                 )
         self.monitor.update_settings(settings)
         if self.monitor.state.phase is not Phase.SIGNED_OUT:
@@ -377,15 +383,19 @@ class GlmTrayApp(QObject):
         target = url.removeprefix("mailto:").split("?", 1)[0]
         if opened:
             note = (
-                f"Opening your mail app to write to {target}…"
+                _("Opening your mail app to write to {address}…").format(address=target)
                 if url.startswith("mailto:")
-                else f"Opening {QUrl(url).host() or url} in your browser…"
+                else _("Opening {site} in your browser…").format(site=QUrl(url).host() or url)
             )
             self._say(note)
         else:
             style.copy_to_clipboard(target if url.startswith("mailto:") else url)
-            what = "No mail app" if url.startswith("mailto:") else "No browser"
-            self._say(f"{what} answered. {target} is copied to the clipboard.", problem=True)
+            unanswered = (
+                _("No mail app answered. {address} is copied to the clipboard.")
+                if url.startswith("mailto:")
+                else _("No browser answered. {address} is copied to the clipboard.")
+            )
+            self._say(unanswered.format(address=target), problem=True)
         return opened
 
     def _say(self, text: str, *, problem: bool = False) -> None:
@@ -411,13 +421,19 @@ class GlmTrayApp(QObject):
         if request is None:
             self.open_url(f"mailto:{support}")
             return
-        style.copy_to_clipboard(f"To: {request.to}\nSubject: {request.subject}\n\n{request.body}")
+        style.copy_to_clipboard(
+            _("To: {to}\nSubject: {subject}\n\n{body}").format(
+                to=request.to, subject=request.subject, body=request.body
+            )
+        )
         if QDesktopServices.openUrl(QUrl(request.mailto_url)):
-            self._say("The review request is copied to the clipboard; opening your mail app…")
+            self._say(_("The review request is copied to the clipboard; opening your mail app…"))
         else:
             self._say(
-                f"No mail app answered. The review request is on the clipboard: paste it into "
-                f"a message to {support}.",
+                _(
+                    "No mail app answered. The review request is on the clipboard: paste it "
+                    "into a message to {address}."
+                ).format(address=support),
                 problem=True,
             )
 

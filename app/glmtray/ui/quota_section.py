@@ -16,6 +16,7 @@ from glmtray.state import AppState, Level, Phase, level_for
 from glmtray.timeutil import format_local_time
 from glmtray.ui import style
 from glmtray.ui.section import Section, plain_label, scaled_font, set_colour, vbox
+from glmtray.wording import window_label
 
 
 class UsageBar(QWidget):
@@ -104,11 +105,11 @@ class WindowRow(QWidget):
         forecast: Forecast | None = None,
     ) -> None:
         self.window_id = window.id
-        self.name.setText(window.label)
+        self.name.setText(window_label(window))
         self.percent.setText(self.tr("{percent} %").format(percent=f"{window.used_percent:.0f}"))
         colour = style.grey(dark) if stale else style.level_colour(level, dark)
         self.bar.set_value(window.used_percent, colour, style.track(dark))
-        self.bar.setAccessibleName(window.label)
+        self.bar.setAccessibleName(window_label(window))
         set_colour(self.percent, colour if level is not Level.NORMAL and not stale else None)
         parts: list[str] = []
         figures = window_figures(window)
