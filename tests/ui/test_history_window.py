@@ -139,6 +139,32 @@ def test_each_span_draws_shares_tokens_and_tool_calls(window: HistoryWindow, spa
     assert "Weekly: " in window.share_section.readout.text()
 
 
+def test_each_window_keeps_its_place_and_colour_whatever_the_view_s_order(
+    window: HistoryWindow,
+) -> None:
+    view = sample_view(Span.WEEK, NOW)
+    weekly_first = HistoryView(
+        view.span,
+        view.start,
+        view.end,
+        tuple(reversed(view.windows)),
+        view.peak_periods,
+        view.model_tokens,
+        view.tool_calls,
+        None,
+    )
+    shown(window, weekly_first)
+    series = window.share_chart.series
+    assert [s.label for s in series] == ["5-hour", "Weekly", "Monthly tool calls"]
+    assert [s.colour_index(i) for i, s in enumerate(series)] == [0, 1, 2]
+    # A span where only the weekly window was recorded: still the weekly colour.
+    weekly_only = HistoryView(view.span, view.start, view.end, (view.windows[1],), (), (), (), None)
+    shown(window, weekly_only)
+    (only,) = window.share_chart.series
+    assert only.label == "Weekly" and only.colour_index(0) == 1
+    assert window.share_chart.legend()[0].colour == series_colour(1, dark=False)
+
+
 def test_time_axis_labels_whole_local_hours_and_days() -> None:
     start = (NOW - timedelta(days=1)).timestamp()
     hourly = time_ticks(start, NOW.timestamp(), 12)

@@ -75,6 +75,12 @@ class ShareSeries:
     times: Sequence[float]
     shares: Sequence[float]
     resets: Sequence[float] = ()
+    colour: int | None = None
+    """Its place in SERIES_COLOURS, so a window keeps its colour from span to span (None:
+    its place in the chart)."""
+
+    def colour_index(self, position: int) -> int:
+        return position if self.colour is None else self.colour
 
 
 @dataclass(frozen=True)
@@ -556,7 +562,7 @@ class ShareChart(TimeChart):
     def legend(self) -> list[LegendEntry]:
         dark = self.is_dark()
         entries = [
-            LegendEntry(s.label, series_colour(i, dark), LegendMark.LINE)
+            LegendEntry(s.label, series_colour(s.colour_index(i), dark), LegendMark.LINE)
             for i, s in enumerate(self._series)
         ]
         if self._peaks:
@@ -635,7 +641,7 @@ class ShareChart(TimeChart):
 
     def draw_data(self, painter: QPainter, plot: QRectF, dark: bool) -> None:
         for index, series in enumerate(self._series):
-            colour = series_colour(index, dark)
+            colour = series_colour(self._series[index].colour_index(index), dark)
             self._draw_resets(painter, plot, series, colour)
             pen = QPen(colour, 2.0)
             pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
@@ -677,7 +683,7 @@ class ShareChart(TimeChart):
             value = self.value_at(index, moment)
             if value is None:
                 continue
-            colour = series_colour(index, dark)
+            colour = series_colour(self._series[index].colour_index(index), dark)
             painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Base), 1.5))
             painter.setBrush(colour)
             painter.drawEllipse(QPointF(self.x_for(moment, plot), self._y(value / 100, plot)), 4, 4)

@@ -33,7 +33,15 @@ from PySide6.QtWidgets import (
 )
 
 from glmtray.history.export import view_csv
-from glmtray.history.views import HistoryView, Span, UsageBucket, UsageCache, load_history_view
+from glmtray.history.views import (
+    HistoryView,
+    Span,
+    UsageBucket,
+    UsageCache,
+    WindowSeries,
+    load_history_view,
+)
+from glmtray.platform.models import FIVE_HOUR, MONTHLY_TOOLS, WEEKLY
 from glmtray.platform.usage import ALL_MODELS
 from glmtray.state import Level
 from glmtray.timeutil import format_local_time, utcnow
@@ -73,6 +81,15 @@ def _bars(buckets: tuple[UsageBucket, ...], rename: dict[str, str]) -> list[BarB
         )
         for b in buckets
     ]
+
+
+WINDOW_ORDER = (FIVE_HOUR, WEEKLY, MONTHLY_TOOLS)
+"""The known windows' order in the chart and legend; others follow by key."""
+
+
+def window_order(series: WindowSeries) -> tuple[int, str]:
+    known = WINDOW_ORDER.index(series.key) if series.key in WINDOW_ORDER else len(WINDOW_ORDER)
+    return known, series.key
 
 
 def has_history(view: HistoryView) -> bool:
@@ -121,6 +138,9 @@ class HistoryWindow(QWidget):
         self.resize(*DEFAULT_SIZE)
         self._view: HistoryView | None = None
         self._span = Span.DAY
+        self._colours: dict[str, int] = {key: i for i, key in enumerate(WINDOW_ORDER)}
+        """Each window's colour, kept while the window lives: the weekly line is the same
+        colour in every span."""
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(style.MARGIN, style.MARGIN, style.MARGIN, style.MARGIN)
@@ -316,8 +336,9 @@ class HistoryWindow(QWidget):
                     [_epoch(p.at) for p in w.points],
                     [p.share for p in w.points],
                     [_epoch(r) for r in w.resets],
+                    colour=self._colours.setdefault(w.key, len(self._colours)),
                 )
-                for w in view.windows
+                for w in sorted(view.windows, key=window_order)
             ],
             peaks,
             start,
