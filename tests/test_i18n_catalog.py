@@ -99,7 +99,11 @@ def _glossary() -> list[tuple[list[str], list[str]]]:
     return rows
 
 
-_PLACEHOLDER_OR_PRODUCT = re.compile(r"\{[^{}]*\}|GLM Coding Plan", re.IGNORECASE)
+_PLACEHOLDER_OR_PRODUCT = re.compile(
+    r"\{window\} (?:quota|window)|\{[^{}]*\}|GLM Coding Plan", re.IGNORECASE
+)
+"""Left out of the English before looking for terms: a placeholder (a "{window} quota"
+says its term through the window's own name, "周额度"), and the product's name."""
 
 
 def glossary_violations(
