@@ -104,7 +104,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--format",
         default=DEFAULT_FORMAT,
         metavar="FIELDS",
-        help=f"comma-separated fields to show (default: {DEFAULT_FORMAT}); listed above",
+        help=_("comma-separated fields to show (default: {default}); listed above").format(
+            default=DEFAULT_FORMAT
+        ),
     )
     parser.add_argument(
         "--color",
@@ -112,12 +114,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         dest="color",
         choices=("auto", "always", "never"),
         default="auto",
-        help="ANSI colours (default: auto)",
+        help=_("ANSI colours (default: auto)"),
     )
     parser.add_argument(
         "--no-fetch",
         action="store_true",
-        help="never ask the platform: show the saved state, however old",
+        help=_("never ask the platform: show the saved state, however old"),
     )
 
 
@@ -189,7 +191,12 @@ def show(format_text: str, color_choice: str, no_fetch: bool) -> int:
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
     except (BrokenPipeError, ValueError):  # Claude Code stopped reading: nothing to say
-        return 0
+        # Python's documented way out: stdout pointed at devnull, so that the flush at
+        # exit does not complain on stderr.
+        import contextlib
+
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
