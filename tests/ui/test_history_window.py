@@ -26,7 +26,9 @@ from glmtray.credentials import Account
 from glmtray.history.export import view_csv
 from glmtray.history.store import HistoryStore
 from glmtray.history.views import HistoryView, SharePoint, Span, UsageBucket, WindowSeries
+from glmtray.platform.regions import Region
 from glmtray.platform.usage import ALL_MODELS, HOUR
+from glmtray.simulator import SIMULATOR_API_KEY
 from glmtray.ui.application import GlmTrayApp
 from glmtray.ui.history_chart import (
     BarBucket,
@@ -416,6 +418,30 @@ def test_opened_from_the_tray_menu(qtbot: QtBot, signed_in_app: GlmTrayApp) -> N
     # Opening it again reuses the window.
     entry.trigger()
     assert app.history.window is window
+
+
+def test_a_load_asked_while_signed_out_is_answered_after_signing_in_again(
+    qtbot: QtBot, signed_in_app: GlmTrayApp
+) -> None:
+    app = signed_in_app
+    app.open_history()
+    history = app.history
+    assert history is not None
+    window = history.window
+    qtbot.waitUntil(lambda: window.page() == "charts", timeout=WAIT_MS)
+    app.sign_out()
+    # Signed out, the platform worker has no session: this load waits unanswered...
+    qtbot.mouseClick(window.span_buttons[Span.WEEK], Qt.MouseButton.LeftButton)
+    assert history.busy
+    signin = app.sign_in.dialog
+    assert signin is not None
+    signin.sign_in_requested.emit(Region.GLOBAL, SIMULATOR_API_KEY)
+    # ...and the new session answers it, without waiting for the old one's patience.
+    qtbot.waitUntil(
+        lambda: window.view is not None and window.view.span is Span.WEEK and not history.busy,
+        timeout=WAIT_MS,
+    )
+    assert window.page() == "charts"
 
 
 def test_history_store_that_cannot_open_shows_the_error_state(

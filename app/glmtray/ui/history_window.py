@@ -477,6 +477,7 @@ class HistoryController(QObject):
         self._reload = QTimer(self)
         self._reload.setInterval(RELOAD_MS)
         self._reload.timeout.connect(self._reload_if_shown)
+        service.started.connect(self._on_session_started)
 
     @property
     def busy(self) -> bool:
@@ -563,6 +564,15 @@ class HistoryController(QObject):
             self.tr("The platform connection did not answer in time."),
         )
         self.loaded.emit()
+
+    def _on_session_started(self, start: object) -> None:
+        """A new session (signed in again, another account): a load still waiting belonged
+        to the ended one and will never be answered; the open window shows the new one's."""
+        waiting = self._in_flight is not None
+        self._in_flight = None
+        self._patience.stop()
+        if self.window.isVisible() or waiting:
+            self.load(self._wanted or self.window.span)
 
     def _reload_if_shown(self) -> None:
         if self.window.isVisible() and self._in_flight is None:
