@@ -5,10 +5,12 @@ loopback, in one run.
 
 Each run is a fresh process started as Claude Code starts its statusLine command: the
 console script (`<venv>/bin/glmtray statusline`), the session's JSON on stdin, stdout
-piped. The two commands and the floors (`python -S -c pass`, `python -c pass`,
-`node -e ""`) take turns, so load on the machine weighs on all of them alike. Also
-printed: the requests each made (ours: none while the snapshot is fresh) and the modules
-our fast path imported.
+piped. The two commands and the floors (`python -S -c pass`, `python -c pass`, the
+imports the status line cannot do without: json to read the snapshot, glmtray.i18n for
+its words; `node -e ""`) take turns, so load on the machine weighs on all of them alike.
+Wall time and CPU time (user + system) are given: the machine's load moves the first far
+more than the second. Also printed: the requests each made (ours: none while the snapshot
+is fresh) and the modules our fast path imported.
 
     .venv/bin/python bench/bench_statusline.py [--runs 40] [--json]
 """
@@ -138,6 +140,14 @@ def main() -> None:
                 "node status line (fetches each time)": theirs,
                 "floor: python -S -c pass": [sys.executable, "-S", "-c", "pass"],
                 "floor: python -c pass": [sys.executable, "-c", "pass"],
+                # Where the rest goes: json (re, enum) to read the snapshot, gettext and
+                # glmtray.i18n (pathlib, locale, datetime) for the words.
+                "floor: + import json": [sys.executable, "-c", "import json"],
+                "floor: + import json, glmtray.i18n": [
+                    sys.executable,
+                    "-c",
+                    "import json, glmtray.i18n",
+                ],
                 "floor: node -e ''": [node, "-e", ""],
             }
             first = timed(ours, env, CLAUDE_CODE_INPUT)  # no snapshot yet: fetches, saves
@@ -179,7 +189,7 @@ def main() -> None:
     print(f"Status line, {runs} runs each, interleaved, simulator on loopback:")
     for name, figure in figures.items():
         print(
-            f"  {name:<38} median {figure['median_ms']:6.1f} ms  "
+            f"  {name:<40} median {figure['median_ms']:6.1f} ms  "
             f"p10 {figure['p10_ms']:6.1f}  p90 {figure['p90_ms']:6.1f}  min {figure['min_ms']:6.1f}"
             f"  cpu {figure['cpu_median_ms']:6.1f}"
         )
