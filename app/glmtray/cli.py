@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from glmtray import __version__
+from glmtray.i18n import N_, _
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ EXIT_UNAVAILABLE = 4
 EXIT_UNEXPECTED = 5
 EXIT_RESTRICTED = 6
 """The account is locked or restricted by risk control: not "no active coding plan"."""
-EXIT_CODES_HELP = (
+EXIT_CODES_HELP = N_(
     "exit codes: 0 success (also with warnings), 1 usage error, 2 authentication failed, "
     "3 no active coding plan, 4 platform unavailable, 5 unexpected response, "
     "6 account locked or restricted by risk control (status still prints the report)"
@@ -86,7 +87,7 @@ def _settings() -> Settings:
 
         result = SettingsStore().load()
         if result.notice:
-            print(f"glmtray: {result.notice}", file=sys.stderr)
+            print(_("glmtray: {message}").format(message=result.notice), file=sys.stderr)
         _loaded_settings.append(result.settings)
     return _loaded_settings[0]
 
@@ -128,7 +129,11 @@ def _bounded(call: Callable[[], T], seconds: float) -> T:
     worker.start()
     worker.join(seconds)
     if worker.is_alive():
-        raise PlatformUnavailable(f"The platform did not answer in time (within {seconds:g} s).")
+        raise PlatformUnavailable(
+            _("The platform did not answer in time (within {seconds} s).").format(
+                seconds=f"{seconds:g}"
+            )
+        )
     if failure:
         raise failure[0]
     return outcome[0]
@@ -141,13 +146,17 @@ def _fail(error: GlmtrayError, as_json: bool = False) -> int:
                 {
                     "error": {
                         "type": type(error).__name__,
-                        "title": error.title,
-                        "message": error.message,
+                        # English whatever the language: what a script reads.
+                        "title": error.source_title,
+                        "message": error.source_message,
                     }
                 }
             )
         )
-    print(f"glmtray: {error.title}: {error.message}", file=sys.stderr)
+    print(
+        _("glmtray: {title}: {message}").format(title=error.title, message=error.message),
+        file=sys.stderr,
+    )
     return error.exit_code
 
 
@@ -163,8 +172,9 @@ def _api_key(region: Region) -> str:
         key = store.bounded(lambda: store.get(Account(region))) or ""
     if not key:
         raise AuthenticationFailed(
-            f"Not signed in for the {region.value} region: run 'glmtray login' "
-            f"or set {ENV_API_KEY}."
+            _(
+                "Not signed in for the {region} region: run 'glmtray login' or set {variable}."
+            ).format(region=region.value, variable=ENV_API_KEY)
         )
     return key
 
@@ -179,7 +189,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from glmtray.timeutil import utcnow
 
     if not math.isfinite(args.timeout) or args.timeout <= 0:
-        print("glmtray: --timeout takes a positive number of seconds", file=sys.stderr)
+        print(_("glmtray: --timeout takes a positive number of seconds"), file=sys.stderr)
         return EXIT_USAGE
     region = _region(args)
     try:
@@ -223,11 +233,20 @@ def cmd_status(args: argparse.Namespace) -> int:
         if concurrency is not None and concurrency.tooltip_line:
             print(concurrency.tooltip_line)
     if isinstance(quota_problem, AccountRestricted) or risk.locked or risk.restricted is True:
-        what = "locked" if risk.locked else "restricted"
-        print(f"glmtray: the account is {what} by risk control", file=sys.stderr)
+        said = (
+            _("glmtray: the account is locked by risk control")
+            if risk.locked
+            else _("glmtray: the account is restricted by risk control")
+        )
+        print(said, file=sys.stderr)
         return EXIT_RESTRICTED
     if quota_problem is not None:
-        print(f"glmtray: {quota_problem.title}: {quota_problem.message}", file=sys.stderr)
+        print(
+            _("glmtray: {title}: {message}").format(
+                title=quota_problem.title, message=quota_problem.message
+            ),
+            file=sys.stderr,
+        )
         return quota_problem.exit_code
     return EXIT_OK
 
@@ -466,13 +485,13 @@ def _read_key() -> str:
         if sys.stdin is None:
             return ""
         if sys.stdin.isatty():
-            return getpass.getpass("GLM Coding Plan API key (input hidden): ")
+            return getpass.getpass(_("GLM Coding Plan API key (input hidden): "))
         return sys.stdin.readline(64 * 1024)
     except EOFError:
         return ""
     except UnicodeDecodeError:
         raise AuthenticationFailed(
-            "API keys contain only ASCII characters; the input given is not even text."
+            _("API keys contain only ASCII characters; the input given is not even text.")
         ) from None
 
 
@@ -489,7 +508,7 @@ def cmd_login(args: argparse.Namespace) -> int:
     except GlmtrayError as error:
         return _fail(error)
     if not key:
-        print("glmtray: no key given", file=sys.stderr)
+        print(_("glmtray: no key given"), file=sys.stderr)
         return EXIT_USAGE
     try:
         base_url = _base_url(args)
@@ -509,8 +528,12 @@ def cmd_login(args: argparse.Namespace) -> int:
             store.save(replace(settings, region=region))
     except GlmtrayError as error:
         return _fail(error)
-    tier = quota.tier.display_name if quota.tier else "unknown tier"
-    print(f"Signed in ({region.value}, {tier}). The key is stored in the system keyring.")
+    tier = quota.tier.display_name if quota.tier else _("unknown tier")
+    print(
+        _("Signed in ({region}, {tier}). The key is stored in the system keyring.").format(
+            region=region.value, tier=tier
+        )
+    )
     return EXIT_OK
 
 
@@ -524,7 +547,11 @@ def cmd_logout(args: argparse.Namespace) -> int:
         removed = store.bounded(lambda: store.delete(Account(region)))
     except GlmtrayError as error:
         return _fail(error)
-    print("Signed out: the key was removed from the keyring." if removed else "No key was stored.")
+    print(
+        _("Signed out: the key was removed from the keyring.")
+        if removed
+        else _("No key was stored.")
+    )
     return EXIT_OK
 
 
@@ -534,11 +561,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     try:
         serve(args.scenario, args.host, args.port, args.coding_limit)
     except ValueError as error:
-        print(f"glmtray: {error}", file=sys.stderr)
+        print(_("glmtray: {message}").format(message=error), file=sys.stderr)
         return EXIT_USAGE
     except OSError as error:
         print(
-            f"glmtray: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr
+            _("glmtray: cannot listen on {host}:{port}: {reason}").format(
+                host=args.host, port=args.port, reason=error.strerror
+            ),
+            file=sys.stderr,
         )
         return EXIT_USAGE
     return EXIT_OK
@@ -572,7 +602,7 @@ def cmd_meter(args: argparse.Namespace) -> int:
     region = _region(args)
     port = settings.meter_port if args.port is None else args.port
     if not 0 <= port <= 65535:
-        print("glmtray: --port takes a number from 0 to 65535", file=sys.stderr)
+        print(_("glmtray: --port takes a number from 0 to 65535"), file=sys.stderr)
         return EXIT_USAGE
     upstream = _base_url(args) or info(region).api_base
     account = Account(region, settings.account_label)
@@ -599,8 +629,10 @@ def cmd_meter(args: argparse.Namespace) -> int:
                     ),
                 )
                 print(
-                    f"glmtray meter on {meter.url} for {account.username}, forwarding to "
-                    f"{upstream} (Ctrl-C stops it)",
+                    _(
+                        "glmtray meter on {url} for {account}, forwarding to {upstream} "
+                        "(Ctrl-C stops it)"
+                    ).format(url=meter.url, account=account.username, upstream=upstream),
                     flush=True,
                 )
                 while not stop.wait(0.5):
@@ -619,7 +651,9 @@ def cmd_meter(args: argparse.Namespace) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     print(
-        f"meter stopped: {stats.requests_total} requests, {stats.errors_total} business errors",
+        _("meter stopped: {requests} requests, {errors} business errors").format(
+            requests=stats.requests_total, errors=stats.errors_total
+        ),
         flush=True,
     )
     return EXIT_OK
@@ -633,7 +667,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
     missing = missing_packages()
     if missing:
-        print(f"glmtray: {missing_message(missing)}", file=sys.stderr)
+        print(_("glmtray: {message}").format(message=missing_message(missing)), file=sys.stderr)
         return EXIT_USAGE
     first = None
     if not args.demo:
@@ -676,8 +710,13 @@ def _scenario_list_formatter() -> type[argparse.HelpFormatter]:
             if text == SCENARIO_LIST:
                 from glmtray.simulator.scenarios import SCENARIOS
 
-                text = "scenarios:\n" + "\n".join(
-                    f"  {name:<18} {scenario.description}" for name, scenario in SCENARIOS.items()
+                text = (
+                    _("scenarios:")
+                    + "\n"
+                    + "\n".join(
+                        f"  {name:<18} {scenario.description}"
+                        for name, scenario in SCENARIOS.items()
+                    )
                 )
             super().add_text(text)
 
@@ -691,79 +730,92 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="glmtray",
-        description="Tray monitor for the GLM Coding Plan. Without a command, starts the tray app.",
-        epilog=EXIT_CODES_HELP,
+        description=_(
+            "Tray monitor for the GLM Coding Plan. Without a command, starts the tray app."
+        ),
+        epilog=_(EXIT_CODES_HELP),
     )
     parser.add_argument("--version", action="version", version=f"glmtray {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    parser.add_argument("-v", "--verbose", action="store_true", help=_("log details to stderr"))
     parser.add_argument(
-        "--demo", action="store_true", help="run the app against a built-in demo platform"
+        "--demo", action="store_true", help=_("run the app against a built-in demo platform")
     )
     parser.add_argument(
         "--base-url",
-        help="platform address override for the tray app (https, or http on loopback: the simulator)",
+        help=_(
+            "platform address override for the tray app (https, or http on loopback: the simulator)"
+        ),
     )
     parser.add_argument(
         "--region",
         choices=[r.value for r in Region],
-        help="the tray app's region for this run (default: the saved one)",
+        help=_("the tray app's region for this run (default: the saved one)"),
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def with_region(p: argparse.ArgumentParser) -> None:
         p.add_argument(
-            "--region", choices=[r.value for r in Region], help="default: the saved region"
+            "--region", choices=[r.value for r in Region], help=_("default: the saved region")
         )
-        p.add_argument("--base-url", help="platform address override (https, or http on loopback)")
+        p.add_argument(
+            "--base-url", help=_("platform address override (https, or http on loopback)")
+        )
 
     status = sub.add_parser(
-        "status", help="print plan, quota windows, renewal and risk state", epilog=EXIT_CODES_HELP
+        "status",
+        help=_("print plan, quota windows, renewal and risk state"),
+        epilog=_(EXIT_CODES_HELP),
     )
-    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument("--json", action="store_true", help=_("machine-readable output"))
     status.add_argument(
         "--timeout",
         type=float,
         default=10.0,
         metavar="SECONDS",
-        help="give up on the platform after this long",
+        help=_("give up on the platform after this long"),
     )
     with_region(status)
     status.set_defaults(func=cmd_status)
 
     login = sub.add_parser(
-        "login", help="check an API key (read from a hidden prompt or stdin) and store it"
+        "login", help=_("check an API key (read from a hidden prompt or stdin) and store it")
     )
     with_region(login)
     login.set_defaults(func=cmd_login)
 
-    logout = sub.add_parser("logout", help="remove the stored API key")
+    logout = sub.add_parser("logout", help=_("remove the stored API key"))
     with_region(logout)
     logout.set_defaults(func=cmd_logout)
 
     simulate = sub.add_parser(
         "simulate",
-        help="serve the platform simulator on loopback",
+        help=_("serve the platform simulator on loopback"),
         formatter_class=_scenario_list_formatter(),
         epilog=SCENARIO_LIST,
     )
-    simulate.add_argument("--host", default="127.0.0.1", help="a loopback address")
-    simulate.add_argument("--port", type=int, default=8899, help="0 picks a free port")
+    simulate.add_argument("--host", default="127.0.0.1", help=_("a loopback address"))
+    simulate.add_argument("--port", type=int, default=8899, help=_("0 picks a free port"))
     simulate.add_argument(
         "--scenario", default="demo", metavar="NAME",
-        help="the scenario to start with (listed below); switch it while it runs",
+        help=_("the scenario to start with (listed below); switch it while it runs"),
     )  # fmt: skip
     simulate.add_argument(
-        "--coding-limit", type=int, metavar="N", help="answer 1302 above N coding requests at once"
+        "--coding-limit",
+        type=int,
+        metavar="N",
+        help=_("answer 1302 above N coding requests at once"),
     )
     simulate.set_defaults(func=cmd_simulate)
 
     meter = sub.add_parser(
         "meter",
-        help="run the local meter in the foreground, without the tray (loopback only)",
-        epilog="Ctrl-C or SIGTERM stops it; what it saw goes to the signed-in account's history.",
+        help=_("run the local meter in the foreground, without the tray (loopback only)"),
+        epilog=_(
+            "Ctrl-C or SIGTERM stops it; what it saw goes to the signed-in account's history."
+        ),
     )
     meter.add_argument(
-        "--port", type=int, default=None, metavar="N", help="default: the saved meter port"
+        "--port", type=int, default=None, metavar="N", help=_("default: the saved meter port")
     )
     with_region(meter)
     meter.set_defaults(func=cmd_meter)
@@ -807,14 +859,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GlmtrayError as error:
         return _fail(error)
     except ValueError as error:
-        print(f"glmtray: {redact(str(error))}", file=sys.stderr)
+        print(_("glmtray: {message}").format(message=redact(str(error))), file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
     except Exception as error:  # a bug: say so in one line; -v logs the (redacted) details
         logging.getLogger(__name__).debug("unexpected error", exc_info=True)
         print(
-            f"glmtray: unexpected error ({type(error).__name__}); run with -v for details",
+            _("glmtray: unexpected error ({error}); run with -v for details").format(
+                error=type(error).__name__
+            ),
             file=sys.stderr,
         )
         return EXIT_USAGE
