@@ -735,7 +735,13 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=_(EXIT_CODES_HELP),
     )
-    parser.add_argument("--version", action="version", version=f"glmtray {__version__}")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"glmtray {__version__}",
+        # Python 3.11's argparse does not pass this default through gettext.
+        help=_("show program's version number and exit"),
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help=_("log details to stderr"))
     parser.add_argument(
         "--demo", action="store_true", help=_("run the app against a built-in demo platform")
