@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from glmtray.i18n import N_, _, ngettext
 from glmtray.platform.models import FIVE_HOUR, MONTHLY_TOOLS, WEEKLY, QuotaWindow
+from glmtray.platform.regions import Region, info
 
 
 def _sessions(count: int) -> str:
@@ -82,3 +83,15 @@ def unit_label(unit_name: str) -> str:
     """What a window's figures count ("credits", "次"), in the user's language."""
     known = _UNIT_NAMES.get(unit_name)
     return _(known) if known is not None else unit_name
+
+
+# --- regions ----------------------------------------------------------------------------
+
+_REGION_NAMES = {Region.GLOBAL: N_("Global (z.ai)"), Region.CHINA: N_("China (bigmodel.cn)")}
+
+
+def region_name(region: Region) -> str:
+    """A region as the user reads it ("中国（bigmodel.cn）"); `RegionInfo.display_name` keeps
+    the English."""
+    known = _REGION_NAMES.get(region)
+    return _(known) if known is not None else info(region).display_name

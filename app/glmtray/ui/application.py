@@ -45,6 +45,7 @@ from glmtray.ui.sign_in_flow import SignInFlow
 from glmtray.ui.single_instance import SingleInstance, server_name, signal_running_instance
 from glmtray.ui.translator import install_translators
 from glmtray.ui.tray import TrayController
+from glmtray.wording import region_name
 
 if TYPE_CHECKING:
     from glmtray.activity.risk_text import ReviewRequest
@@ -411,7 +412,9 @@ class GlmTrayApp(QObject):
             return None
         region = info(state.region)
         plan = state.snapshot.plan_name if state.snapshot else None
-        return review_request(region.support_email, region.display_name, plan, state.risk.state)
+        return review_request(
+            region.support_email, region_name(state.region), plan, state.risk.state
+        )
 
     def request_review(self) -> None:
         """A pre-filled e-mail to support, also put on the clipboard: many people have no

@@ -38,6 +38,7 @@ from glmtray.ui.section import (
     set_colour,
     vbox,
 )
+from glmtray.wording import region_name
 
 
 class HeaderSection(Section):
@@ -83,7 +84,7 @@ class HeaderSection(Section):
         )
         self.stale_badge.setVisible(state.is_stale(now))
         self.stale_badge.set_badge(self.tr("STALE"), style.grey(dark), QColor("white"))
-        region = REGIONS[state.region].display_name
+        region = region_name(state.region)
         if state.demo:
             text = self.tr("{region} · demo data from a simulated platform").format(region=region)
         elif state.session_only:

@@ -36,7 +36,6 @@ from PySide6.QtWidgets import (
 from glmtray import i18n
 from glmtray.i18n import LANGUAGE_NAMES, SUPPORTED
 from glmtray.peak import parse_peak_hours
-from glmtray.platform.regions import REGIONS
 from glmtray.settings import (
     DEFAULT_THRESHOLDS,
     ICON_SHOWS_CHOICES,
@@ -48,6 +47,7 @@ from glmtray.tool_setup import tool_targets
 from glmtray.ui import style
 from glmtray.ui.icon import panel_is_dark
 from glmtray.ui.tool_setup_box import TargetsFor, ToolSetupBox
+from glmtray.wording import region_name
 
 MAX_REFRESH_MINUTES = 60
 BILLING_CYCLES = ("monthly", "quarterly", "yearly")
@@ -441,7 +441,7 @@ class SettingsDialog(QDialog):
         self._show_tool_context()
         self.peak_hours_edit.setText(settings.peak_hours)
 
-        self.region_label.setText(REGIONS[settings.region].display_name)
+        self.region_label.setText(region_name(settings.region))
         self.status_label.setText(
             self.tr("Signed in") if self._signed_in else self.tr("Signed out")
         )

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from glmtray.platform.regions import REGIONS, Region
 from glmtray.ui import style
 from glmtray.ui.icon import panel_is_dark
+from glmtray.wording import region_name
 
 DIALOG_WIDTH = 460
 
@@ -80,7 +81,7 @@ class SignInDialog(QDialog):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.region_combo = QComboBox()
         for info in REGIONS.values():
-            self.region_combo.addItem(info.display_name, info.region.value)
+            self.region_combo.addItem(region_name(info.region), info.region.value)
         self.set_region(region)
         form.addRow(self.tr("&Region:"), self.region_combo)
 
