@@ -615,3 +615,51 @@ def test_readme_install_leads_with_this_versions_deb() -> None:
     first_block = install.split("```sh\n", 1)[1].split("```", 1)[0].strip()
     version = build_deb.debian_version(glmtray.__version__)
     assert first_block == f"sudo apt install ./glmtray_{version}_amd64.deb"
+
+
+def test_search_paths_of_the_build_machine_are_dropped_and_origin_ones_kept(tmp_path: Path) -> None:
+    require_tool("readelf", "binutils")
+    cache = build_deb.linker_cache()
+    library = tmp_path / "libxcb-util.so.1"
+    shutil.copy(system_library(cache, "libxcb-util.so.1", "libxcb-util1"), library)
+    needed = build_deb.needed_libraries(library)
+    # Turn its DT_SONAME entry into a DT_RUNPATH (to the same string, a relative path): what a
+    # build machine's interpreter leaves behind, without a tool to write one.
+    header = subprocess.run(
+        ["readelf", "--dynamic", str(library)], capture_output=True, text=True, check=True
+    ).stdout
+    found = re.search(r"Dynamic section at offset (0x[0-9a-f]+)", header)
+    assert found, header
+    offset = int(found.group(1), 16)
+    data = bytearray(library.read_bytes())
+    while int.from_bytes(data[offset : offset + 8], "little") != 14:  # DT_SONAME
+        offset += 16
+    data[offset : offset + 8] = (29).to_bytes(8, "little")  # DT_RUNPATH
+    library.write_bytes(bytes(data))
+    assert (
+        "RUNPATH"
+        in subprocess.run(
+            ["readelf", "--dynamic", str(library)], capture_output=True, text=True, check=True
+        ).stdout
+    )
+
+    assert build_deb.drop_foreign_search_paths(library) == ["libxcb-util.so.1"]
+    after = subprocess.run(
+        ["readelf", "--dynamic", "--wide", str(library)], capture_output=True, text=True, check=True
+    ).stdout
+    assert "RUNPATH" not in after and "RPATH" not in after
+    assert build_deb.needed_libraries(library) == needed
+    assert all(build_deb.resolved_libraries(library, tmp_path).get(name) for name in needed)
+
+    # Qt's plugins find Qt through $ORIGIN: left exactly as they are.
+    import PySide6
+
+    plugin = Path(PySide6.__file__).parent / "Qt" / "plugins" / "platforms" / "libqxcb.so"
+    copy = tmp_path / "libqxcb.so"
+    shutil.copy(plugin, copy)
+    origin = subprocess.run(
+        ["readelf", "--dynamic", "--wide", str(copy)], capture_output=True, text=True, check=True
+    ).stdout
+    assert re.search(r"\(RUNPATH\)\s+Library runpath: \[\$ORIGIN", origin), origin
+    assert build_deb.drop_foreign_search_paths(copy) == []
+    assert copy.read_bytes() == plugin.read_bytes()

@@ -169,6 +169,84 @@ def exported_symbols(library: Path) -> set[str]:
     return {line.split()[0] for line in output.splitlines() if line.strip()}
 
 
+DT_NULL, DT_STRTAB, DT_RPATH, DT_RUNPATH = 0, 5, 15, 29
+PT_LOAD, PT_DYNAMIC = 1, 2
+
+
+def drop_foreign_search_paths(elf: Path) -> list[str]:
+    """Remove RPATH/RUNPATH entries that point outside the bundle: absolute or relative paths
+    of the build machine (a pyenv interpreter leaves /root/.pyenv/versions/X/lib in libpython
+    and every extension module). The bootloader's LD_LIBRARY_PATH finds the bundle's libraries;
+    such a path would make the loader search a directory of the user's machine first. Entries
+    with an $ORIGIN component (Qt's, PySide6's) are kept whole. Returns the paths removed.
+
+    ELF64 little-endian only (what dpkg builds here); other files are left as they are."""
+    data = bytearray(elf.read_bytes())
+    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
+        return []
+    phoff = int.from_bytes(data[0x20:0x28], "little")
+    phentsize = int.from_bytes(data[0x36:0x38], "little")
+    phnum = int.from_bytes(data[0x38:0x3A], "little")
+    loads: list[tuple[int, int, int]] = []  # (vaddr, memsz, offset)
+    dynamic: tuple[int, int] | None = None  # (offset, size)
+    for index in range(phnum):
+        header = phoff + index * phentsize
+        p_type = int.from_bytes(data[header : header + 4], "little")
+        offset = int.from_bytes(data[header + 8 : header + 16], "little")
+        vaddr = int.from_bytes(data[header + 16 : header + 24], "little")
+        filesz = int.from_bytes(data[header + 32 : header + 40], "little")
+        memsz = int.from_bytes(data[header + 40 : header + 48], "little")
+        if p_type == PT_LOAD:
+            loads.append((vaddr, memsz, offset))
+        elif p_type == PT_DYNAMIC:
+            dynamic = (offset, filesz)
+    if dynamic is None:
+        return []
+    entries: list[tuple[int, int]] = []
+    for at in range(dynamic[0], dynamic[0] + dynamic[1] - 15, 16):
+        tag = int.from_bytes(data[at : at + 8], "little", signed=True)
+        entries.append((tag, int.from_bytes(data[at + 8 : at + 16], "little")))
+        if tag == DT_NULL:
+            break
+    strtab_vaddr = next((value for tag, value in entries if tag == DT_STRTAB), None)
+    strtab = next(
+        (
+            off + strtab_vaddr - va
+            for va, size, off in loads
+            if strtab_vaddr is not None and va <= strtab_vaddr < va + size
+        ),
+        None,
+    )
+    if strtab is None:
+        return []
+
+    def string(offset: int) -> str:
+        start = strtab + offset
+        return data[start : data.index(0, start)].decode(errors="replace")
+
+    removed: list[str] = []
+    kept: list[tuple[int, int]] = []
+    for tag, value in entries:
+        if tag in (DT_RPATH, DT_RUNPATH):
+            path = string(value)
+            if not any(part.startswith(("$ORIGIN", "${ORIGIN}")) for part in path.split(":")):
+                removed.append(path)
+                continue
+        kept.append((tag, value))
+    if not removed:
+        return []
+    # The same number of slots: the removed entries' become DT_NULL at the end.
+    kept += [(DT_NULL, 0)] * (len(entries) - len(kept))
+    for index, (tag, value) in enumerate(kept):
+        at = dynamic[0] + index * 16
+        data[at : at + 8] = tag.to_bytes(8, "little", signed=True)
+        data[at + 8 : at + 16] = value.to_bytes(8, "little")
+    mode = elf.stat().st_mode
+    elf.write_bytes(bytes(data))
+    elf.chmod(mode)
+    return removed
+
+
 # --- which package owns what ------------------------------------------------------------------
 
 
@@ -553,6 +631,8 @@ def assemble(
     target = staging / INSTALL_DIR
     shutil.copytree(bundle, target, symlinks=True)
     unbundled = unbundle_system_libraries(target / "_internal", architecture)
+    for elf in elf_files(target):
+        drop_foreign_search_paths(elf)
     depends = compute_depends(target, architecture)
 
     usr_bin = staging / "usr" / "bin"
