@@ -74,7 +74,9 @@ $(PACKAGE_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,package]'
 	touch $(PACKAGE_STAMP)
 
-# One-folder PyInstaller bundle in dist/glmtray, then a real start of it under Xvfb with a tray.
+# One-folder PyInstaller bundle in dist/glmtray and, where dpkg-deb exists, the Debian package
+# dist/glmtray_<version>_<arch>.deb made from it; then a real start of the bundle under Xvfb
+# with a tray. CI also installs the .deb (packaging/linux/test-deb.sh, as root).
 package: $(PACKAGE_STAMP)
 	PYTHON=$(BIN)/python bash packaging/build.sh
 	bash packaging/smoke.sh dist/glmtray
