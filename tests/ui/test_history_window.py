@@ -76,14 +76,14 @@ def exact_view() -> HistoryView:
 def window(qtbot: QtBot) -> HistoryWindow:
     window = HistoryWindow()
     qtbot.addWidget(window)
-    window.resize(980, 660)
     return window
 
 
 def shown(window: HistoryWindow, view: HistoryView) -> HistoryWindow:
+    """Shown as the app shows it: no larger than the (offscreen) screen, so the pointer
+    can reach every point of it."""
     window.show_view(view, NOW)
     window.show()
-    window.resize(980, 660)
     return window
 
 
@@ -196,7 +196,10 @@ def test_hover_readout_gives_the_value_at_the_pointer(window: HistoryWindow, qtb
     qtbot.mouseMove(chart, QPoint(round(chart.x_of(moment)), y))
     readout = window.share_section.readout.text()
     assert "5-hour: 40 %" in readout
-    assert readout.startswith("Tue 3 Mar 13:3")  # 13:30 local, to the pixel
+    # 13:30 local, to the pixel (one is about two minutes wide here).
+    assert readout.startswith(
+        ("Tue 3 Mar 13:28", "Tue 3 Mar 13:29", "Tue 3 Mar 13:30", "Tue 3 Mar 13:31")
+    )
     # After the reset.
     qtbot.mouseMove(
         chart, QPoint(round(chart.x_of((T0 + timedelta(hours=3, minutes=5)).timestamp())), y)
@@ -220,6 +223,16 @@ def test_hover_readout_gives_the_value_at_the_pointer(window: HistoryWindow, qtb
         tokens, QPoint(round(tokens.x_of(bar_moment)), int(tokens.plot_rect().center().y()))
     )
     assert window.token_section.readout.text().endswith("All models: 1.2M · total 1.2M")
+
+
+def test_a_reload_keeps_the_readout_at_the_pointer(window: HistoryWindow, qtbot: QtBot) -> None:
+    shown(window, exact_view())
+    chart = window.share_chart
+    moment = (T0 + timedelta(hours=2, minutes=10)).timestamp()
+    qtbot.mouseMove(chart, QPoint(round(chart.x_of(moment)), int(chart.plot_rect().center().y())))
+    assert "5-hour: 70 %" in window.share_section.readout.text()
+    window.show_view(exact_view(), NOW)  # the window's timed reload
+    assert "5-hour: 70 %" in window.share_section.readout.text()
 
 
 def test_peak_hours_are_shaded_and_resets_marked(window: HistoryWindow) -> None:

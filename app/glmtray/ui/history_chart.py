@@ -287,6 +287,8 @@ class TimeChart(QWidget):
         self._end = 1.0
         self._peaks: list[tuple[float, float]] = []
         self._hover: float | None = None
+        self._pointer_x: float | None = None
+        """Where the pointer is over the chart (None: elsewhere)."""
         self._empty_text = ""
         self._readout = ""
 
@@ -336,8 +338,16 @@ class TimeChart(QWidget):
         return self._start, self._end
 
     def data_changed(self) -> None:
+        """New data: the readout follows the pointer if it is on the plot (a reload while
+        the user reads a value), else shows the latest values."""
         self._hover = None
-        self._set_readout(self._default_readout())
+        plot = self.plot_rect()
+        x = self._pointer_x
+        if x is not None and self.has_data() and plot.left() <= x <= plot.right():
+            self._hover = self.moment_at(x, plot)
+        self._set_readout(
+            self.readout_at(self._hover) if self._hover is not None else self._default_readout()
+        )
         self.update()
 
     def _default_readout(self) -> str:
@@ -505,6 +515,7 @@ class TimeChart(QWidget):
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         plot = self.plot_rect()
         x = event.position().x()
+        self._pointer_x = x
         if self.has_data() and plot.left() <= x <= plot.right():
             self._hover = self.moment_at(x, plot)
             self._set_readout(self.readout_at(self._hover))
@@ -515,7 +526,7 @@ class TimeChart(QWidget):
         super().mouseMoveEvent(event)
 
     def leaveEvent(self, event: object) -> None:
-        self._hover = None
+        self._hover = self._pointer_x = None
         self._set_readout(self._default_readout())
         self.update()
 
