@@ -72,7 +72,7 @@ def test_the_first_status_records_its_fetch_and_says_there_is_no_history(
         forecast = window["forecast"]
         assert isinstance(forecast, dict) and set(forecast) == FORECAST_FIELDS
         assert forecast["outcome"] == "no_history"
-        assert forecast["phrase"] == "No history yet: a forecast follows after a few refreshes"
+        assert forecast["phrase"] == "No history yet: forecast after a few refreshes"
         assert forecast["share_now"] == round(float(str(window["used_percent"])) / 100, 4)
         assert forecast["resets_at"] == window["resets_at"]
         assert forecast["readings"] == 1

@@ -59,9 +59,7 @@ def test_no_history_at_all() -> None:
     forecast = forecast_window([], five_hour(30), NOW)
     assert forecast.outcome is Outcome.NO_HISTORY
     assert forecast.readings == 1 and forecast.runs_out_at is None
-    assert forecast_phrase(forecast, NOW) == (
-        "No history yet: a forecast follows after a few refreshes"
-    )
+    assert forecast_phrase(forecast, NOW) == ("No history yet: forecast after a few refreshes")
 
 
 def test_the_stored_copy_of_the_current_reading_is_not_history() -> None:
@@ -81,9 +79,7 @@ def test_a_single_reading_in_this_period() -> None:
     forecast = forecast_window([reading(at(-4), 80, previous)], five_hour(3), NOW)
     assert forecast.outcome is Outcome.SINGLE_POINT
     assert forecast.readings == 1 and forecast.since == NOW
-    assert forecast_phrase(forecast, NOW) == (
-        "One reading so far in this period: the forecast needs another"
-    )
+    assert forecast_phrase(forecast, NOW) == ("First reading of this period: forecast soon")
 
 
 def test_readings_too_close_together() -> None:
@@ -173,9 +169,7 @@ def test_usage_that_fell_gives_no_forecast() -> None:
     forecast = forecast_window([reading(at(-1), 50)], five_hour(30), NOW)
     assert forecast.outcome is Outcome.FELL
     assert forecast.since == at(-1) and forecast.runs_out_at is None
-    assert forecast_phrase(forecast, NOW) == (
-        "Usage fell since the last reading: no forecast until it rises again"
-    )
+    assert forecast_phrase(forecast, NOW) == ("Usage fell: a forecast once it rises again")
 
 
 def test_after_a_fall_only_the_readings_since_it_count() -> None:

@@ -102,7 +102,10 @@ class Forecast:
         return margin is not None and margin > NOTIFY_MARGIN
 
     def to_json(self, now: datetime) -> dict[str, Any]:
-        margin = self.margin
+        """Moments in ISO UTC to the second, `margin_seconds` the difference of those."""
+        margin = None
+        if self.runs_out_at is not None and self.resets_at is not None:
+            margin = self.resets_at.replace(microsecond=0) - self.runs_out_at.replace(microsecond=0)
 
         def moment(value: datetime | None) -> str | None:
             return iso_utc(value) if value is not None else None
@@ -313,15 +316,15 @@ def forecast_phrase(forecast: Forecast, now: datetime) -> str:
             time=format_local_time(since, now), percent=_percent(forecast.share_now)
         )
     if outcome is Outcome.FELL:
-        return _("Usage fell since the last reading: no forecast until it rises again")
+        return _("Usage fell: a forecast once it rises again")
     if outcome is Outcome.SINGLE_POINT:
-        return _("One reading so far in this period: the forecast needs another")
+        return _("First reading of this period: forecast soon")
     if outcome is Outcome.SHORT_SPAN:
         return _("Forecast after {minutes} min of readings").format(
             minutes=int(MIN_SPAN.total_seconds() // 60)
         )
     if outcome is Outcome.NO_HISTORY:
-        return _("No history yet: a forecast follows after a few refreshes")
+        return _("No history yet: forecast after a few refreshes")
     if outcome is Outcome.NO_RESET:
         return _("Reset time unknown: no forecast")
     if outcome is Outcome.NOT_STARTED:
