@@ -225,6 +225,21 @@ def test_hover_readout_gives_the_value_at_the_pointer(window: HistoryWindow, qtb
     assert window.token_section.readout.text().endswith("All models: 1.2M · total 1.2M")
 
 
+def test_arrow_keys_move_the_readout(window: HistoryWindow, qtbot: QtBot) -> None:
+    shown(window, exact_view())
+    chart = window.share_chart
+    chart.setFocus()
+    qtbot.keyClick(chart, Qt.Key.Key_End)
+    assert window.share_section.readout.text() == "Tue 3 Mar 15:00 · 5-hour: 0 %"
+    for _ in range(4):  # a quarter of an hour each, on a 24-hour span
+        qtbot.keyClick(chart, Qt.Key.Key_Left)
+    assert window.share_section.readout.text() == "Tue 3 Mar 14:00 · 5-hour: 70 %"
+    qtbot.keyClick(chart, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
+    assert window.share_section.readout.text() == "Tue 3 Mar 11:30 · 5-hour: no data"
+    qtbot.keyClick(chart, Qt.Key.Key_Escape)
+    assert window.share_section.readout.text() == "Tue 3 Mar 15:00 · 5-hour: 0 %"
+
+
 def test_a_reload_keeps_the_readout_at_the_pointer(window: HistoryWindow, qtbot: QtBot) -> None:
     shown(window, exact_view())
     chart = window.share_chart

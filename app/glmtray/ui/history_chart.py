@@ -28,7 +28,9 @@ from itertools import pairwise
 from PySide6.QtCore import QDate, QLineF, QLocale, QPointF, QRectF, QSize, Qt, QTime, Signal
 from PySide6.QtGui import (
     QColor,
+    QFocusEvent,
     QFontMetricsF,
+    QKeyEvent,
     QMouseEvent,
     QPainter,
     QPaintEvent,
@@ -65,6 +67,9 @@ RESET_LINE_SPACING = 40.0
 """Resets closer than this (pixels, on average) are marked by short ticks at the top
 instead of full-height lines: a month of 5-hour resets would hide the data."""
 MIN_PLOT_HEIGHT = 60.0
+KEY_STEPS = 96
+"""One press of an arrow key moves the readout by this share of the span (15 minutes of a
+day, under 2 hours of a week)."""
 
 
 @dataclass(frozen=True)
@@ -280,6 +285,8 @@ class TimeChart(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setMouseTracking(True)
+        # The arrow keys move the readout too: the values are not for mouse users only.
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumHeight(150)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, False)
@@ -507,7 +514,10 @@ class TimeChart(QWidget):
                 int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap),
                 self._empty_text,
             )
-        painter.setPen(QPen(grid, 1))
+        if self.hasFocus():  # where the arrow keys act
+            painter.setPen(QPen(palette.color(QPalette.ColorRole.Highlight), 1.5))
+        else:
+            painter.setPen(QPen(grid, 1))
         painter.drawRect(plot)
         self._draw_legend(painter, metrics, text)
         painter.end()
@@ -529,6 +539,46 @@ class TimeChart(QWidget):
         self._hover = self._pointer_x = None
         self._set_readout(self._default_readout())
         self.update()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Left and Right step the readout through the span (Shift: ten steps), Home and
+        End jump to its ends, Escape goes back to the latest values."""
+        key = event.key()
+        latest = self.latest_moment()
+        if not self.has_data() or latest is None:
+            super().keyPressEvent(event)
+            return
+        step = (self._end - self._start) / KEY_STEPS
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            step *= 10
+        current = self._hover if self._hover is not None else latest
+        if key == Qt.Key.Key_Left:
+            moment: float | None = current - step
+        elif key == Qt.Key.Key_Right:
+            moment = current + step
+        elif key == Qt.Key.Key_Home:
+            moment = self._start
+        elif key == Qt.Key.Key_End:
+            moment = latest
+        elif key == Qt.Key.Key_Escape and self._hover is not None:
+            moment = None
+        else:
+            super().keyPressEvent(event)
+            return
+        if moment is None:
+            self._hover = None
+            self._set_readout(self._default_readout())
+        else:
+            self._hover = min(max(moment, self._start), self._end)
+            self._set_readout(self.readout_at(self._hover))
+        self.update()
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        super().focusOutEvent(event)
+        if self._pointer_x is None and self._hover is not None:
+            self._hover = None
+            self._set_readout(self._default_readout())
+            self.update()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
