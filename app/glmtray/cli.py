@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from glmtray import __version__
-from glmtray.i18n import N_, _
+from glmtray.i18n import _
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -48,7 +48,9 @@ EXIT_UNAVAILABLE = 4
 EXIT_UNEXPECTED = 5
 EXIT_RESTRICTED = 6
 """The account is locked or restricted by risk control: not "no active coding plan"."""
-EXIT_CODES_HELP = N_(
+# Translated once, at import: the command line's language comes from the environment, set
+# before this module loads (other command modules use this text as it is).
+EXIT_CODES_HELP = _(
     "exit codes: 0 success (also with warnings), 1 usage error, 2 authentication failed, "
     "3 no active coding plan, 4 platform unavailable, 5 unexpected response, "
     "6 account locked or restricted by risk control (status still prints the report)"
@@ -733,7 +735,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=_(
             "Tray monitor for the GLM Coding Plan. Without a command, starts the tray app."
         ),
-        epilog=_(EXIT_CODES_HELP),
+        epilog=EXIT_CODES_HELP,
     )
     parser.add_argument(
         "--version",
@@ -770,7 +772,7 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser(
         "status",
         help=_("print plan, quota windows, renewal and risk state"),
-        epilog=_(EXIT_CODES_HELP),
+        epilog=EXIT_CODES_HELP,
     )
     status.add_argument("--json", action="store_true", help=_("machine-readable output"))
     status.add_argument(
