@@ -592,7 +592,8 @@ class ShareChart(TimeChart):
         super().__init__(parent)
         self._series: list[ShareSeries] = []
         self._drawn: dict[
-            tuple[int, float, float, float, float], list[QPolygonF | list[QLineF] | QPointF]
+            tuple[int, float, float, float, float, float],
+            list[QPolygonF | list[QLineF] | QPointF],
         ] = {}
 
     def set_data(
@@ -664,16 +665,19 @@ class ShareChart(TimeChart):
             moment=moment_label(moment), values=" · ".join(parts)
         )
 
-    def _shapes(self, index: int, plot: QRectF) -> list[QPolygonF | list[QLineF] | QPointF]:
+    def _shapes(
+        self, index: int, plot: QRectF, density: float
+    ) -> list[QPolygonF | list[QLineF] | QPointF]:
         """Series `index` in pixels for this plot area, computed once per size: a repaint
-        for the hover line then costs almost nothing."""
-        key = (index, plot.left(), plot.top(), plot.width(), plot.height())
+        for the hover line then costs almost nothing. `density`: device pixels per pixel
+        (2 on a high-DPI screen: twice the columns to keep)."""
+        key = (index, plot.left(), plot.top(), plot.width(), plot.height(), density)
         cached = self._drawn.get(key)
         if cached is not None:
             return cached
         if len(self._drawn) >= 2 * len(self._series):
             self._drawn.clear()  # the window was resized: the old sizes are not coming back
-        columns = max(1, int(plot.width()))
+        columns = max(1, int(plot.width() * density))
         series = self._series[index]
         scale_x = plot.width() / (self._end - self._start)
         left, bottom, height = plot.left(), plot.bottom(), plot.height()
@@ -709,7 +713,9 @@ class ShareChart(TimeChart):
             pen.setCapStyle(Qt.PenCapStyle.RoundCap)
             segment_pen = QPen(pen)
             segment_pen.setCapStyle(Qt.PenCapStyle.SquareCap)  # no seams between segments
-            for shape in self._shapes(index, plot):
+            device = painter.device()
+            density = device.devicePixelRatioF() if device is not None else 1.0
+            for shape in self._shapes(index, plot, density):
                 if isinstance(shape, QPointF):
                     painter.setPen(Qt.PenStyle.NoPen)
                     painter.setBrush(colour)
