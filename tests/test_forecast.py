@@ -273,6 +273,10 @@ def test_forecasts_for_reads_the_account_s_store() -> None:
     assert forecasts["five_hour"].outcome is Outcome.RUNS_OUT
     assert forecasts["weekly"].outcome is Outcome.NO_HISTORY
     assert [f.window_key for f in runs_out_before_reset(forecasts)] == ["five_hour"]
+    # Only the look-back and the hour before are read: a day-old reading is not history.
+    old = HistoryStore(":memory:", "global:default")
+    old.add(at(-24), [reading(at(-24), 20)])
+    assert forecasts_for(old, snapshot, NOW)["five_hour"].outcome is Outcome.NO_HISTORY
     store.close()  # a closed (unreadable) store: no history, no error
     assert forecasts_for(store, snapshot, NOW)["five_hour"].outcome is Outcome.NO_HISTORY
     assert forecasts_for(None, snapshot, NOW)["five_hour"].outcome is Outcome.NO_HISTORY

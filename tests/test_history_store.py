@@ -68,6 +68,14 @@ def test_readings_come_back_field_by_field_in_time_order(path: Path) -> None:
     assert store.read(START + timedelta(hours=2), START + timedelta(hours=3)) == []
 
 
+def test_one_window_s_readings_alone(path: Path) -> None:
+    store = HistoryStore(path, ACCOUNT)
+    store.add(START, [row(START, 0.1), row(START, 0.2, key="weekly", label="Weekly")])
+    assert [r.share for r in store.read(START, START, "weekly")] == [0.2]
+    assert [r.share for r in store.read(START, START, "five_hour")] == [0.1]
+    assert store.read(START, START, "monthly_tools") == []
+
+
 def test_accounts_share_the_file_but_never_each_others_readings(path: Path) -> None:
     one, other = HistoryStore(path, "global:default"), HistoryStore(path, "china:default")
     one.add(START, [row(START, 0.5)])

@@ -35,8 +35,8 @@ MIN_SPAN = timedelta(minutes=10)
 """Readings closer together than this say too little about a pace."""
 LOOK_BACK_MIN = timedelta(hours=1)
 LOOK_BACK_MAX = timedelta(days=1)
-READ_BACK = timedelta(days=2)
-"""How much history a forecast reads: the longest look-back and the reading before it."""
+ANCHOR_SLACK = timedelta(hours=1)
+"""Read this much before a window's look-back too: the reading that starts it may be older."""
 NOTIFY_MARGIN = timedelta(minutes=30)
 """A window forecast to run out more than this before its reset is worth a notification."""
 _SAME = 1e-9
@@ -63,7 +63,8 @@ class Outcome(str, Enum):
     SHORT_SPAN = "short_span"
     """Readings of this period, but closer together than `MIN_SPAN`."""
     NO_HISTORY = "no_history"
-    """No stored reading of this window at all (a first start, a history that failed)."""
+    """No stored reading of this window over its look-back and the hour before (a first
+    start, a tray that was not running, a history that failed)."""
     NO_RESET = "no_reset"
     """In use, but the platform names no reset: nothing to forecast against."""
     NOT_STARTED = "not_started"
@@ -285,12 +286,16 @@ def forecasts_for(
     rule: PeakRule | str | None = None,
     peak_hours: str = DEFAULT_PEAK_HOURS,
 ) -> dict[str, Forecast]:
-    """Every window's forecast, keyed by window id, from the account's history (a store
-    that cannot be read gives no history, never an error)."""
-    rows: list[HistoryRow] = []
-    if store is not None and snapshot.windows:
-        rows = store.read(now - READ_BACK, now)
-    return {w.id: forecast_window(rows, w, now, rule, peak_hours) for w in snapshot.windows}
+    """Every window's forecast, keyed by window id, from the account's recent history
+    (each window's look-back and a little more: a forecast reads what it uses, no more). A
+    store that cannot be read gives no history, never an error."""
+    forecasts: dict[str, Forecast] = {}
+    for window in snapshot.windows:
+        rows: list[HistoryRow] = []
+        if store is not None:
+            rows = store.read(now - look_back(window) - ANCHOR_SLACK, now, window.id)
+        forecasts[window.id] = forecast_window(rows, window, now, rule, peak_hours)
+    return forecasts
 
 
 def _percent(share: float) -> str:

@@ -439,17 +439,24 @@ class HistoryStore:
         )
 
     # -- reading -------------------------------------------------------------------
-    def read(self, since: datetime, until: datetime) -> list[HistoryRow]:
-        """This account's readings with `since <= at <= until`, ordered by time (then
-        window); empty when the file cannot be read right now."""
+    def read(
+        self, since: datetime, until: datetime, window_key: str | None = None
+    ) -> list[HistoryRow]:
+        """This account's readings with `since <= at <= until` (of one window when
+        `window_key` is given), ordered by time (then window); empty when the file cannot be
+        read right now."""
+        params: tuple[str | int, ...] = (self.account, _seconds(since), _seconds(until))
+        one_window = ""
+        if window_key is not None:
+            one_window, params = " AND s.window_key = ?", (*params, window_key)
 
         def query(db: sqlite3.Connection) -> list[HistoryRow]:
             cursor = db.execute(
                 "SELECT p.at, s.window_key, s.label, p.share, p.used, p.lim, p.resets_at"
                 " FROM points AS p JOIN series AS s ON s.id = p.series"
-                " WHERE s.account = ? AND p.at >= ? AND p.at <= ?"
+                f" WHERE s.account = ? AND p.at >= ? AND p.at <= ?{one_window}"
                 " ORDER BY p.at, s.window_key",
-                (self.account, _seconds(since), _seconds(until)),
+                params,
             )
             resets_moments: dict[int, datetime] = {}  # a period's many readings share one
 
