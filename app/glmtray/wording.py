@@ -95,3 +95,13 @@ def region_name(region: Region) -> str:
     the English."""
     known = _REGION_NAMES.get(region)
     return _(known) if known is not None else info(region).display_name
+
+
+_BILLING_CYCLES = {"monthly": N_("Monthly"), "quarterly": N_("Quarterly"), "yearly": N_("Yearly")}
+
+
+def billing_cycle_name(cycle: str) -> str:
+    """A billing cycle as the user reads it ("按月" for the platform's "monthly"); one the
+    platform names otherwise is shown as it is."""
+    known = _BILLING_CYCLES.get(cycle.strip().lower())
+    return _(known) if known is not None else cycle

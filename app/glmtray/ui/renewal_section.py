@@ -14,6 +14,7 @@ from glmtray.report import renewal_lines
 from glmtray.state import AppState, Level, Phase
 from glmtray.ui import style
 from glmtray.ui.section import Section, heading_label, plain_label, scaled_font, set_colour, vbox
+from glmtray.wording import billing_cycle_name
 
 POLICY_NOTE_TOOLTIP = N_(
     "Cancel at least 3 days before billing. No refunds. Renewal charges bonus balance, "
@@ -55,7 +56,11 @@ class RenewalSection(Section):
         if sub is not None:
             lines = renewal_lines(sub, today)
             if sub.billing_cycle:
-                lines.append(self.tr("Billing cycle: {cycle}").format(cycle=sub.billing_cycle))
+                lines.append(
+                    self.tr("Billing cycle: {cycle}").format(
+                        cycle=billing_cycle_name(sub.billing_cycle)
+                    )
+                )
             urgent_line = urgent_cancel_line(sub, today)
         elif snap is not None:
             manual = manual_subscription(state.settings, snap.plan_name)
