@@ -79,8 +79,9 @@ def test_one_store_per_account_for_the_whole_run(tmp_path: Path) -> None:
         return HistoryStore(tmp_path / "history.sqlite3", account.username)
 
     stores = HistoryStores(open_store)
-    first = stores.open(ACCOUNT)
     recorder = stores.recorder(ACCOUNT)
+    assert opened == []  # made before the first data shows: SQLite waits for a recording
+    first = stores.open(ACCOUNT)
     assert recorder.store is first and stores.open(ACCOUNT) is first
     other = stores.open(Account(Region.CHINA))
     assert other is not first and opened == [ACCOUNT, Account(Region.CHINA)]

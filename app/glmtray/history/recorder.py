@@ -48,10 +48,19 @@ def history_rows(snapshot: Snapshot, at: datetime) -> list[HistoryRow]:
 
 class HistoryRecorder:
     """A `FetchRecorder`: each good fetch's windows into the account's store. The store
-    belongs to `HistoryStores` (readers share it), so closing the recorder leaves it open."""
+    belongs to `HistoryStores` (readers share it), so closing the recorder leaves it open.
 
-    def __init__(self, store: HistoryStore) -> None:
-        self.store = store
+    Given a store, or a way to open it at the first recording: the recorders are made
+    before the first data reaches the tray, which need not wait for SQLite."""
+
+    def __init__(self, store: HistoryStore | Callable[[], HistoryStore]) -> None:
+        self._store = store
+
+    @property
+    def store(self) -> HistoryStore:
+        if callable(self._store):
+            self._store = self._store()
+        return self._store
 
     def record(self, snapshot: Snapshot, at: datetime) -> None:
         rows = history_rows(snapshot, at)
@@ -79,7 +88,8 @@ class HistoryStores:
             return store
 
     def recorder(self, account: Account) -> HistoryRecorder:
-        return HistoryRecorder(self.open(account))
+        """The account's recorder; its store opens at the first recording."""
+        return HistoryRecorder(lambda: self.open(account))
 
     def close(self) -> None:
         with self._lock:

@@ -149,11 +149,6 @@ class _PlatformWorker(QObject):
         except Exception:  # history and the status line are extras
             log.exception("fetch recorders unavailable")
             self._recorders = []
-        try:
-            self._history = self._env.open_history(opening.account)
-        except Exception:  # forecasts are an extra too
-            log.exception("usage history unavailable")
-            self._history = None
         self.started.emit(
             SessionStart(
                 session,
@@ -164,8 +159,13 @@ class _PlatformWorker(QObject):
                 error=opening.error,
             )
         )
-        # The history after the first data: the icon need not wait for SQLite.
+        # The histories after the first data: the icon need not wait for SQLite.
         self._open_risk(session, opening.account, read_transcripts)
+        try:
+            self._history = self._env.open_history(opening.account)
+        except Exception:  # forecasts are an extra too
+            log.exception("usage history unavailable")
+            self._history = None
         if opening.snapshot is not None:
             at = utcnow()
             record_all(self._recorders, opening.snapshot, at)
