@@ -705,8 +705,12 @@ def build(
         staging.mkdir()
         unbundled, depends = assemble(bundle, icons, staging, version, architecture)
         run(["dpkg-deb", "--root-owner-group", "-Zxz", "--build", staging, deb])
-    for item in unbundled:
-        print(f"build-deb: uses the system's {item.name} ({item.package})", file=sys.stderr)
+    packages = sorted({item.package for item in unbundled})
+    print(
+        f"build-deb: {len(unbundled)} bundled libraries replaced by the system's, from "
+        + ", ".join(packages),
+        file=sys.stderr,
+    )
     print(f"build-deb: Depends: {depends.field()}", file=sys.stderr)
     return deb
 
