@@ -663,3 +663,19 @@ def test_search_paths_of_the_build_machine_are_dropped_and_origin_ones_kept(tmp_
     assert re.search(r"\(RUNPATH\)\s+Library runpath: \[\$ORIGIN", origin), origin
     assert build_deb.drop_foreign_search_paths(copy) == []
     assert copy.read_bytes() == plugin.read_bytes()
+
+
+def test_deb_description_is_the_metainfos_untranslated_text(fake_deb: Path) -> None:
+    """AppStream keeps translations next to the originals (xml:lang); the control file's
+    Description carries only the originals, and all of them."""
+    described = " ".join(deb_field(fake_deb, "Description").split())
+    xml_lang = "{http://www.w3.org/XML/1998/namespace}lang"
+    body = metainfo().find("description")
+    assert body is not None
+    originals = [e for e in body.iter() if e.tag in ("p", "li") and e.get(xml_lang) is None]
+    translations = [e for e in body.iter() if e.tag in ("p", "li") and e.get(xml_lang)]
+    assert originals
+    for element in originals:
+        assert " ".join("".join(element.itertext()).split()) in described
+    for element in translations:
+        assert " ".join("".join(element.itertext()).split()) not in described

@@ -464,17 +464,27 @@ def compute_depends(bundle: Path, architecture: str) -> Dependencies:
 # --- text files ---------------------------------------------------------------------------------
 
 
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+
+def untranslated(elements: Iterable[ET.Element]) -> list[ET.Element]:
+    """The source-language elements: AppStream puts each translation next to its original,
+    marked with xml:lang; Debian's Description is English (translations go through DDTP)."""
+    return [element for element in elements if element.get(XML_LANG) is None]
+
+
 def description() -> str:
     """The control file's Description from the AppStream metainfo (one source for both):
     the summary, then the paragraphs, list items shown verbatim (two leading spaces)."""
     root = ET.parse(METAINFO_FILE).getroot()
-    lines = [" ".join((root.findtext("summary") or "").split())]
+    summary = untranslated(root.iterfind("summary"))
+    lines = [" ".join("".join(summary[0].itertext()).split()) if summary else PACKAGE]
     body = root.find("description")
-    for index, element in enumerate(list(body) if body is not None else []):
+    for index, element in enumerate(untranslated(body) if body is not None else []):
         if index:
             lines.append(" .")
         if element.tag == "ul":
-            for item in element.iter("li"):
+            for item in untranslated(element.iter("li")):
                 text = " ".join("".join(item.itertext()).split())
                 lines += [
                     " " + w
@@ -492,7 +502,8 @@ def changelog(version: str) -> str:
     entries = []
     for release in root.iterfind("releases/release"):
         notes = release.find("description")
-        text = " ".join("".join(notes.itertext()).split()) if notes is not None else "Release."
+        paragraphs = untranslated(notes) if notes is not None else []
+        text = " ".join(" ".join("".join(p.itertext()).split()) for p in paragraphs) or "Release."
         released = release.get("date", "")
         stamp = run(["date", "-u", "-R", "-d", released]).strip() if released else ""
         item = "\n".join(textwrap.wrap(text, 76, initial_indent="  * ", subsequent_indent="    "))
