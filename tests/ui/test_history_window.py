@@ -12,10 +12,11 @@ import subprocess
 import sys
 import textwrap
 from datetime import datetime, timedelta, timezone
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
@@ -36,6 +37,7 @@ from glmtray.ui.history_chart import (
     ShareChart,
     ShareSeries,
     compact_number,
+    monotone_runs,
     nice_ticks,
     series_colour,
     thin_line,
@@ -280,6 +282,21 @@ def test_the_charts_draw_every_reading_s_peak_however_many(qtbot: QtBot) -> None
     assert len(line) <= 4 * 800
     assert max(v for _, v in line) == 0.97 and min(v for _, v in line) == 0.01
     assert line[0] == (start, 0.3) and line[-1] == (times[-1], 0.3)
+
+
+def test_a_line_is_cut_where_it_turns_and_the_runs_join_up() -> None:
+    """Rising, flat, rising, a drop (a reset), rising: three runs, each starting where the
+    one before ended, so the drawn line has no gap and no wide polyline turns back."""
+    ys = [300, 250, 250, 200, 300, 280, 260]
+    points = [QPointF(x * 10, y) for x, y in enumerate(ys)]
+    runs = monotone_runs(points)
+    assert [[p.y() for p in run] for run in runs] == [
+        [300, 250, 250, 200],
+        [200, 300],
+        [300, 280, 260],
+    ]
+    assert all(a[-1] == b[0] for a, b in pairwise(runs))
+    assert monotone_runs([]) == []
 
 
 def test_bars_group_the_smallest_of_many_models_as_other(qtbot: QtBot) -> None:
