@@ -1,18 +1,19 @@
 """The history window's charts, drawn with QPainter: shares over time and stacked bars.
 
-Why not a chart library: PySide6-Addons (QtCharts) would add a 175 MB download and about
-440 MB on disk to a tray app whose whole Qt is PySide6-Essentials; pyqtgraph brings numpy
-(17 MB download, 80 MB on disk) and takes 0.3-0.5 s to import. Two small widgets of our own
-cost nothing to install and import in milliseconds (measured figures: the closing note of
-issue 14).
+Why not a chart library (measured on PySide6 6.11, Python 3.11, x86-64 Linux): QtCharts
+is in PySide6-Addons, a 175 MB wheel and 439 MB installed, beside the 237 MB of the
+PySide6-Essentials glmtray ships; pyqtgraph needs numpy (1.9 + 16.9 MB of wheels, 79 MB
+installed), and importing it takes 0.3-0.75 s and 50 MB of memory. These widgets add
+nothing to install and import in about 20 ms (3 MB); 30 days of one-a-minute readings
+draw in about the time QtCharts takes for the same points.
 
 The charts know nothing of HistoryView: they take plain series (epoch seconds and values),
 so the window decides what is drawn and the charts only how. Times are laid out and labelled
 in local time; colours come in a light and a dark variant, chosen from the palette.
 
-Drawing stays fast however long the history: a line keeps, per pixel column, its first,
-lowest, highest and last value (so no peak is lost), and resets are drawn from their own
-list, never from the thinned points.
+Drawing stays fast however long the history: a line keeps, per device pixel column, its
+first, lowest, highest and last value (so no peak is lost) and is stroked as its rising
+and falling runs; resets are drawn from their own list, never from the thinned points.
 """
 
 from __future__ import annotations
