@@ -4,8 +4,8 @@ Why not a chart library (measured on PySide6 6.11, Python 3.11, x86-64 Linux): Q
 is in PySide6-Addons, a 175 MB wheel and 439 MB installed, beside the 237 MB of the
 PySide6-Essentials glmtray ships; pyqtgraph needs numpy (1.9 + 16.9 MB of wheels, 79 MB
 installed), and importing it takes 0.3-0.75 s and 50 MB of memory. These widgets add
-nothing to install and import in about 20 ms (3 MB); 30 days of one-a-minute readings
-draw in about the time QtCharts takes for the same points.
+nothing to install and import in about 20 ms (3 MB); three 30-day series of one reading a
+minute (129,600 points) draw in about 0.19 s, QtCharts takes 0.29 s and pyqtgraph 0.07 s.
 
 The charts know nothing of HistoryView: they take plain series (epoch seconds and values),
 so the window decides what is drawn and the charts only how. Times are laid out and labelled
