@@ -30,20 +30,24 @@ from .test_glmtray_e2e import (
 
 __all__ = ["sim", "stored_key"]  # fixtures this module uses, defined with the e2e tests
 
-CHINESE = {"LANGUAGE": "zh_CN", "LANG": "zh_CN.UTF-8", "LC_ALL": "zh_CN.UTF-8"}
+CHINESE = {"LANGUAGE": "zh_CN", "LANG": "zh_CN.UTF-8"}
 
 
 @pytest.fixture
 def glmtray_zh(
-    request: pytest.FixtureRequest, sim: PlatformSimulator
+    request: pytest.FixtureRequest, sim: PlatformSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Callable[[], harness.LaunchedApp]]:
     started: list[harness.LaunchedApp] = []
+    app_env = {**{k: v for k, v in os.environ.items() if k != "LC_ALL"}, **CHINESE}
+    # The harness's X tools (xwininfo) print window names in the locale they run in: where
+    # zh_CN.UTF-8 is not generated they would fall back to ASCII and escape "glmtray 设置".
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
 
     def start() -> harness.LaunchedApp:
         app = harness.launch(
             [sys.executable, "-m", "glmtray", "-v", "--base-url", sim.base_url],
             log_name=f"{request.node.name}-glmtray-zh.log",
-            env={**os.environ, **CHINESE},
+            env=app_env,
         )
         started.append(app)
         return app
@@ -92,6 +96,7 @@ def test_menu_panel_and_settings_in_chinese(
     assert 300 <= panel[0].rect.width <= 500
     print(f"screenshot: {harness.screenshot('zh-panel.png').path}")
     harness.key("Escape")
+    harness.wait_for(lambda: not app_windows(app, "glmtray"), 5, message="panel closed")
     choose(app, 4)  # 立即刷新, 打开面板, 用量历史…, 设置…
     harness.wait_for(lambda: app_windows(app, "glmtray 设置"), 5, message="settings dialog")
     print(f"screenshot: {harness.screenshot('zh-settings.png').path}")
