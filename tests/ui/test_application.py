@@ -604,6 +604,7 @@ def test_menu_is_rebuilt_from_state(
     assert texts[1:] == [
         "Refresh now",
         "Open panel",
+        "Usage history…",
         "Settings…",
         "Pause notifications",
         "Sign out",
