@@ -39,6 +39,7 @@ KEYWORDS: dict[str, tuple[int | tuple[int, str], ...] | None] = {
     "pgettext": ((1, "c"), 2),
     "tr": (1,),  # QObject.tr(source, disambiguation=None, n=-1)
     "_tr": None,  # header_section: QCoreApplication.translate with a fixed context
+    "localized": None,  # i18n.localized: translated text that keeps its English
 }
 EXCLUDED = ("simulator/", "catalogs.py")
 """The simulator speaks as the platform does (its Chinese texts are the platform's own);

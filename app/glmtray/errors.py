@@ -34,7 +34,9 @@ class GlmtrayError(Exception):
         english_title = type(self).title
         self.source_title = english_title
         self.title = _(english_title)
-        self.source_message = redact(message or self.default_message(_english))
+        # A Localized message knows its English; any other given message is what it is.
+        english = getattr(message, "english", message)
+        self.source_message = redact(english or self.default_message(_english))
         self.message = redact(message or self.default_message(_))
         self.detail = redact(detail) if detail else None
         super().__init__(self.message)

@@ -95,6 +95,23 @@ def pgettext(context: str, message: str) -> str:
     return _translations.pgettext(context, message)
 
 
+class Localized(str):
+    """Text in the user's language that keeps its English (`english`): an error message a
+    person reads in Chinese while `status --json` carries the English."""
+
+    english: str
+
+    def __new__(cls, text: str, english: str) -> Localized:
+        value = super().__new__(cls, text)
+        value.english = english
+        return value
+
+
+def localized(message: str, **fields: object) -> Localized:
+    """`_(message).format(**fields)`, remembering `message.format(**fields)` as its English."""
+    return Localized(_(message).format(**fields), message.format(**fields))
+
+
 def lookup(message: str, context: str | None = None) -> str | None:
     """The catalog's translation of `message` (in `context` first, then without one), or
     None when the catalog has none: the Qt translator's lookup."""

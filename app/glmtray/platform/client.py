@@ -29,6 +29,7 @@ from glmtray.errors import (
     ProxyFailed,
     UnexpectedResponse,
 )
+from glmtray.i18n import N_, localized
 from glmtray.platform import parsing, usage
 from glmtray.platform.models import Quota, Section, Snapshot, Subscription
 from glmtray.platform.proxies import ProxyChoice, choose_proxy, proxy_transport
@@ -38,6 +39,9 @@ from glmtray.redact import register_secret
 from glmtray.timeutil import utcnow
 
 log = logging.getLogger(__name__)
+
+NO_PLAN_IN_LIST = N_("No active coding-plan subscription in the subscription list.")
+"""A snapshot warning, in English (status --json); shown through the catalog."""
 T = TypeVar("T")
 
 QUOTA_PATH = "/api/monitor/usage/quota/limit"
@@ -235,7 +239,9 @@ class PlatformClient:
                 raise
             except PlatformError as error:
                 problems[section] = error
-                warnings.append(f"{label}: {error.message}")
+                # English in the snapshot (status --json); the panel shows the error's own
+                # message, in the user's language.
+                warnings.append(f"{label}: {error.source_message}")
                 return None
 
         quota = fetch(Section.QUOTA, "Quota", self.quota)
@@ -245,7 +251,7 @@ class PlatformClient:
             if subscriptions is not None:
                 subscription = parsing.active_coding_plan(subscriptions)
                 if subscription is None:
-                    warnings.append("No active coding-plan subscription in the subscription list.")
+                    warnings.append(NO_PLAN_IN_LIST)
         risk = fetch(Section.RISK, "Risk flag", self.risk_flag) if include_risk else None
         return Snapshot(
             region=self.region,
@@ -308,7 +314,10 @@ class PlatformClient:
 
     def _late(self, path: str) -> PlatformUnavailable:
         return PlatformUnavailable(
-            f"The platform did not answer in time (within {self._timeouts.overall:g} s).",
+            localized(
+                "The platform did not answer in time (within {seconds} s).",
+                seconds=f"{self._timeouts.overall:g}",
+            ),
             detail=path,
         )
 
@@ -357,7 +366,10 @@ class PlatformClient:
             if watchdog.fired:
                 raise self._late(path) from None
             raise PlatformUnavailable(
-                f"The connection to the platform failed ({type(error).__name__}).", detail=path
+                localized(
+                    "The connection to the platform failed ({error}).", error=type(error).__name__
+                ),
+                detail=path,
             ) from None
         finally:
             watchdog.cancel()
@@ -367,8 +379,12 @@ class PlatformClient:
     ) -> tuple[int, str, bytes]:
         if response.status_code == 407 and self.proxy is not None:
             raise ProxyFailed(
-                f"{self.proxy.where()} refused glmtray's credentials (HTTP 407). Check the user "
-                f"name and password in {self.proxy.source}.",
+                localized(
+                    "{proxy} refused glmtray's credentials (HTTP 407). Check the user name and "
+                    "password in {source}.",
+                    proxy=self.proxy.where(),
+                    source=self.proxy.source,
+                ),
                 http_status=407,
                 detail=path,
             )
@@ -401,30 +417,50 @@ class PlatformClient:
             return PlatformUnavailable(_connect_message(error), detail=path)
         if proxy is None:
             if isinstance(error, httpx.TimeoutException):
-                return PlatformUnavailable("The platform did not answer in time.", detail=path)
+                return PlatformUnavailable(
+                    localized("The platform did not answer in time."), detail=path
+                )
             if isinstance(error, httpx.ConnectError):
                 return PlatformUnavailable(_connect_message(error), detail=path)
             return PlatformUnavailable(
-                f"The connection to the platform failed ({type(error).__name__}).", detail=path
+                localized(
+                    "The connection to the platform failed ({error}).", error=type(error).__name__
+                ),
+                detail=path,
             )
         if isinstance(error, httpx.ProxyError):
             if "407" in text or "username/password" in text or "requested" in text:
                 return ProxyFailed(
-                    f"{proxy.where()} refused glmtray's credentials. Check the user name and "
-                    f"password in {proxy.source}.",
+                    localized(
+                        "{proxy} refused glmtray's credentials. Check the user name and "
+                        "password in {source}.",
+                        proxy=proxy.where(),
+                        source=proxy.source,
+                    ),
                     detail=path,
                 )
-            return ProxyFailed(f"{proxy.where()} could not connect to the platform.", detail=path)
+            return ProxyFailed(
+                localized("{proxy} could not connect to the platform.", proxy=proxy.where()),
+                detail=path,
+            )
         if isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout)):
-            return ProxyFailed(f"{proxy.where()} could not be reached.", detail=path)
+            return ProxyFailed(
+                localized("{proxy} could not be reached.", proxy=proxy.where()), detail=path
+            )
         if isinstance(error, httpx.TimeoutException):
             return PlatformUnavailable(
-                f"The platform did not answer in time (through the proxy in {proxy.source}).",
+                localized(
+                    "The platform did not answer in time (through the proxy in {source}).",
+                    source=proxy.source,
+                ),
                 detail=path,
             )
         return PlatformUnavailable(
-            f"The connection to the platform through the proxy in {proxy.source} failed "
-            f"({type(error).__name__}).",
+            localized(
+                "The connection to the platform through the proxy in {source} failed ({error}).",
+                source=proxy.source,
+                error=type(error).__name__,
+            ),
             detail=path,
         )
 
@@ -437,10 +473,14 @@ def _span(start: datetime, end: datetime) -> dict[str, str]:
 def _connect_message(error: httpx.ConnectError) -> str:
     text = str(error).lower()
     if "certificate" in text or "ssl" in text or "tls" in text:
-        return "A secure connection to the platform could not be made (certificate or TLS error)."
+        return localized(
+            "A secure connection to the platform could not be made (certificate or TLS error)."
+        )
     if "name" in text and ("resolution" in text or "known" in text or "resolve" in text):
-        return "The platform's address could not be resolved. Check the network connection."
-    return "The platform could not be reached. Check the network connection."
+        return localized(
+            "The platform's address could not be resolved. Check the network connection."
+        )
+    return localized("The platform could not be reached. Check the network connection.")
 
 
 def _decode(path: str, status: int, content_type: str, body: bytes) -> Any:
@@ -448,13 +488,19 @@ def _decode(path: str, status: int, content_type: str, body: bytes) -> Any:
     looks_html = "html" in content_type.lower() or stripped[:1] == b"<"
     if status >= 500:
         raise PlatformUnavailable(
-            f"The platform is having trouble (HTTP {status}). glmtray will try again.",
+            localized(
+                "The platform is having trouble (HTTP {status}). glmtray will try again.",
+                status=status,
+            ),
             http_status=status,
             detail=path,
         )
     if looks_html:
         raise PlatformUnavailable(
-            "The platform answered with a web page instead of data; it may be under maintenance.",
+            localized(
+                "The platform answered with a web page instead of data; it may be under "
+                "maintenance."
+            ),
             http_status=status,
             detail=path,
         )

@@ -7,6 +7,7 @@ from datetime import datetime
 from PySide6.QtWidgets import QLabel, QWidget
 
 from glmtray.i18n import N_, _, pgettext
+from glmtray.platform.models import Section as PlatformSection
 from glmtray.state import AppState, Level, Phase
 from glmtray.ui import style
 from glmtray.ui.section import Section, plain_label, scaled_font, set_colour, vbox
@@ -23,6 +24,11 @@ def notice_lines(state: AppState) -> list[str]:
     for warning in snap.warnings:
         where, sep, message = warning.partition(": ")
         if sep and where in ENDPOINT_LABELS:
+            # The warning keeps the English (status --json); the error says it in the
+            # user's language.
+            problem = snap.problems.get(ENDPOINT_SECTIONS[where])
+            if problem is not None and problem.source_message == message:
+                message = problem.message
             by_message.setdefault(message, []).append(where)
         else:
             by_message.setdefault(warning, [])
@@ -50,6 +56,11 @@ ENDPOINT_NAMES = {
 """How the client names the endpoint in a warning ("Subscription: HTTP 502 ..."), and the
 name shown for it."""
 ENDPOINT_LABELS = tuple(ENDPOINT_NAMES)
+ENDPOINT_SECTIONS = {
+    "Quota": PlatformSection.QUOTA,
+    "Subscription": PlatformSection.SUBSCRIPTION,
+    "Risk flag": PlatformSection.RISK,
+}
 
 
 class NoticesSection(Section):
