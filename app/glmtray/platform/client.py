@@ -313,11 +313,9 @@ class PlatformClient:
         return data
 
     def _late(self, path: str) -> PlatformUnavailable:
+        seconds = f"{self._timeouts.overall:g}"
         return PlatformUnavailable(
-            localized(
-                "The platform did not answer in time (within {seconds} s).",
-                seconds=f"{self._timeouts.overall:g}",
-            ),
+            localized("The platform did not answer in time (within {seconds} s).", seconds=seconds),
             detail=path,
         )
 
