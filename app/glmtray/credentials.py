@@ -15,10 +15,19 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from glmtray.errors import CredentialError, GlmtrayError, KeyringLocked, KeyringUnresponsive
+from glmtray.i18n import N_, localized
 from glmtray.platform.regions import Region
 from glmtray.redact import register_secret
 
 log = logging.getLogger(__name__)
+
+_FAILED_ACTIONS = {
+    "read": N_("The system keyring ({backend}) could not read the key ({reason})."),
+    "store": N_("The system keyring ({backend}) could not store the key ({reason})."),
+    "remove": N_("The system keyring ({backend}) could not remove the key ({reason})."),
+    "use": N_("The system keyring ({backend}) could not use the key ({reason})."),
+}
+"""A keyring failure said whole for each thing glmtray asked of it."""
 
 SERVICE_NAME = "glmtray"
 ENV_KEYRING_TIMEOUT = "GLMTRAY_KEYRING_TIMEOUT"
@@ -65,7 +74,9 @@ class CredentialStore:
                 raise
             except BaseException as error:  # a backend's import can even call sys.exit
                 raise CredentialError(
-                    f"No system keyring could be loaded ({type(error).__name__}).",
+                    localized(
+                        "No system keyring could be loaded ({error}).", error=type(error).__name__
+                    ),
                     backend="none",
                 ) from None
         return self._backend
@@ -85,19 +96,22 @@ class CredentialStore:
         except Exception:  # an exception whose text itself fails
             said = ""
         if "fail" in backend.lower() or reason == "NoKeyringError":
-            message = (
+            message = localized(
                 "No system keyring is available. On Linux, install and start a Secret "
                 "Service provider such as GNOME Keyring or KWallet."
             )
         elif any(word in f"{reason} {said}".lower() for word in ("locked", "dismissed")):
             log.warning("keyring %s failed: backend=%s error=%s", action, backend, reason)
             return KeyringLocked(
-                f"The system keyring ({backend}) is locked. Unlock it (for example by logging "
-                "in again) and try again, or use the key for this session only.",
+                localized(
+                    "The system keyring ({backend}) is locked. Unlock it (for example by "
+                    "logging in again) and try again, or use the key for this session only.",
+                    backend=backend,
+                ),
                 backend=backend,
             )
         else:
-            message = f"The system keyring ({backend}) could not {action} the key ({reason})."
+            message = localized(_FAILED_ACTIONS[action], backend=backend, reason=reason)
         log.warning("keyring %s failed: backend=%s error=%s", action, backend, reason)
         return CredentialError(message, backend=backend)
 
@@ -120,8 +134,12 @@ class CredentialStore:
             backend = self.backend_name
             log.warning("keyring read returned %s: backend=%s", type(key).__name__, backend)
             raise CredentialError(
-                f"The system keyring ({backend}) returned something that is not a key "
-                f"(a value of type {type(key).__name__}). Sign in again to replace it.",
+                localized(
+                    "The system keyring ({backend}) returned something that is not a key "
+                    "(a value of type {kind}). Sign in again to replace it.",
+                    backend=backend,
+                    kind=type(key).__name__,
+                ),
                 backend=backend,
             )
         register_secret(key)
@@ -185,10 +203,15 @@ class CredentialStore:
         if worker.is_alive():
             backend = _backend_name(self._backend) if self._backend is not None else "default"
             log.warning("keyring did not answer within %gs: backend=%s", wait, backend)
+            waited = f"{wait:g}"
             raise KeyringUnresponsive(
-                f"The system keyring ({backend}) did not answer within {wait:g} s. It may be "
-                "waiting for an unlock prompt: unlock it and try again, or set "
-                "GLMTRAY_API_KEY for this command.",
+                localized(
+                    "The system keyring ({backend}) did not answer within {seconds} s. It may "
+                    "be waiting for an unlock prompt: unlock it and try again, or set "
+                    "GLMTRAY_API_KEY for this command.",
+                    backend=backend,
+                    seconds=waited,
+                ),
                 backend=backend,
             )
         if failure:

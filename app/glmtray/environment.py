@@ -21,6 +21,7 @@ from glmtray.account_memory import AccountMemory
 from glmtray.credentials import Account
 from glmtray.fetch_records import FetchRecorder, no_recorders
 from glmtray.history.recorder import HistoryStores, open_history_file
+from glmtray.i18n import _
 from glmtray.settings import LoadResult, Settings, SettingsStore, data_dir
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ class MemoryKeys:
 
     @property
     def backend_name(self) -> str:
-        return "demo (memory only)"
+        return _("demo (memory only)")
 
     def get(self, account: Account) -> str | None:
         with self._lock:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from glmtray.i18n import _
 from glmtray.platform.regions import REGIONS, Region
 from glmtray.tool_config import REMOVE, Entry
 
@@ -44,17 +45,17 @@ def tool_setups(port: int) -> list[ToolSetup]:
     return [
         ToolSetup(
             "Claude Code",
-            'environment, or "env" in ~/.claude/settings.json',
+            _('environment, or "env" in ~/.claude/settings.json'),
             f"ANTHROPIC_BASE_URL={base}{ANTHROPIC_PATH}",
         ),
         ToolSetup(
             "OpenCode",
-            "opencode.json, provider options",
+            _("opencode.json, provider options"),
             f'"baseURL": "{base}{OPENAI_PATH}"',
         ),
         ToolSetup(
             "Cline",
-            "API Provider: OpenAI Compatible, Base URL",
+            _("API Provider: OpenAI Compatible, Base URL"),
             f"{base}{OPENAI_PATH}",
         ),
     ]

@@ -25,6 +25,7 @@ from glmtray.environment import Environment
 from glmtray.errors import CredentialError, GlmtrayError, PlatformError, UnexpectedResponse
 from glmtray.fetch_records import FetchRecorder, close_all, record_all
 from glmtray.first_fetch import Opening, connect, open_account, preferred_language
+from glmtray.i18n import N_, _
 from glmtray.monitor import FetchPlan
 from glmtray.platform.client import PlatformClient
 from glmtray.platform.models import Section, Snapshot
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 FIRST_FETCH = FetchPlan(subscription=True, risk=True)
 FIRST_FETCH_WAIT_S = 600.0
 """As long as the worker would itself wait for a keyring at its unlock prompt."""
-RISK_HISTORY_UNAVAILABLE = "The risk-control history could not be opened; risk notices are off."
+RISK_HISTORY_UNAVAILABLE = N_("The risk-control history could not be opened; risk notices are off.")
 
 
 class KeyStorage(str, Enum):
@@ -184,7 +185,7 @@ class _PlatformWorker(QObject):
         except Exception as error:
             log.warning("risk monitor disabled: event store unavailable (%s)", type(error).__name__)
             self._watcher = None
-            self.risk_unavailable.emit(session, RISK_HISTORY_UNAVAILABLE)
+            self.risk_unavailable.emit(session, _(RISK_HISTORY_UNAVAILABLE))
             return
         if self._peak_hours is not None:
             self._watcher.peak_hours = self._peak_hours
