@@ -2,7 +2,7 @@
 the widgets, the core and the command line (see glmtray.i18n).
 
 `CatalogTranslator.translate` is QTranslator's documented virtual: Qt asks every installed
-translator, newest first, and shows the source text when all answer "". Qt's own words (a
+translator, newest first, and shows the source text when none answers (a null string). Qt's own words (a
 dialog's OK and Cancel, a line edit's context menu) come from Qt's catalog where it ships
 one; those glmtray's dialogs show are in glmtray's catalog too, so they are found first.
 """
@@ -46,12 +46,12 @@ class CatalogTranslator(QTranslator):
         sourceText: str,
         disambiguation: str | None = None,
         n: int = -1,
-    ) -> str:
+    ) -> str | None:  # type: ignore[override]
+        # None, not "": Qt falls back to the source text only for a *null* string, and
+        # PySide turns None into one; an empty answer would blank every untranslated text.
         if n >= 0:
-            found = i18n.lookup_plural(sourceText, n, disambiguation or context)
-        else:
-            found = i18n.lookup(sourceText, disambiguation or context)
-        return found or ""
+            return i18n.lookup_plural(sourceText, n, disambiguation or context)
+        return i18n.lookup(sourceText, disambiguation or context)
 
     def isEmpty(self) -> bool:
         return False
