@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 from glmtray.credentials import Account, CredentialStore
 from glmtray.errors import CredentialError, KeyringLocked, KeyringUnresponsive
+from glmtray.i18n import localized
 from glmtray.platform.regions import Region
 from glmtray.redact import register_secret
 
@@ -69,9 +70,13 @@ class PendingRead:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.communicate()
+            seconds = f"{HELPER_TIMEOUT_S:g}"
             raise KeyringUnresponsive(
-                f"The system keyring did not answer within {HELPER_TIMEOUT_S:g} s. It may be "
-                "waiting for an unlock prompt: unlock it and try again.",
+                localized(
+                    "The system keyring did not answer within {seconds} s. It may be waiting "
+                    "for an unlock prompt: unlock it and try again.",
+                    seconds=seconds,
+                ),
                 backend="default",
             ) from None
         try:
@@ -112,7 +117,9 @@ class ChildReadKeys(CredentialStore):
             return super().get(account)  # no child to trust: read it here, as before
         if "error" in answer:
             kind = ERROR_KINDS.get(str(answer.get("error")), CredentialError)
-            raise kind(str(answer.get("message", "")), backend=str(answer.get("backend", "unknown")))
+            raise kind(
+                str(answer.get("message", "")), backend=str(answer.get("backend", "unknown"))
+            )
         key = answer.get("key")
         if not isinstance(key, str) or not key:
             return None
