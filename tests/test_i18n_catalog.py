@@ -100,10 +100,11 @@ def _glossary() -> list[tuple[list[str], list[str]]]:
 
 
 _PLACEHOLDER_OR_PRODUCT = re.compile(
-    r"\{window\} (?:quota|window)|\{[^{}]*\}|GLM Coding Plan", re.IGNORECASE
+    r"\{window\} (?:quota|window)|\{[^{}]*\}|GLM Coding Plan|[~\w./-]+\.jsonc?\b", re.IGNORECASE
 )
 """Left out of the English before looking for terms: a placeholder (a "{window} quota"
-says its term through the window's own name, "周额度"), and the product's name."""
+says its term through the window's own name, "周额度"), the product's name and file names
+("~/.claude/settings.json")."""
 
 
 def glossary_violations(

@@ -136,23 +136,8 @@ def shown_texts(widget: QWidget) -> list[str]:
     return [text for text in texts if text]
 
 
-NOT_YET_TRANSLATED = frozenset(
-    {
-        # glmtray/tool_setup.py: where each coding tool's setting goes (not yet marked).
-        'environment, or "env" in ~/.claude/settings.json',
-        "opencode.json, provider options",
-        "API Provider: OpenAI Compatible, Base URL",
-    }
-)
-"""Known text of modules not translated yet, left out by name (anything else fails)."""
-
-
 def escaped(texts: list[str]) -> list[tuple[str, list[str]]]:
-    return [
-        (text, words)
-        for text in texts
-        if text not in NOT_YET_TRANSLATED and (words := unmarked(text))
-    ]
+    return [(text, words) for text in texts if (words := unmarked(text))]
 
 
 PANEL_STATES = {
