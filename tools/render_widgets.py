@@ -56,6 +56,7 @@ from glmtray.ui.icon import render_icon
 from glmtray.ui.panel import Panel
 from glmtray.ui.settings_dialog import SettingsDialog
 from glmtray.ui.signin import SignInDialog
+from glmtray.ui.translator import install_translators
 
 
 def dark_palette() -> QPalette:
@@ -274,6 +275,8 @@ def main() -> int:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     app = QApplication(sys.argv[:1])
+    # As the app does: the language of the environment (LANGUAGE=zh_CN renders in Chinese).
+    install_translators(app, "system")
     app.setStyle(QStyleFactory.create("Fusion"))
     light = app.palette()
     themes: list[tuple[str, QPalette]] = [("light", light), ("dark", dark_palette())]
