@@ -189,6 +189,20 @@ def day_month_year(day: date) -> str:
     return f"{day.day} {_EN_MONTHS[day.month - 1]} {day.year}"
 
 
+def weekday_day(day: date) -> str:
+    """ "Tue 1" / "1日 周二": a day on a chart's axis."""
+    if is_chinese():
+        return f"{day.day}日 {weekday_name(day)}"
+    return f"{weekday_name(day)} {day.day}"
+
+
+def full_day(day: date) -> str:
+    """ "Tue 1 Dec" / "12月1日 周二"."""
+    if is_chinese():
+        return f"{day_month(day)} {weekday_name(day)}"
+    return f"{weekday_name(day)} {day_month(day)}"
+
+
 def weekday_clock(moment: datetime) -> str:
     """ "Tue 16:45" / "周二 16:45"."""
     return f"{weekday_name(moment.date())} {clock(moment)}"

@@ -105,3 +105,10 @@ def billing_cycle_name(cycle: str) -> str:
     platform names otherwise is shown as it is."""
     known = _BILLING_CYCLES.get(cycle.strip().lower())
     return _(known) if known is not None else cycle
+
+
+def window_name(key: str, label: str) -> str:
+    """The name of the window with id `key` in the user's language; `label` (the English
+    name recorded with it) for one whose id names no known window."""
+    known = _WINDOW_NAMES.get(key)
+    return _(known) if known is not None else label

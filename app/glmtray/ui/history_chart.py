@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from enum import Enum
 
-from PySide6.QtCore import QDate, QLineF, QLocale, QPointF, QRectF, QSize, Qt, QTime, Signal
+from PySide6.QtCore import QLineF, QLocale, QPointF, QRectF, QSize, Qt, QTime, Signal
 from PySide6.QtGui import (
     QColor,
     QFocusEvent,
@@ -41,6 +41,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from glmtray import i18n
 from glmtray.ui import style
 from glmtray.ui.icon import panel_is_dark
 
@@ -165,9 +166,8 @@ _DAY_STEPS = (1, 2, 7, 14)
 
 
 def day_label(moment: datetime, with_month: bool = False) -> str:
-    """'Tue 1' or '1 Dec', in the user's language (QLocale names the days and months)."""
-    qdate = QDate(moment.year, moment.month, moment.day)
-    return QLocale().toString(qdate, "d MMM" if with_month else "ddd d")
+    """'Tue 1' or '1 Dec' ('1日 周二', '12月1日'), in the user's language."""
+    return i18n.day_month(moment.date()) if with_month else i18n.weekday_day(moment.date())
 
 
 def clock_label(moment: datetime) -> str:
@@ -176,9 +176,7 @@ def clock_label(moment: datetime) -> str:
 
 def moment_label(moment: float) -> str:
     """'Tue 1 Dec 14:32', local time: for the hover readout."""
-    when = local(moment)
-    qdate = QDate(when.year, when.month, when.day)
-    return QLocale().toString(qdate, "ddd d MMM") + " " + clock_label(when)
+    return i18n.full_moment(local(moment))
 
 
 def time_ticks(start: float, end: float, max_ticks: int) -> list[TimeTick]:
@@ -841,8 +839,7 @@ class BarChart(TimeChart):
 
     def bucket_label(self, bucket: BarBucket) -> str:
         start, end = local(bucket.start), local(bucket.end)
-        qdate = QDate(start.year, start.month, start.day)
-        day = QLocale().toString(qdate, "ddd d MMM")
+        day = i18n.full_day(start.date())
         if bucket.end - bucket.start >= 86400 - 1 and start.hour == 0 and start.minute == 0:
             return day
         if start.date() == end.date() or (end.hour == 0 and end.minute == 0):

@@ -49,6 +49,7 @@ from glmtray.ui import style
 from glmtray.ui.history_chart import BarBucket, BarChart, ShareChart, ShareSeries, compact_number
 from glmtray.ui.icon import panel_is_dark
 from glmtray.ui.section import plain_label, scaled_font, set_colour
+from glmtray.wording import window_name
 
 if TYPE_CHECKING:
     from glmtray.credentials import Account
@@ -332,7 +333,7 @@ class HistoryWindow(QWidget):
         self.share_chart.set_data(
             [
                 ShareSeries(
-                    w.label,
+                    window_name(w.key, w.label),
                     [_epoch(p.at) for p in w.points],
                     [p.share for p in w.points],
                     [_epoch(r) for r in w.resets],
