@@ -223,3 +223,32 @@ def test_help_is_chinese_with_argparse_words_in_a_chinese_locale() -> None:
     assert "选项" in result.stdout and "显示此帮助信息并退出" in result.stdout
     english = _cli("--help", language="en")
     assert english.stdout.startswith("usage: glmtray") and "show this help" in english.stdout
+
+
+def test_the_saved_language_is_read_without_touching_the_file(tmp_path: Path) -> None:
+    from glmtray.settings import saved_language
+
+    path = tmp_path / "settings.json"
+    assert saved_language(path) == "system"  # no file
+    path.write_text('{"schema_version": 1, "language": "en"}')
+    assert saved_language(path) == "system"  # version 1 saved "en" for everyone
+    path.write_text('{"schema_version": 2, "language": "zh_CN"}')
+    assert saved_language(path) == "zh_CN"
+    path.write_text("{not json")
+    assert saved_language(path) == "system" and path.read_text() == "{not json"
+
+
+def test_the_platform_is_asked_in_the_chosen_language(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from glmtray.first_fetch import preferred_language
+    from glmtray.settings import settings_path
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    assert preferred_language() == "zh"
+    settings_path().parent.mkdir(parents=True, exist_ok=True)
+    settings_path().write_text('{"schema_version": 2, "language": "en"}')
+    assert preferred_language() == "en"

@@ -22,15 +22,20 @@ from glmtray.environment import Environment
 from glmtray.errors import CredentialError, GlmtrayError, UnexpectedResponse
 from glmtray.platform.client import PlatformClient
 from glmtray.platform.models import Snapshot
+from glmtray.settings import saved_language
 
 log = logging.getLogger(__name__)
 
 
 def preferred_language() -> str:
-    """The user's language for the platform's messages (Accept-Language), as the desktop
-    session says it: LC_ALL, LC_MESSAGES or LANG, else the system locale, else English."""
-    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(name, "")
+    """The user's language for the platform's messages (Accept-Language): the language
+    chosen in Settings, else as the desktop session says it (LANGUAGE, LC_ALL, LC_MESSAGES
+    or LANG), else the system locale, else English."""
+    chosen = saved_language()
+    if chosen != "system":
+        return chosen[:2].lower()
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "").split(":")[0]
         if value and value not in ("C", "POSIX") and not value.startswith("C."):
             return value[:2].lower()
     system = locale.getlocale()[0] or ""
