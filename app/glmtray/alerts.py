@@ -17,7 +17,7 @@ from glmtray.peak import PeakStatus
 from glmtray.platform.models import QuotaWindow, Snapshot
 from glmtray.settings import Settings
 from glmtray.timeutil import format_duration, format_local_time
-from glmtray.wording import window_label
+from glmtray.wording import window_label, window_name
 
 if TYPE_CHECKING:
     from glmtray.history.forecast import Forecast
@@ -141,12 +141,14 @@ def forecast_notifications(
             Notification(
                 key,
                 "forecast",
-                _("{window} quota may run out before it resets").format(window=forecast.label),
+                _("{window} quota may run out before it resets").format(
+                    window=window_name(forecast.window_key, forecast.label)
+                ),
                 _(
                     "At this pace the {window} window runs out at {time}, {margin} before it "
                     "resets at {reset}."
                 ).format(
-                    window=forecast.label,
+                    window=window_name(forecast.window_key, forecast.label),
                     time=format_local_time(runs_out, now),
                     margin=format_duration(margin),
                     reset=format_local_time(forecast.resets_at, now),

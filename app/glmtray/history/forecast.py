@@ -27,6 +27,7 @@ from glmtray.i18n import _
 from glmtray.peak import DEFAULT_PEAK_HOURS, PEAK_RULES, PeakRule, peak_status
 from glmtray.platform.models import QuotaWindow, Snapshot
 from glmtray.timeutil import format_duration, format_local_time, iso_utc
+from glmtray.wording import window_name
 
 if TYPE_CHECKING:
     from glmtray.history.store import HistoryRow, HistoryStore
@@ -342,7 +343,8 @@ def forecast_phrase(forecast: Forecast, now: datetime) -> str:
 def labelled_phrase(forecast: Forecast, now: datetime) -> str:
     """The phrase named by its window, for the tooltip and notifications."""
     return _("{window}: {forecast}").format(
-        window=forecast.label, forecast=forecast_phrase(forecast, now)
+        window=window_name(forecast.window_key, forecast.label),
+        forecast=forecast_phrase(forecast, now),
     )
 
 
