@@ -131,6 +131,18 @@ def compile_catalogs(locale_dir: Path = LOCALE_DIR) -> list[Path]:
     return [compile_catalog(path) for path in catalog_paths(locale_dir)]
 
 
+def ensure_compiled(locale_dir: Path = LOCALE_DIR) -> list[Path]:
+    """Compile the catalogs whose .mo is missing or older than its .po (what `make` does,
+    for a test run started without it); returns those compiled."""
+    stale = [
+        path
+        for path in catalog_paths(locale_dir)
+        if not path.with_suffix(".mo").exists()
+        or path.with_suffix(".mo").stat().st_mtime < path.stat().st_mtime
+    ]
+    return [compile_catalog(path) for path in stale]
+
+
 def _mark(text: str) -> str:
     return f"{PSEUDO_OPEN}{text}{PSEUDO_CLOSE}" if text else text
 

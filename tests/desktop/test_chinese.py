@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from glmtray.catalogs import ensure_compiled
 from glmtray.simulator import PlatformSimulator
 
 from . import harness
@@ -31,6 +32,12 @@ from .test_glmtray_e2e import (
 __all__ = ["sim", "stored_key"]  # fixtures this module uses, defined with the e2e tests
 
 CHINESE = {"LANGUAGE": "zh_CN", "LANG": "zh_CN.UTF-8"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def compiled() -> None:
+    """The catalog compiled as `make` compiles it (for a run started without make)."""
+    ensure_compiled()
 
 
 @pytest.fixture
