@@ -117,9 +117,10 @@ class ChildReadKeys(CredentialStore):
             return super().get(account)  # no child to trust: read it here, as before
         if "error" in answer:
             kind = ERROR_KINDS.get(str(answer.get("error")), CredentialError)
-            raise kind(
-                str(answer.get("message", "")), backend=str(answer.get("backend", "unknown"))
-            )
+            backend = str(answer.get("backend", "unknown"))
+            # The child's own log went nowhere: say it here, as an in-process read would.
+            log.warning("keyring read failed: backend=%s error=%s", backend, kind.__name__)
+            raise kind(str(answer.get("message", "")), backend=backend)
         key = answer.get("key")
         if not isinstance(key, str) or not key:
             return None

@@ -134,7 +134,7 @@ def test_icon_menu_and_panel(glmtray: Any, stored_key: None) -> None:
 def test_settings_dialog_from_the_menu(glmtray: Any, stored_key: None) -> None:
     app = glmtray()
     wait_line(app, READY)
-    choose(app, 3)  # Refresh now, Open panel, Settings…
+    choose(app, 4)  # Refresh now, Open panel, Usage history…, Settings…
     harness.wait_for(lambda: app_windows(app, "glmtray settings"), 5, message="settings dialog")
     print(f"screenshot: {harness.screenshot('settings.png').path}")
 
@@ -171,7 +171,7 @@ def test_sign_in_stores_the_key_and_sign_out_removes_it(glmtray: Any) -> None:
         harness.click_rect(icon.rect, button=1)
         harness.wait_for(lambda: app_windows(app, "glmtray"), 5, message="panel after sign-in")
         harness.key("Escape")
-        choose(app, 5)  # … Pause notifications, Sign out
+        choose(app, 6)  # … Usage history…, Settings…, Pause notifications, Sign out
     else:
         pytest.skip("the SNI host draws the menu itself; sign-out is covered with trayer")
     harness.wait_for(
@@ -216,7 +216,7 @@ def test_second_start_makes_no_second_icon(glmtray: Any, stored_key: None) -> No
 def test_quit_leaves_no_process(glmtray: Any, stored_key: None) -> None:
     app = glmtray()
     wait_line(app, READY)
-    choose(app, 6)  # … Sign out, Quit
+    choose(app, 7)  # … Sign out, Quit
     assert app.process.wait(10) == 0
     assert not harness.process_tree_alive(app.pid)
 
