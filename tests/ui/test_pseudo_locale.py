@@ -29,8 +29,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 from pytestqt.qtbot import QtBot
+from tools.sample_states import risk_report
 
 from glmtray import i18n
+from glmtray.activity.risk_text import review_request, risk_notices
 from glmtray.alerts import (
     Pause,
     concurrency_notifications,
@@ -50,6 +52,7 @@ from glmtray.ui.settings_dialog import SettingsDialog
 from glmtray.ui.signin import SignInDialog
 from glmtray.ui.translator import CatalogTranslator
 from glmtray.ui.tray import TrayController
+from glmtray.wording import region_name
 
 from .conftest import (
     NOW,
@@ -224,7 +227,29 @@ def test_notifications_are_translated(pseudo: None) -> None:
     notes += concurrency_notifications(0, 3, NOW, settings, set(), peak=peak_status(NOW))
     kinds = {note.kind for note in notes}
     assert {"threshold", "renewal", "no_plan", "key_rejected", "concurrency"} <= kinds
-    assert escaped([text for note in notes for text in (note.title, note.body)]) == []
+    texts = [text for note in notes for text in (note.title, note.body)]
+    # Risk control: a restriction, a lock, a used-up window and throttling.
+    for signals in (
+        ((timedelta(hours=1), 1313),),
+        ((timedelta(hours=2), 1313), (timedelta(minutes=5), 1112)),
+        ((timedelta(minutes=3), 1310),),
+        ((timedelta(minutes=3), 1302), (timedelta(minutes=2), 1302), (timedelta(minutes=1), 1302)),
+    ):
+        texts += [
+            text
+            for notice in risk_notices(None, risk_report(*signals).state)
+            for text in (notice.title, notice.body)
+        ]
+    assert len(texts) > 20
+    assert escaped(texts) == []
+
+
+def test_the_review_request_is_translated(pseudo: None) -> None:
+    report = risk_report((timedelta(hours=3), 1313), (timedelta(hours=1), 1313))
+    region = region_name(Region.CHINA)  # as the app names it
+    request = review_request("support@example.com", region, "GLM Coding Pro", report.state)
+    # The body as a whole: one translated paragraph spans two lines.
+    assert escaped([request.subject, request.body]) == []
 
 
 def test_status_text_is_translated(pseudo: None) -> None:
