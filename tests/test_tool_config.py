@@ -27,6 +27,7 @@ from glmtray.tool_config import (
 )
 from glmtray.tool_setup import (
     STATUSLINE_COMMAND,
+    STATUSLINE_REFRESH_SECONDS,
     ToolTarget,
     claude_code_target,
     claude_settings_path,
@@ -89,7 +90,8 @@ def test_setup_merges_keeping_every_other_key_in_order(tmp_path: Path) -> None:
     assert target.path.read_bytes() == before  # planning writes nothing
     assert plan.describe() == [
         f'env.ANTHROPIC_BASE_URL: "https://api.z.ai/api/anthropic" → "{METER_ANTHROPIC}"',
-        'statusLine: (not set) → {"type": "command", "command": "glmtray statusline"}',
+        'statusLine: (not set) → {"type": "command", "command": "glmtray statusline", '
+        '"refreshInterval": 30}',
     ]
     diff = plan.diff()
     assert '-    "ANTHROPIC_BASE_URL": "https://api.z.ai/api/anthropic",' in diff
@@ -106,7 +108,9 @@ def test_setup_merges_keeping_every_other_key_in_order(tmp_path: Path) -> None:
     assert after["env"]["ANTHROPIC_BASE_URL"] == METER_ANTHROPIC
     assert after["env"]["LANG_NOTE"] == "中文 ✓"
     assert after["permissions"] == {"allow": ["Bash(ls:*)"], "deny": []}
-    assert after["statusLine"] == {"type": "command", "command": "glmtray statusline"}
+    assert after["statusLine"] == {
+        "type": "command", "command": "glmtray statusline", "refreshInterval": 30
+    }  # fmt: skip
     text = target.path.read_text(encoding="utf-8")
     assert "中文 ✓" in text  # written as UTF-8, not as \u escapes
     assert text.endswith("}\n") and '\n  "model": "opus",\n' in text  # two-space indent kept
@@ -172,8 +176,10 @@ def test_missing_file_and_folder_are_created_and_undo_removes_the_file(tmp_path:
     assert applied.backup is None and backups(path) == []
     assert json.loads(path.read_text(encoding="utf-8")) == {
         "env": {"ANTHROPIC_BASE_URL": METER_ANTHROPIC},
-        "statusLine": {"type": "command", "command": "glmtray statusline"},
-    }
+        "statusLine": {
+            "type": "command", "command": "glmtray statusline", "refreshInterval": 30
+        },
+    }  # fmt: skip
     assert (path.stat().st_mode & 0o777) == 0o600  # such files often end up holding a key
     undo(applied)
     assert not path.exists()
@@ -304,7 +310,7 @@ def test_another_status_line_is_replaced_and_shown_as_such(tmp_path: Path) -> No
     plan = plan_edit(path, target.setup)
     assert (
         'statusLine: {"type": "command", "command": "~/.claude/line.sh"} → '
-        '{"type": "command", "command": "glmtray statusline"}'
+        '{"type": "command", "command": "glmtray statusline", "refreshInterval": 30}'
     ) in plan.describe()
 
 
@@ -315,7 +321,8 @@ def test_remove_takes_out_only_glmtrays_entries(tmp_path: Path) -> None:
     plan = plan_edit(path, target.removal)
     assert plan.describe() == [
         f'env.ANTHROPIC_BASE_URL: "{METER_ANTHROPIC}" → "https://api.z.ai/api/anthropic"',
-        'statusLine: {"type": "command", "command": "glmtray statusline"} → (not set)',
+        'statusLine: {"type": "command", "command": "glmtray statusline", '
+        '"refreshInterval": 30} → (not set)',
     ]
     apply_plan(plan)
     # Back where the user had it: the platform's own address, no status line.
@@ -467,7 +474,8 @@ def test_a_hand_written_file_changes_only_where_glmtray_writes(tmp_path: Path) -
         '+  "model":    "opus",',
         '+  "statusLine": {',
         '+    "type": "command",',
-        '+    "command": "glmtray statusline"',
+        '+    "command": "glmtray statusline",',
+        '+    "refreshInterval": 30',
         "+  }",
     ]
     applied = apply_plan(plan)
@@ -528,3 +536,14 @@ def test_setup_then_remove_gives_back_the_same_bytes(
         apply_plan(plan)
         apply_plan(plan_edit(target.path, target.removal))
         assert target.path.read_bytes() == original
+
+
+def test_the_status_line_is_rerun_between_messages(tmp_path: Path) -> None:
+    # Claude Code runs the status line only when the conversation changes unless
+    # refreshInterval is set: an idle session, or one waiting out 429 retries after the
+    # week was used up, kept showing the share of its last message (seen with 2.1.332).
+    path, target = claude(tmp_path)
+    apply_plan(plan_edit(path, target.setup))
+    written = json.loads(path.read_text(encoding="utf-8"))["statusLine"]
+    assert written["refreshInterval"] == STATUSLINE_REFRESH_SECONDS
+    assert 1 <= STATUSLINE_REFRESH_SECONDS < 60  # below the status line's own fetch interval

@@ -66,6 +66,10 @@ def tool_setups(port: int) -> list[ToolSetup]:
 # shows the change first, keeps a backup and can undo it).
 
 STATUSLINE_COMMAND = "glmtray statusline"
+STATUSLINE_REFRESH_SECONDS = 30
+"""Claude Code's `statusLine.refreshInterval`, read by 2.1.97 and later: without
+it the line is run only when the conversation changes, so an idle session, or one waiting
+out 429 retries, shows the plan's state of its last message for as long as it lasts."""
 OPENCODE_PROVIDERS: dict[Region, str] = {
     Region.GLOBAL: "zai-coding-plan",
     Region.CHINA: "zhipuai-coding-plan",
@@ -154,7 +158,11 @@ def claude_code_target(
     home: Path | None = None,
 ) -> ToolTarget:
     meter_url = f"{meter_base(port)}{ANTHROPIC_PATH}"
-    statusline = {"type": "command", "command": command or statusline_command()}
+    statusline = {
+        "type": "command",
+        "command": command or statusline_command(),
+        "refreshInterval": STATUSLINE_REFRESH_SECONDS,
+    }
     return ToolTarget(
         tool="Claude Code",
         path=claude_settings_path(environ, home),

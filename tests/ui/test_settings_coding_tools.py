@@ -129,7 +129,8 @@ def test_set_up_shows_the_change_and_writes_only_after_confirming(
     assert change is not None and change.isVisible()
     assert change.changes_label.text().splitlines() == [
         '• env.ANTHROPIC_BASE_URL: (not set) → "http://127.0.0.1:9321/api/anthropic"',
-        '• statusLine: (not set) → {"type": "command", "command": "glmtray statusline"}',
+        '• statusLine: (not set) → {"type": "command", "command": "glmtray statusline", '
+        '"refreshInterval": 30}',
     ]
     assert '+    "ANTHROPIC_BASE_URL": "http://127.0.0.1:9321/api/anthropic"' in (
         change.diff_view.toPlainText()
