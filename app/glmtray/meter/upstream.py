@@ -45,12 +45,12 @@ from urllib.parse import unquote, urlsplit
 
 import aiohttp
 import httpcore
-import httpx
 from multidict import CIMultiDict
 
 from glmtray.errors import ProxyFailed
 from glmtray.platform.proxies import ProxyChoice, choose_proxy
 from glmtray.platform.regions import is_loopback_host
+from glmtray.platform.tls import platform_tls_context
 from glmtray.redact import redact
 
 SocketOption = (
@@ -105,7 +105,7 @@ def meter_proxy(base_url: str, environ: Mapping[str, str] | None = None) -> Prox
 def platform_ssl_context() -> ssl.SSLContext:
     """Certificates as the account client checks them: certifi's, or SSL_CERT_FILE /
     SSL_CERT_DIR when set."""
-    return httpx.create_ssl_context()
+    return platform_tls_context()
 
 
 def asyncio_backend() -> httpcore.AsyncNetworkBackend | None:

@@ -34,6 +34,7 @@ from glmtray.platform import parsing, usage
 from glmtray.platform.models import Quota, Section, Snapshot, Subscription
 from glmtray.platform.proxies import ProxyChoice, choose_proxy, proxy_transport
 from glmtray.platform.regions import Region, info, validate_base_url
+from glmtray.platform.tls import platform_tls_context
 from glmtray.platform.transfer import BodyTooLarge, CappedBody, UnknownEncoding, Watchdog
 from glmtray.redact import register_secret
 from glmtray.timeutil import utcnow
@@ -164,7 +165,7 @@ class PlatformClient:
             # Raised at each request rather than here, so that a snapshot reports it
             # like any other unreachable platform.
             self._proxy_problem = problem
-        return httpx.HTTPTransport(limits=limits, trust_env=True)
+        return httpx.HTTPTransport(limits=limits, trust_env=True, verify=platform_tls_context())
 
     # -- lifecycle ---------------------------------------------------------------
     def close(self) -> None:

@@ -27,6 +27,7 @@ import httpx
 
 from glmtray.errors import ProxyFailed
 from glmtray.platform.regions import is_loopback_host
+from glmtray.platform.tls import platform_tls_context
 from glmtray.redact import register_secret
 
 USABLE_SCHEMES = ("http", "https", "socks5", "socks5h")
@@ -173,7 +174,12 @@ def _check(choice: ProxyChoice) -> None:
 
 def proxy_transport(choice: ProxyChoice, limits: httpx.Limits) -> httpx.HTTPTransport:
     try:
-        return httpx.HTTPTransport(proxy=httpx.Proxy(choice.url), limits=limits, trust_env=True)
+        return httpx.HTTPTransport(
+            proxy=httpx.Proxy(choice.url),
+            limits=limits,
+            trust_env=True,
+            verify=platform_tls_context(),
+        )
     except ImportError:
         raise ProxyFailed(
             f"{choice.where()} is a SOCKS proxy, and the socksio package that SOCKS "
