@@ -21,7 +21,16 @@ import sys
 import time
 
 from glmtray.i18n import N_, _
-from glmtray.snapshot import age_seconds, config_dir, parse_time, read_snapshot, snapshot_path
+from glmtray.snapshot import (
+    RESTRICTION_SHOWN_SECONDS,
+    age_seconds,
+    config_dir,
+    parse_time,
+    read_signals,
+    read_snapshot,
+    signals_path,
+    snapshot_path,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -186,7 +195,8 @@ def show(format_text: str, color_choice: str, no_fetch: bool) -> int:
     if not no_fetch and (data is None or age_seconds(data) > max_age):
         fetched, problem = refresh(path, max_age, started + FETCH_BUDGET_SECONDS)
         data = fetched or data
-    line = render(data, fields, max_age, problem, color=color)
+    signals = read_signals(signals_path(path))
+    line = render(data, fields, max_age, problem, color=color, signals=signals)
     try:
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
@@ -432,10 +442,14 @@ def render(
     *,
     color: bool = False,
     now: float | None = None,
+    signals: dict[str, Any] | None = None,
 ) -> str:
     """The status line for `data` (a saved snapshot), with the `fields` asked for;
-    `problem` (a `PROBLEMS` key): why the platform gave nothing newer."""
+    `problem` (a `PROBLEMS` key): why the platform gave nothing newer; `signals`: what the
+    meter saw since (`glmtray.snapshot.read_signals`)."""
     moment = time.time() if now is None else now
+    if data is not None and signals is not None:
+        data = with_signals(data, signals, moment)
 
     def paint(text: str, *codes: str) -> str:
         return "".join(codes) + text + RESET if color and codes else text
@@ -461,6 +475,9 @@ def render(
         parts.append(paint(_("no active coding plan"), BOLD, RED))
     elif data.get("has_windows") is False and not windows and risk.get("locked") is not True:
         parts.append(_("no quota windows"))
+    throttle = data.get("throttle")
+    if isinstance(throttle, int) and not isinstance(throttle, bool):
+        parts.append(paint(_("throttled ({code})").format(code=throttle), BOLD, YELLOW))
     blocking = data.get("blocking_window")
     shown: set[int] = set()
     for name in fields:
@@ -498,6 +515,51 @@ def render(
             old = _("({age} old: {reason})").format(age=_short_age(age), reason=reason)
         line = f"{line} {paint(old, DIM)}"
     return line
+
+
+def with_signals(data: dict[str, Any], signals: dict[str, Any], now: float) -> dict[str, Any]:
+    """`data` with what the meter saw in coding answers since it was fetched: a window the
+    platform said is used up (until the reset it named), throttling (until it ends or an
+    answer gets through), a restriction or a lock (for hours after the last sign of it).
+    Signals of another account, or older than the fetch for a window, change nothing."""
+    if signals.get("account") != data.get("account"):
+        return data
+    fetched = parse_time(data.get("fetched_at")) or 0.0
+    windows: list[Any] = list(data.get("windows", []))
+    limits = signals.get("limits")
+    for key, hit in (limits if isinstance(limits, dict) else {}).items():
+        seen = parse_time(hit.get("seen_at")) if isinstance(hit, dict) else None
+        if seen is None or seen <= fetched:
+            continue  # the fetch is newer: it says how the window stands
+        back = parse_time(hit.get("back_at"))
+        if back is not None and back <= now:
+            continue  # the window has reset since
+        place = next(
+            (i for i, w in enumerate(windows) if isinstance(w, dict) and w.get("key") == key),
+            None,
+        )
+        used_up = {"key": key, "share": 100.0, "resets_at": hit.get("back_at")}
+        if place is None:
+            windows.append(used_up)
+        else:
+            old = windows[place]
+            windows[place] = {
+                **old,
+                **used_up,
+                "resets_at": hit.get("back_at") or old.get("resets_at"),
+            }
+    data = {**data, "windows": windows}
+    throttle = signals.get("throttle")
+    if isinstance(throttle, dict) and (parse_time(throttle.get("until")) or 0.0) > now:
+        data["throttle"] = throttle.get("code")
+    risk = dict(data["risk"]) if isinstance(data.get("risk"), dict) else {}
+    for name in ("restricted", "locked"):
+        sign = signals.get(name)
+        seen = parse_time(sign.get("seen_at")) if isinstance(sign, dict) else None
+        if seen is not None and 0 <= now - seen < RESTRICTION_SHOWN_SECONDS:
+            risk[name] = True
+    data["risk"] = risk
+    return data
 
 
 def _share(window: dict[str, Any]) -> float:

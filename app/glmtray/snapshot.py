@@ -10,6 +10,12 @@ Reading it is on the status line's fast path, so this module imports nothing hea
 module level (json, os, sys and time): the platform models, peak rules, settings and
 platformdirs are loaded only by the code that writes.
 
+Beside it, `signals.json` holds what the local meter saw in coding answers since: a used-up
+window with the moment the platform names for its reset, throttling, a restriction or a
+lock. Coding tools meet these before any fetch of the quota does, and Claude Code runs the
+status line between its retries, so the line shows them at once (`note_business_error`,
+`note_success`, `read_signals`).
+
 Times are ISO 8601 in UTC ("2026-12-01T08:45:00Z"), as `status --json` gives them.
 """
 
@@ -32,6 +38,13 @@ if TYPE_CHECKING:
 
 APP_NAME = "glmtray"
 FILE_NAME = "snapshot.json"
+SIGNALS_FILE_NAME = "signals.json"
+THROTTLE_SHOWN_SECONDS = 15 * 60
+"""How long throttling is shown after the last refusal, unless an answer comes through
+first (the risk monitor's transient window)."""
+RESTRICTION_SHOWN_SECONDS = 6 * 3600
+"""How long a restriction or a lock the meter saw is shown after the last sign of it (the
+risk monitor's quiet period)."""
 SCHEMA_VERSION = 1
 """Raised only for a change an older glmtray would misread; readers refuse a newer one."""
 MAX_SNAPSHOT_BYTES = 64 * 1024
@@ -81,6 +94,11 @@ def snapshot_path() -> str:
     return os.path.join(cache_dir(), FILE_NAME)
 
 
+def signals_path(snapshot: str | None = None) -> str:
+    """The meter's signals file, beside the snapshot (`snapshot`, else the usual one)."""
+    return os.path.join(os.path.dirname(snapshot or snapshot_path()), SIGNALS_FILE_NAME)
+
+
 # -- reading (the status line's fast path) ---------------------------------------------
 
 
@@ -88,7 +106,12 @@ def read_snapshot(path: str | None = None) -> dict[str, Any] | None:
     """The saved snapshot, or None when there is none or it cannot be used (damaged,
     truncated, from a newer glmtray, not a regular file): the status line then says it
     has no data rather than failing. Never raises for what the file holds."""
-    target = path or snapshot_path()
+    data = _read_json(path or snapshot_path())
+    return data if isinstance(data, dict) and _usable(data) else None
+
+
+def _read_json(target: str) -> object:
+    """The JSON in a small regular file; None for anything else. Never raises."""
     try:
         # O_NONBLOCK: a FIFO put in its place must not hold the status line.
         fd = os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
@@ -107,10 +130,9 @@ def read_snapshot(path: str | None = None) -> dict[str, Any] | None:
     if len(raw) > MAX_SNAPSHOT_BYTES:
         return None
     try:
-        data = json.loads(raw.decode("utf-8"))
+        return json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError):
         return None
-    return data if _usable(data) else None
 
 
 def _usable(data: object) -> bool:
@@ -269,7 +291,10 @@ def write_snapshot(record: dict[str, Any], path: str | None = None) -> None:
     """Replace the saved snapshot with `record` in one step: a reader sees the old file or
     the new one, never part of one. The folder is made private (0700) when created, the
     file is 0600. OSError when it cannot be written."""
-    target = path or snapshot_path()
+    _replace_json(record, path or snapshot_path(), ".snapshot-")
+
+
+def _replace_json(record: dict[str, Any], target: str, prefix: str) -> None:
     folder = os.path.dirname(target) or "."
     os.makedirs(folder, mode=0o700, exist_ok=True)
     payload = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
@@ -277,7 +302,7 @@ def write_snapshot(record: dict[str, Any], path: str | None = None) -> None:
 
     # mkstemp makes the file 0600 and under a name of its own in the same folder, so the
     # rename below is atomic and two writers never share a temp file.
-    fd, temporary = tempfile.mkstemp(prefix=".snapshot-", suffix=".tmp", dir=folder)
+    fd, temporary = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
@@ -352,3 +377,92 @@ def _saved_settings() -> Settings:
     from glmtray.settings import SettingsStore
 
     return SettingsStore().load().settings
+
+
+# -- what the meter saw ----------------------------------------------------------------
+# The meter reads every coding answer; a used-up window, throttling, a restriction or a
+# lock reaches it before the next fetch of the quota. It keeps the latest of each here for
+# the status line (on its writer thread, off the relay): one small file rewritten whole,
+# atomically, only when one of these comes or an answer gets through after one.
+
+
+def read_signals(path: str | None = None) -> dict[str, Any] | None:
+    """What the meter saw (see `note_business_error`), or None when there is nothing
+    usable. Never raises for what the file holds."""
+    data = _read_json(path or signals_path())
+    if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
+        return None
+    if not isinstance(data.get("account"), str) or not isinstance(data.get("limits"), dict):
+        return None
+    return data
+
+
+def _signals_of(account: str, path: str) -> dict[str, Any]:
+    """The signals kept for `account`; a fresh record when the file is missing, damaged or
+    another account's."""
+    data = read_signals(path)
+    if data is None or data["account"] != account:
+        return {"schema_version": SCHEMA_VERSION, "account": account, "limits": {}}
+    return data
+
+
+def note_business_error(
+    account: str, code: int, message: str, at: datetime, path: str | None = None
+) -> bool:
+    """Keep what a business error in a coding answer says, for the status line: a used-up
+    window (`limits`, by window id, with the reset the message names), throttling
+    (`throttle`, shown until `until`), a restriction or a lock (`restricted`, `locked`).
+    False, and nothing written, for any other code. OSError when it cannot be written."""
+    from datetime import timedelta
+
+    from glmtray.platform.codes import CodeClass, classify, limit_reset
+
+    target = path or signals_path()
+    kind = classify(code)
+    seen = _iso(at)
+    record = _signals_of(account, target)
+    if kind is CodeClass.WINDOW_EXHAUSTED:
+        reset = limit_reset(code, message, now=at)
+        if reset is None or reset.window is None:
+            return False  # a daily call limit: no window of the plan to show it on
+        back_at = reset.back_at if reset.back_at is not None and reset.back_at > at else None
+        record["limits"][reset.window] = {
+            "code": code,
+            "seen_at": seen,
+            "back_at": _iso(back_at) if back_at is not None else None,
+        }
+    elif kind is CodeClass.THROTTLED:
+        until = at + timedelta(seconds=THROTTLE_SHOWN_SECONDS)
+        record["throttle"] = {"code": code, "seen_at": seen, "until": _iso(until)}
+    elif kind in (CodeClass.RESTRICTED, CodeClass.LOCKED):
+        record[kind.value] = {"code": code, "seen_at": seen}
+    else:
+        return False
+    _replace_json(record, target, ".signals-")
+    return True
+
+
+def note_success(account: str, at: datetime, path: str | None = None) -> bool:
+    """An answer got through at `at`: the used-up windows, throttling and lock seen before
+    it are over (a restriction limits how often, not whether: it stays). True when the
+    file changed. OSError when it cannot be written."""
+    target = path or signals_path()
+    data = read_signals(target)
+    if data is None or data["account"] != account:
+        return False
+    moment = at.timestamp()
+
+    def before(entry: object) -> bool:
+        seen = parse_time(entry.get("seen_at")) if isinstance(entry, dict) else None
+        return seen is None or seen <= moment
+
+    kept = {key: hit for key, hit in data["limits"].items() if not before(hit)}
+    changed = len(kept) != len(data["limits"])
+    data["limits"] = kept
+    for name in ("throttle", "locked"):
+        if name in data and before(data[name]):
+            del data[name]
+            changed = True
+    if changed:
+        _replace_json(data, target, ".signals-")
+    return changed
