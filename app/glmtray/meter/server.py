@@ -62,6 +62,7 @@ from glmtray.peak import DEFAULT_PEAK_HOURS
 from glmtray.platform.codes import parse_business_error
 from glmtray.platform.regions import is_loopback_host, validate_base_url
 from glmtray.redact import install_log_redaction
+from glmtray.snapshot import note_business_error, note_success
 
 FORWARDED_PREFIXES: tuple[str, ...] = ("/api/anthropic/", "/api/coding/paas/v4/")
 FORWARDED_ROOTS: frozenset[str] = frozenset({"/api/anthropic", "/api/coding/paas/v4"})
@@ -477,6 +478,9 @@ class LocalMeter:
         # One writer thread for the event store: SQLite calls never block the relay loop,
         # and errors are stored in the order they were seen.
         self._writer: ThreadPoolExecutor | None = None
+        # A limit, throttling or lock was passed on to the status line (glmtray.snapshot's
+        # signals): the next answer that gets through says it is over.
+        self._signals_noted = False
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -756,6 +760,11 @@ class LocalMeter:
         return response
 
     def _record_errors(self, sniffer: _ErrorSniffer, status: int, number: int) -> None:
+        if not sniffer.found and status < 400 and self._signals_noted:
+            self._signals_noted = False
+            if self._events is not None and self._writer is not None:
+                now = datetime.fromtimestamp(self._clock(), timezone.utc)
+                self._writer.submit(self._note_success, now)
         for code, message, trace_id in sniffer.found:
             now = datetime.fromtimestamp(self._clock(), timezone.utc)
             in_flight = self._measure.business_error(code, now, number)
@@ -781,6 +790,20 @@ class LocalMeter:
                 self._book.record(signal.time, in_flight)
         except Exception:  # a full disk must not take the relay down; the count is kept
             pass
+        try:
+            account, code = self._events.account, signal.code
+            if code is not None and note_business_error(account, code, signal.message, signal.time):
+                self._signals_noted = True
+        except Exception:  # the status line's extra: never the relay's trouble
+            pass
+
+    def _note_success(self, now: datetime) -> None:
+        """On the writer thread: an answer got through, for the status line's signals."""
+        assert self._events is not None
+        try:
+            note_success(self._events.account, now)
+        except Exception:  # as above: the relay goes on whatever the disk says
+            return
 
 
 async def _body(request: web.BaseRequest) -> AsyncIterator[bytes]:
