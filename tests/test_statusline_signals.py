@@ -103,10 +103,10 @@ def test_a_fetch_after_the_limit_decides_and_the_reset_ends_it() -> None:
 def test_throttling_shows_until_an_answer_gets_through() -> None:
     seen = FETCHED + timedelta(minutes=5)
     assert note_business_error(ACCOUNT, 1302, "High concurrency usage of this API", seen)
-    assert "throttled (1302)" in line(seen + timedelta(minutes=1))
-    assert "throttled" not in line(seen + timedelta(minutes=16))  # the transient window
+    assert "Throttled (1302)" in line(seen + timedelta(minutes=1))
+    assert "Throttled" not in line(seen + timedelta(minutes=16))  # the transient window
     assert note_success(ACCOUNT, seen + timedelta(seconds=30))
-    assert "throttled" not in line(seen + timedelta(minutes=1))
+    assert "Throttled" not in line(seen + timedelta(minutes=1))
     assert not note_success(ACCOUNT, seen + timedelta(seconds=31))  # nothing left to clear
 
 
@@ -128,7 +128,7 @@ def test_other_codes_and_other_accounts_change_nothing() -> None:
     assert not note_business_error(ACCOUNT, 1304, "daily call limit", seen)  # no window
     assert not Path(signals_path()).exists()
     note_business_error("china:default", 1302, "busy", seen)
-    assert "throttled" not in line(seen)
+    assert "Throttled" not in line(seen)
     # A new account's first signal replaces the other account's file.
     note_business_error(ACCOUNT, 1302, "busy", seen)
     saved = read_signals()
@@ -161,7 +161,7 @@ def test_the_status_line_command_shows_them(tmp_path: Path) -> None:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("GLM Pro · throttled (1302) · 5h limit reached")
+    assert result.stdout.startswith("GLM Pro · Throttled (1302) · 5h limit reached")
 
 
 # -- the meter writes them ------------------------------------------------------------------

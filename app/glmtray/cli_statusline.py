@@ -477,7 +477,7 @@ def render(
         parts.append(_("no quota windows"))
     throttle = data.get("throttle")
     if isinstance(throttle, int) and not isinstance(throttle, bool):
-        parts.append(paint(_("throttled ({code})").format(code=throttle), BOLD, YELLOW))
+        parts.append(paint(_("Throttled ({code})").format(code=throttle), BOLD, YELLOW))
     blocking = data.get("blocking_window")
     shown: set[int] = set()
     for name in fields:
