@@ -22,7 +22,7 @@ from glmtray.environment import Environment
 from glmtray.errors import CredentialError, GlmtrayError, UnexpectedResponse
 from glmtray.platform.client import PlatformClient
 from glmtray.platform.models import Snapshot
-from glmtray.platform.tls import platform_tls_context
+from glmtray.platform.tls import prepare_connections
 from glmtray.settings import saved_language
 
 log = logging.getLogger(__name__)
@@ -106,9 +106,9 @@ class FirstFetch:
 
     def _run(self, environment: Environment, account: Account, language: str) -> None:
         try:
-            # While the key is being read (in a child process, see key_helper.py): the
-            # TLS context the client will need, so the fetch can start as the key comes.
-            platform_tls_context()
+            # While the key is being read (in a child process, see key_helper.py): what the
+            # client will need, so the fetch can start as the key comes.
+            prepare_connections()
             self._opening = open_account(environment, account, language)
         finally:
             self._done.set()
