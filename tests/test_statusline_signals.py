@@ -89,15 +89,27 @@ def test_a_used_up_window_is_shown_with_the_reset_the_platform_named() -> None:
     assert "5h 17%" in text  # the other window as fetched
 
 
-def test_a_fetch_after_the_limit_decides_and_the_reset_ends_it() -> None:
+def test_a_limit_lasts_until_its_reset_or_an_answer_whatever_a_fetch_says() -> None:
     seen = FETCHED + timedelta(minutes=5)
     note_business_error(ACCOUNT, 1308, FIVE_HOUR_1308, seen)
-    assert "5h limit reached" in line(seen)
-    # A fetch made after the refusal knows better (the window may have reset early).
+    assert "5h limit reached, back" in line(seen)
+    # A fetch after the refusal can still read below 100 %: the refusal is what counts.
     later = snapshot(fetched_at=iso(seen + timedelta(minutes=1)))
-    assert "5h 17%" in line(seen + timedelta(minutes=2), later)
+    assert "5h limit reached, back" in line(seen + timedelta(minutes=2), later)
     # Past the reset the platform named (20:30 UTC+8 is 12:30 UTC), it is over.
     assert "5h 17%" in line(datetime(2026, 12, 1, 12, 31, tzinfo=timezone.utc))
+    # And so it is once an answer gets through.
+    assert note_success(ACCOUNT, seen + timedelta(minutes=3))
+    assert "5h 17%" in line(seen + timedelta(minutes=4))
+
+
+def test_a_limit_naming_no_reset_gives_way_to_a_later_fetch() -> None:
+    seen = FETCHED + timedelta(minutes=5)
+    note_business_error(ACCOUNT, 1308, "Usage limit reached for 5 hour.", seen)
+    assert "5h limit reached" in line(seen)
+    assert "5h limit reached" not in line(seen + timedelta(minutes=16))
+    later = snapshot(fetched_at=iso(seen + timedelta(minutes=1)))
+    assert "5h 17%" in line(seen + timedelta(minutes=2), later)
 
 
 def test_throttling_shows_until_an_answer_gets_through() -> None:

@@ -23,6 +23,7 @@ import time
 from glmtray.i18n import N_, _
 from glmtray.snapshot import (
     RESTRICTION_SHOWN_SECONDS,
+    THROTTLE_SHOWN_SECONDS,
     age_seconds,
     config_dir,
     parse_time,
@@ -518,10 +519,10 @@ def render(
 
 
 def with_signals(data: dict[str, Any], signals: dict[str, Any], now: float) -> dict[str, Any]:
-    """`data` with what the meter saw in coding answers since it was fetched: a window the
-    platform said is used up (until the reset it named), throttling (until it ends or an
-    answer gets through), a restriction or a lock (for hours after the last sign of it).
-    Signals of another account, or older than the fetch for a window, change nothing."""
+    """`data` with what the meter saw in coding answers: a window the platform said is used
+    up (until the reset it named, or an answer gets through; the meter then clears it),
+    throttling (likewise, or for a quarter of an hour), a restriction or a lock (for hours
+    after the last sign of it). Signals of another account change nothing."""
     if signals.get("account") != data.get("account"):
         return data
     fetched = parse_time(data.get("fetched_at")) or 0.0
@@ -529,11 +530,15 @@ def with_signals(data: dict[str, Any], signals: dict[str, Any], now: float) -> d
     limits = signals.get("limits")
     for key, hit in (limits if isinstance(limits, dict) else {}).items():
         seen = parse_time(hit.get("seen_at")) if isinstance(hit, dict) else None
-        if seen is None or seen <= fetched:
-            continue  # the fetch is newer: it says how the window stands
+        if seen is None:
+            continue
         back = parse_time(hit.get("back_at"))
+        # The refusal names when coding works again, and that is what counts: the quota's
+        # share can still read below 100 % then. Without a time, a later fetch decides.
         if back is not None and back <= now:
             continue  # the window has reset since
+        if back is None and (seen <= fetched or now - seen > THROTTLE_SHOWN_SECONDS):
+            continue
         place = next(
             (i for i, w in enumerate(windows) if isinstance(w, dict) and w.get("key") == key),
             None,

@@ -47,8 +47,9 @@ STATUSLINE_MAX_AGE = 5
 """glmtray's `statusline_max_age_seconds` here (its smallest value), so that a change on
 the platform reaches the status line within one of Claude Code's refresh intervals."""
 ANSWER = "Hello from the simulator."
+WINDOW = r"(\d+% ⟳\S+|\d+%|limit reached, back [^·]+)"
 STATUS_LINE = re.compile(
-    r"GLM Pro · 5h \d+% ⟳\S+ · wk (\d+%|limit reached, back [^·]+) · (off-peak|peak) \S+"
+    rf"GLM Pro · (Throttled \(\d+\) · )?5h {WINDOW} · wk {WINDOW} · (off-peak|peak) \S+"
 )
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 QUIET_CLAUDE = {
@@ -286,6 +287,11 @@ def test_print_mode_shows_the_platforms_limit_and_the_meter_counts_it(
     assert "[1308][Usage limit reached for 5 hour. Your limit will reset at" in result.stdout
     errors = world.meter_stats()["errors_by_code"]
     assert isinstance(errors, dict) and errors.get("1308", 0) >= 1
+    # The quota still reads 17 %; the status line knows better from the meter, until an
+    # answer gets through again.
+    assert "5h limit reached, back" in world.glmtray("statusline").stdout
+    assert _print_mode(world, claude, ANTHROPIC_AUTH_TOKEN=SIMULATOR_API_KEY).returncode == 0
+    assert world.glmtray("statusline").stdout.startswith("GLM Pro · 5h 17%")
 
 
 # -- an interactive session in tmux --------------------------------------------------------
@@ -391,28 +397,45 @@ def test_status_line_follows_the_plan_between_messages(world: World, terminal: T
 
 
 def test_limit_and_throttling_in_a_session(world: World, terminal: Terminal) -> None:
-    world.control("scenario", {"scenario": "weekly_exhausted"})
-    world.control("coding", {"preset": "default", "limit_reached": "weekly"})
+    # The 5-hour window is used up while the last fetch said 17 %: only the meter knows.
+    world.control("scenario", {"scenario": "pro"})
+    world.control("coding", {"preset": "default", "limit_reached": "five_hour"})
     before = world.meter_stats()["errors_by_code"]
     assert isinstance(before, dict)
     terminal.type("write a poem")
-    screen = terminal.wait_for("the weekly limit error", lambda s: "[1310]" in s, 30)
-    assert "429" in screen
-    assert "wk limit reached, back" in (_status_line(screen) or "")
+    screen = terminal.wait_for("the 5-hour limit error", lambda s: "[1308]" in s, 30)
+    assert "API Error: Request rejected (429)" in screen
+    screen = terminal.wait_for(
+        "the used-up 5-hour window in the status line",
+        lambda s: "5h limit reached, back" in (_status_line(s) or ""),
+        STATUSLINE_REFRESH_SECONDS + 10,
+    )
     errors = world.meter_stats()["errors_by_code"]
-    assert isinstance(errors, dict) and errors.get("1310", 0) > before.get("1310", 0)
+    assert isinstance(errors, dict) and errors.get("1308", 0) > before.get("1308", 0)
+    coloured = next(row for row in terminal.screen(colours=True).splitlines() if "GLM Pro" in row)
+    assert "\x1b[1m\x1b[31m5h limit reached" in coloured  # bold red
 
     # Too many requests at once: the platform's 1302.
-    world.control("scenario", {"scenario": "pro"})
     world.control("coding", {"preset": "default", "limit": 0})
     terminal.type("and another")
     screen = terminal.wait_for(
-        "the concurrency error", lambda s: "High concurrency usage of this API" in s, 30
+        "throttling in the status line",
+        lambda s: "Throttled (1302)" in (_status_line(s) or ""),
+        STATUSLINE_REFRESH_SECONDS + 10,
     )
+    assert "High concurrency usage of this API" in screen
     errors = world.meter_stats()["errors_by_code"]
     assert isinstance(errors, dict) and errors.get("1302", 0) >= 1
     status = json.loads(world.glmtray("status", "--json").stdout)
     assert status["risk"]["throttled"] is True
-    world.control("coding", {"preset": "default"})
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "claude-code-limits.txt").write_text(screen)
+    (ARTIFACTS / "claude-code-limits.txt").write_text(terminal.screen(colours=True))
+
+    # An answer gets through again: both are over.
+    world.control("coding", {"preset": "default"})
+    terminal.type("say hi again")
+    terminal.wait_for(
+        "the status line without the limit and throttling",
+        lambda s: re.search(r"GLM Pro · 5h \d+%", _status_line(s) or "") is not None,
+        STATUSLINE_REFRESH_SECONDS + 10,
+    )
