@@ -13,11 +13,14 @@ started or answers nonsense, the tray reads the key itself, as it did before.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 
 from glmtray.credentials import Account, CredentialStore
@@ -37,10 +40,18 @@ ERROR_KINDS: dict[str, type[CredentialError]] = {
 }
 
 
+WATCH_PARENT_FLAG = "--until-stdin-closes"
+"""The child ends when its stdin reaches end of file: the tray holds the other end of that
+pipe, and the system closes it when the tray ends, however it ends (Quit, a logout's
+SIGTERM, a crash). A keyring that never answers must not keep the child, and the unlock
+prompt it waits behind, alive for a tray that is gone."""
+
+
 def helper_command(account: Account) -> list[str]:
+    arguments = [WATCH_PARENT_FLAG, account.username]
     if getattr(sys, "frozen", False):  # the PyInstaller bundle: no `-m` there
-        return [sys.executable, HELPER_FLAG, account.username]
-    return [sys.executable, "-m", "glmtray.key_helper", account.username]
+        return [sys.executable, HELPER_FLAG, *arguments]
+    return [sys.executable, "-m", "glmtray.key_helper", *arguments]
 
 
 class PendingRead:
@@ -53,7 +64,8 @@ class PendingRead:
         try:
             self.process = subprocess.Popen(
                 helper_command(account),
-                stdin=subprocess.DEVNULL,
+                # Never written to: its end of file tells the child that the tray is gone.
+                stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
                 env=os.environ.copy(),
@@ -66,10 +78,11 @@ class PendingRead:
         if self.process is None:
             return None
         try:
-            stdout, _ = self.process.communicate(timeout=HELPER_TIMEOUT_S)
+            # Not communicate(): it would close the child's stdin, which ends the child. The
+            # answer is a few dozen bytes, so the child never blocks on a full stdout pipe.
+            self.process.wait(timeout=HELPER_TIMEOUT_S)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.communicate()
+            self.cancel()
             seconds = f"{HELPER_TIMEOUT_S:g}"
             raise KeyringUnresponsive(
                 localized(
@@ -79,6 +92,7 @@ class PendingRead:
                 ),
                 backend="default",
             ) from None
+        stdout = self._output()
         try:
             answer = json.loads(stdout)
         except ValueError:
@@ -88,10 +102,25 @@ class PendingRead:
             return None
         return answer
 
+    def _output(self) -> bytes:
+        """What the (ended) child wrote; closes both pipes."""
+        assert self.process is not None
+        stdin, stdout = self.process.stdin, self.process.stdout
+        try:
+            return stdout.read() if stdout is not None else b""
+        finally:
+            for pipe in (stdin, stdout):
+                if pipe is not None:
+                    with contextlib.suppress(OSError):
+                        pipe.close()
+
     def cancel(self) -> None:
-        if self.process is not None and self.process.poll() is None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        self._output()
 
 
 class ChildReadKeys(CredentialStore):
@@ -142,11 +171,37 @@ def read_key(username: str) -> dict[str, str | None]:
         return {"error": kind, "message": error.message, "backend": error.backend}
 
 
+def _end_when_stdin_closes() -> None:
+    """In the child: exit at once when the tray's end of stdin, a pipe, closes (see
+    WATCH_PARENT_FLAG). On a thread, because the keyring call on the main thread may never
+    return."""
+
+    try:
+        if not stat.S_ISFIFO(os.fstat(0).st_mode):
+            return  # not the tray's pipe (a terminal, /dev/null): nothing to watch
+    except OSError:
+        return
+
+    def watch() -> None:
+        try:
+            while os.read(0, 4096):  # the tray never writes: this waits for end of file
+                pass
+        except OSError:
+            return  # no usable stdin: nothing to watch, the read ends as it would have
+        os._exit(3)  # the tray is gone: nobody to answer, nothing to clean up
+
+    threading.Thread(target=watch, name="glmtray-key-helper-parent", daemon=True).start()
+
+
 def main(argv: Sequence[str]) -> int:
-    if len(argv) != 1:
-        print("usage: key_helper REGION:LABEL", file=sys.stderr)
+    arguments = list(argv)
+    if arguments[:1] == [WATCH_PARENT_FLAG]:
+        arguments.pop(0)
+        _end_when_stdin_closes()
+    if len(arguments) != 1:
+        print("usage: key_helper [--until-stdin-closes] REGION:LABEL", file=sys.stderr)
         return 2
-    sys.stdout.write(json.dumps(read_key(argv[0])))
+    sys.stdout.write(json.dumps(read_key(arguments[0])))
     sys.stdout.flush()
     return 0
 

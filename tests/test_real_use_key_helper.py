@@ -1,0 +1,116 @@
+"""The tray's key-reading child never outlives the tray.
+
+A keyring that does not answer (an unlock prompt nobody has seen yet) keeps the child
+waiting; when the tray ends meanwhile (Quit, a logout's SIGTERM, a crash), the child must
+end too, not sit behind an unlock prompt for a program that is gone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from glmtray import key_helper
+from glmtray.credentials import Account
+from glmtray.platform.regions import Region
+
+REPO = Path(__file__).resolve().parents[1]
+ACCOUNT = Account(Region.GLOBAL, "default")
+
+# The "tray": starts a read, says the child's pid, then waits to be killed.
+PARENT = """
+import sys, time
+from glmtray.credentials import Account
+from glmtray.key_helper import PendingRead
+from glmtray.platform.regions import Region
+pending = PendingRead(Account(Region.GLOBAL, "default"))
+print(pending.process.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie waiting for its (dead) parent's reaper."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.fixture
+def sleeping_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = tmp_path / "keyring.json"
+    store.write_text(json.dumps({}))
+    monkeypatch.setenv("GLMTRAY_TEST_KEYRING", str(store))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.file_keyring.SleepingKeyring")
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL])
+def test_the_child_ends_with_the_tray(sleeping_keyring: None, how: signal.Signals) -> None:
+    tray = subprocess.Popen(
+        [sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True, cwd=REPO
+    )
+    assert tray.stdout is not None
+    child = int(tray.stdout.readline())
+    try:
+        time.sleep(0.5)  # the child is in the keyring's get_password now
+        assert alive(child), "the child ended before the tray did"
+        tray.send_signal(how)
+        tray.wait(5)
+        deadline = time.monotonic() + 5
+        while alive(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alive(child), "the key-reading child outlived the tray"
+    finally:
+        if tray.poll() is None:
+            tray.kill()
+            tray.wait()
+        if alive(child):
+            os.kill(child, signal.SIGKILL)
+
+
+def test_an_answer_still_comes_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Watching the tray does not cost the ordinary read its answer."""
+    store = tmp_path / "keyring.json"
+    key = "0123456789abcdef0123456789abcdef.RealUseHelper"
+    store.write_text(json.dumps({f"glmtray/{ACCOUNT.username}": key}))
+    monkeypatch.setenv("GLMTRAY_TEST_KEYRING", str(store))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.file_keyring.FileKeyring")
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    assert key_helper.ChildReadKeys().get(ACCOUNT) == key
+
+
+def test_a_helper_run_by_hand_answers_with_stdin_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Started without the tray's pipe (by hand, by a packaging check) it answers as before,
+    whatever its stdin is."""
+    store = tmp_path / "keyring.json"
+    store.write_text(json.dumps({f"glmtray/{ACCOUNT.username}": "k" * 40}))
+    env = {
+        **os.environ,
+        "GLMTRAY_TEST_KEYRING": str(store),
+        "PYTHON_KEYRING_BACKEND": "tests.file_keyring.FileKeyring",
+        "PYTHONPATH": str(REPO),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "glmtray.key_helper", ACCOUNT.username],
+        input="",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=30,
+        check=True,
+    )
+    assert json.loads(done.stdout) == {"key": "k" * 40}
