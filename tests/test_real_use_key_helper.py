@@ -12,13 +12,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from glmtray import key_helper
 from glmtray.credentials import Account
+from glmtray.errors import KeyringUnresponsive
 from glmtray.platform.regions import Region
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,6 +31,7 @@ ACCOUNT = Account(Region.GLOBAL, "default")
 PARENT = """
 import sys, time
 from glmtray.credentials import Account
+from glmtray.errors import KeyringUnresponsive
 from glmtray.key_helper import PendingRead
 from glmtray.platform.regions import Region
 pending = PendingRead(Account(Region.GLOBAL, "default"))
@@ -54,7 +58,10 @@ def sleeping_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTHONPATH", str(REPO))
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+LINUX_PROC = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+
+
+@LINUX_PROC
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL])
 def test_the_child_ends_with_the_tray(sleeping_keyring: None, how: signal.Signals) -> None:
     tray = subprocess.Popen(
@@ -114,3 +121,57 @@ def test_a_helper_run_by_hand_answers_with_stdin_closed(
         check=True,
     )
     assert json.loads(done.stdout) == {"key": "k" * 40}
+
+
+@LINUX_PROC
+def test_cancel_reads_frees_a_worker_waiting_for_the_keyring(sleeping_keyring: None) -> None:
+    """What a quitting tray needs: the worker thread blocked in `get` returns at once, with
+    the keyring's "did not answer" error, and the child is gone."""
+    keys = key_helper.ChildReadKeys()
+    outcome: list[BaseException | str | None] = []
+
+    def read() -> None:
+        try:
+            outcome.append(keys.get(ACCOUNT))
+        except BaseException as error:  # recorded for the assertion below
+            outcome.append(error)
+
+    worker = threading.Thread(target=read, daemon=True)
+    worker.start()
+    time.sleep(0.5)
+    assert worker.is_alive() and not outcome, "the sleeping keyring answered"
+    children = [p.pid for p in child_processes() if "glmtray.key_helper" in p.cmdline]
+    assert len(children) == 1
+    started = time.monotonic()
+    keys.cancel_reads()
+    worker.join(5)
+    assert not worker.is_alive(), "get() still waits after cancel_reads()"
+    assert time.monotonic() - started < 2
+    assert isinstance(outcome[0], KeyringUnresponsive)
+    assert not alive(children[0])
+    with pytest.raises(KeyringUnresponsive):  # and no new read starts
+        keys.get(ACCOUNT)
+    assert not [p for p in child_processes() if "glmtray.key_helper" in p.cmdline]
+
+
+@dataclass(frozen=True)
+class Child:
+    pid: int
+    cmdline: tuple[str, ...]
+
+
+def child_processes() -> list[Child]:
+    """Running children of this test process."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat_line = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        state, ppid = stat_line.rsplit(")", 1)[1].split()[:2]
+        if int(ppid) == os.getpid() and state != "Z":
+            found.append(Child(int(entry.name), tuple(cmdline.decode().split("\0"))))
+    return found

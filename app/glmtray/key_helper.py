@@ -60,6 +60,7 @@ class PendingRead:
 
     def __init__(self, account: Account) -> None:
         self.account = account
+        self.cancelled = False
         self.process: subprocess.Popen[bytes] | None = None
         try:
             self.process = subprocess.Popen(
@@ -83,15 +84,9 @@ class PendingRead:
             self.process.wait(timeout=HELPER_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             self.cancel()
-            seconds = f"{HELPER_TIMEOUT_S:g}"
-            raise KeyringUnresponsive(
-                localized(
-                    "The system keyring did not answer within {seconds} s. It may be waiting "
-                    "for an unlock prompt: unlock it and try again.",
-                    seconds=seconds,
-                ),
-                backend="default",
-            ) from None
+            raise _unresponsive() from None
+        if self.cancelled:  # the tray is quitting (see ChildReadKeys.cancel_reads)
+            raise _unresponsive()
         stdout = self._output()
         try:
             answer = json.loads(stdout)
@@ -108,6 +103,8 @@ class PendingRead:
         stdin, stdout = self.process.stdin, self.process.stdout
         try:
             return stdout.read() if stdout is not None else b""
+        except (OSError, ValueError):  # closed by a cancel() on another thread
+            return b""
         finally:
             for pipe in (stdin, stdout):
                 if pipe is not None:
@@ -115,6 +112,8 @@ class PendingRead:
                         pipe.close()
 
     def cancel(self) -> None:
+        """End the child; an `answer()` waiting on another thread raises at once."""
+        self.cancelled = True
         if self.process is None:
             return
         if self.process.poll() is None:
@@ -132,16 +131,39 @@ class ChildReadKeys(CredentialStore):
     def __init__(self, pending: PendingRead | None = None) -> None:
         super().__init__()
         self._pending = pending
+        self._reads: set[PendingRead] = set()
+        self._reads_lock = threading.Lock()
+        self._cancelled = False
+
+    def cancel_reads(self) -> None:
+        """End every read under way and refuse new ones, from any thread: a quitting tray
+        must not wait for a keyring that waits for its unlock prompt (the worker thread
+        blocked in `get` gets KeyringUnresponsive at once)."""
+        with self._reads_lock:
+            self._cancelled = True
+            reads, self._reads = set(self._reads), set()
+            pending, self._pending = self._pending, None
+        for read in (*reads, *([pending] if pending is not None else [])):
+            read.cancel()
 
     def get(self, account: Account) -> str | None:
         session_key = self.session_key(account)
         if session_key is not None:
             return session_key
-        pending, self._pending = self._pending, None
-        if pending is not None and pending.account != account:
-            pending.cancel()
-            pending = None
-        answer = (pending or PendingRead(account)).answer()
+        with self._reads_lock:
+            if self._cancelled:
+                raise _unresponsive()
+            pending, self._pending = self._pending, None
+            if pending is not None and pending.account != account:
+                pending.cancel()
+                pending = None
+            read = pending or PendingRead(account)
+            self._reads.add(read)
+        try:
+            answer = read.answer()
+        finally:
+            with self._reads_lock:
+                self._reads.discard(read)
         if answer is None:
             return super().get(account)  # no child to trust: read it here, as before
         if "error" in answer:
@@ -155,6 +177,17 @@ class ChildReadKeys(CredentialStore):
             return None
         register_secret(key)
         return key
+
+
+def _unresponsive() -> KeyringUnresponsive:
+    return KeyringUnresponsive(
+        localized(
+            "The system keyring did not answer within {seconds} s. It may be waiting "
+            "for an unlock prompt: unlock it and try again.",
+            seconds=f"{HELPER_TIMEOUT_S:g}",
+        ),
+        backend="default",
+    )
 
 
 def read_key(username: str) -> dict[str, str | None]:
