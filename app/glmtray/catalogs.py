@@ -113,10 +113,11 @@ def update(locale_dir: Path = LOCALE_DIR) -> None:
     template = extract()
     for path in catalog_paths(locale_dir):
         catalog = read_catalog(path)
-        created = catalog.creation_date
+        created, before = catalog.creation_date, {m.id for m in catalog}
         catalog.update(template, no_fuzzy_matching=True)
-        # The header's date moves only when the strings do: no diff for a plain update.
-        catalog.creation_date = created
+        if {m.id for m in catalog} == before:
+            # The header's date moves only when the strings do: no diff for a plain update.
+            catalog.creation_date = created
         catalog.project, catalog.version = "glmtray", ""
         catalog.msgid_bugs_address = "https://github.com/glmtray/glmtray/issues"
         write_catalog(catalog, path)
