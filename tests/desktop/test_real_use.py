@@ -34,6 +34,8 @@ from .test_glmtray_e2e import SERVICE, USERNAME, wait_line
 REPO = Path(__file__).resolve().parents[2]
 READY = "tray icon shows data"
 FORECAST_TITLE = "5-hour quota may run out before it resets"
+ENGLISH = {"LANGUAGE": "en"}
+"""The texts below are checked in English, whatever language the session speaks."""
 BURN_PER_MINUTE = 1.0
 """How fast the "burn" scenario's 5-hour window fills: 1 % a minute, all of it in 80 min."""
 
@@ -126,7 +128,7 @@ def glmtray(
         app = harness.launch(
             [sys.executable, "-m", "glmtray", "-v", "--base-url", sim.base_url],
             log_name=f"{request.node.name}-glmtray-{len(started)}.log",
-            env={**home, **(env or {})},
+            env={**home, **ENGLISH, **(env or {})},
         )
         started.append(app)
         return app
@@ -154,7 +156,7 @@ def stored_points(home: dict[str, str]) -> int:
 
 
 def statusline(home: dict[str, str], sim: PlatformSimulator, *args: str) -> tuple[str, float]:
-    env = {**os.environ, **home, "GLMTRAY_BASE_URL": sim.base_url, "NO_COLOR": "1"}
+    env = {**os.environ, **home, **ENGLISH, "GLMTRAY_BASE_URL": sim.base_url, "NO_COLOR": "1"}
     env.pop("GLMTRAY_API_KEY", None)
     started = time.monotonic()
     done = subprocess.run(
