@@ -382,7 +382,11 @@ def test_status_line_shows_at_the_bottom_in_colour(world: World, terminal: Termi
 
 def test_status_line_follows_the_plan_between_messages(world: World, terminal: Terminal) -> None:
     terminal.wait_for("glmtray's status line", lambda s: _status_line(s) is not None, 30)
+    # A status line run started by the last answer may still be fetching (1.5 s at most):
+    # the switch must come after it, or that run would see the new plan by chance.
+    time.sleep(2)
     world.control("scenario", {"scenario": "weekly_exhausted"})
+    assert "wk 3%" in (_status_line(terminal.screen()) or "")
     started = time.monotonic()
     # No message is sent: only Claude Code's refresh interval runs the status line again.
     screen = terminal.wait_for(
