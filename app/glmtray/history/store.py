@@ -2,7 +2,10 @@
 
 What is kept, per window and reading: when it was read, the share used, the counts where the
 platform gives them, and the reset moment. One refresh a minute for 90 days must stay small:
-- a run of equal readings keeps only its first and last point (an idle night is two rows);
+- a run of equal readings keeps its first and last point and one every `RUN_STEP` between
+  (an idle night is a dozen rows): what reads a span back (a forecast's look-back, the
+  24-hour chart) finds the run's value near the span's start, and a reading after a
+  longer gap (the tray was not running) never moves the one before the gap across it;
 - points older than two days are thinned to the last one per 5 minutes, older than a week
   to the last one per 30 minutes, each within its window period, so the high point just
   before a reset survives (shares only grow within a period: the last is the highest);
@@ -48,6 +51,10 @@ Two days at full resolution cover the 24-hour view and every forecast's look-bac
 MAX_POINTS = 200_000
 """A hard cap per account, oldest points first, whatever the windows (the thinning keeps a
 normal account near 25,000 at most: 3 windows, each changing every minute)."""
+RUN_STEP = timedelta(hours=1)
+"""The longest stretch a run of equal readings is kept as one step (see the module's notes).
+Kept points are then at most this far apart, so the extra hour a forecast reads before its
+look-back (forecast.ANCHOR_SLACK) always holds one."""
 MAINTENANCE_EVERY = timedelta(hours=1)
 DEFAULT_BUSY_TIMEOUT_S = 2.0
 
@@ -349,8 +356,14 @@ class HistoryStore:
             " ORDER BY at DESC LIMIT 2",
             (series,),
         ).fetchall()
-        if len(last) == 2 and last[0][0] < at and all(tuple(r[1:]) == values for r in last):
-            # The third equal reading in a row: move the run's end instead of adding a point.
+        if (
+            len(last) == 2
+            and last[0][0] < at
+            and at - last[1][0] <= RUN_STEP.total_seconds()
+            and all(tuple(r[1:]) == values for r in last)
+        ):
+            # The third equal reading in a row, within a step of the run's previous point:
+            # move the run's end instead of adding a point.
             db.execute(
                 "UPDATE points SET at = ? WHERE series = ? AND at = ?", (at, series, last[0][0])
             )
