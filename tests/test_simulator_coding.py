@@ -109,6 +109,29 @@ def test_non_stream_answers_are_json(sim: PlatformSimulator) -> None:
     assert completion.json()["object"] == "chat.completion"
 
 
+@pytest.mark.parametrize(
+    ("requested", "answered"),
+    [
+        ("glm-4.5-air", "glm-4.5-air"),
+        ("zai/GLM-4.6", "zai/GLM-4.6"),
+        ("claude-sonnet-4-5-20250929", "glm-4.6"),
+        ("claude-opus-4-1", "glm-4.6"),
+        ("claude-haiku-4-5", "glm-4.5-air"),
+        (None, "glm-4.6"),
+    ],
+)
+def test_answers_name_the_glm_model_that_served_them(
+    sim: PlatformSimulator, requested: str | None, answered: str
+) -> None:
+    """A coding tool's default Claude names are served by GLM models, and its transcripts
+    record the answer's name: that is how glmtray tells GLM sessions from others."""
+    body = {"model": requested} if requested else {}
+    message = httpx.post(sim.base_url + ANTHROPIC_MESSAGES_PATH, headers=KEY_HEADERS, json=body)
+    assert message.json()["model"] == answered
+    completion = httpx.post(sim.base_url + OPENAI_CHAT_PATH, headers=BEARER, json=body)
+    assert completion.json()["model"] == answered
+
+
 def test_stream_chunks_arrive_as_they_are_sent(sim: PlatformSimulator) -> None:
     sim.set_coding(chunks=4, chunk_delay=0.15)
     start = time.perf_counter()

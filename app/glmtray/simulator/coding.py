@@ -33,6 +33,7 @@ OPENAI_CHAT_PATH = "/api/coding/paas/v4/chat/completions"
 CODING_PATHS: tuple[str, ...] = (ANTHROPIC_MESSAGES_PATH, OPENAI_CHAT_PATH)
 
 DEFAULT_MODEL = "glm-4.6"
+LIGHT_MODEL = "glm-4.5-air"
 MAX_DELAY_SECONDS = 60.0  # a control call must not be able to park a thread for hours
 MAX_CHUNKS = 10_000
 
@@ -252,7 +253,7 @@ class CodingEndpoints:
             if settings.first_byte_delay and stopping.wait(settings.first_byte_delay):
                 handler.close_connection = True
                 return CodingOutcome(0, None, key, form)
-            model = str(request.get("model") or DEFAULT_MODEL)
+            model = answered_model(request.get("model"))
             stream = request.get("stream") is True
             if not stream:
                 payload = (_anthropic_message if anthropic else _openai_completion)(
@@ -382,6 +383,17 @@ def _sse(event: str | None, payload: Any) -> bytes:
     data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     head = f"event: {event}\n" if event else ""
     return f"{head}data: {data}\n\n".encode()
+
+
+def answered_model(requested: object) -> str:
+    """The model named in the answer. The platform serves GLM models only: a GLM name is
+    answered as asked, and the Claude names a coding tool sends by default are mapped, the
+    haiku class to the light model and the rest to the flagship (as the platform's own
+    Claude Code guide sets them), so a tool's transcripts say `glm-...` either way."""
+    name = str(requested or "")
+    if name.rsplit("/", 1)[-1].lower().startswith("glm-"):
+        return name
+    return LIGHT_MODEL if "haiku" in name.lower() else DEFAULT_MODEL
 
 
 def _anthropic_message(model: str, seq: int, settings: CodingSettings) -> dict[str, Any]:
