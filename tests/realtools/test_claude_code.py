@@ -273,6 +273,24 @@ def test_print_mode_answers_through_the_meter(
     assert world.control("coding")["served"] == before_simulator + 1
 
 
+def test_glmtray_counts_the_real_session_from_its_transcript(world: World, claude: Path) -> None:
+    """Claude Code's own transcript of a session through the meter names the GLM model
+    that answered, and glmtray's status counts the session as active coding."""
+    world.control("scenario", {"scenario": "pro"})
+    world.control("coding", {"preset": "default"})
+    assert _print_mode(world, claude, ANTHROPIC_AUTH_TOKEN=SIMULATOR_API_KEY).returncode == 0
+    transcripts = list((world.home / ".claude" / "projects").rglob("*.jsonl"))
+    models = {
+        line["message"].get("model")
+        for path in transcripts
+        for line in map(json.loads, path.read_text().splitlines())
+        if line.get("type") == "assistant" and isinstance(line.get("message"), dict)
+    }
+    assert "glm-4.6" in models, models
+    status = json.loads(world.glmtray("status", "--json").stdout)
+    assert status["concurrency"]["active_sessions"] >= 1
+
+
 def test_print_mode_shows_the_platforms_limit_and_the_meter_counts_it(
     world: World, claude: Path
 ) -> None:
