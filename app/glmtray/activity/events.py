@@ -32,7 +32,6 @@ thread (the app builds it at start-up), hence `check_same_thread=False` and a lo
 
 from __future__ import annotations
 
-import enum
 import logging
 import sqlite3
 import threading
@@ -45,6 +44,7 @@ from typing import Literal, TypeVar
 
 from glmtray.platform.codes import CodeClass, classify
 from glmtray.redact import redact
+from glmtray.sqlite_trouble import FileDamaged, NewerSchema, Trouble, trouble_of
 
 log = logging.getLogger(__name__)
 
@@ -136,46 +136,8 @@ def _code_class_of(text: str | None, code: int | None) -> CodeClass:
         return classify(code)
 
 
-class _Failure(enum.Enum):
-    BUSY = "busy"
-    DAMAGED = "damaged"
-    MISSING_TABLE = "missing table"
-    OTHER = "other"
 
 
-# SQLite's primary result codes (https://www.sqlite.org/rescode.html).
-_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_CORRUPT, _SQLITE_NOTADB = 5, 6, 11, 26
-
-
-def _failure_of(error: sqlite3.Error) -> _Failure:
-    """What kind of trouble an sqlite3 error is. `sqlite3.DatabaseError` covers both a
-    lock and a damaged file, so the class alone cannot tell them apart."""
-    if isinstance(error, _Damaged):
-        return _Failure.DAMAGED
-    text = str(error).lower()
-    if "no such table" in text:
-        return _Failure.MISSING_TABLE
-    code = getattr(error, "sqlite_errorcode", None)  # Python 3.11+
-    if isinstance(code, int):
-        primary = code & 0xFF
-        if primary in (_SQLITE_BUSY, _SQLITE_LOCKED):
-            return _Failure.BUSY
-        if primary in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
-            return _Failure.DAMAGED
-        return _Failure.OTHER
-    if "locked" in text or "busy" in text:
-        return _Failure.BUSY
-    if "malformed" in text or "not a database" in text or "corrupt" in text:
-        return _Failure.DAMAGED
-    return _Failure.OTHER
-
-
-class _Damaged(sqlite3.DatabaseError):
-    """Raised here for a file that opened but cannot be used (failed integrity check)."""
-
-
-class _NewerSchema(sqlite3.DatabaseError):
-    """The file was written by a newer glmtray."""
 
 
 # --- schema ----------------------------------------------------------------------------
@@ -368,15 +330,15 @@ class EventStore:
             try:
                 return self._connect_and_migrate()
             except sqlite3.Error as error:
-                failure = _failure_of(error)
-                if failure is _Failure.BUSY:
+                failure = trouble_of(error)
+                if failure is Trouble.BUSY:
                     if attempt < self._busy_retries:
                         attempt += 1
                         time_module.sleep(_RETRY_PAUSE_S * attempt)
                         continue
                     raise self._busy_error() from None
                 if not self._memory and (
-                    failure is _Failure.DAMAGED or isinstance(error, _NewerSchema)
+                    failure is Trouble.DAMAGED or isinstance(error, NewerSchema)
                 ):
                     return self._start_afresh(str(error))
                 raise EventStoreError(f"the risk history could not be opened: {error}") from None
@@ -409,7 +371,7 @@ class EventStore:
                 verdict = db.execute("PRAGMA quick_check").fetchall()
                 if verdict != [("ok",)]:
                     first = str(verdict[0][0]) if verdict else "no answer"
-                    raise _Damaged(f"integrity check failed: {first[:200]}")
+                    raise FileDamaged(f"integrity check failed: {first[:200]}")
             self._migrate(db)
         except BaseException:
             db.close()
@@ -424,7 +386,7 @@ class EventStore:
             db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             current = self._version_of(db)
             if current > SCHEMA_VERSION:
-                raise _NewerSchema(
+                raise NewerSchema(
                     f"schema {current} is newer than this glmtray's ({SCHEMA_VERSION})"
                 )
             for version in range(current + 1, SCHEMA_VERSION + 1):
@@ -442,7 +404,7 @@ class EventStore:
         try:
             row = db.execute("SELECT MAX(version) FROM schema_version").fetchone()
         except sqlite3.OperationalError as error:
-            if _failure_of(error) is _Failure.MISSING_TABLE:
+            if trouble_of(error) is Trouble.MISSING_TABLE:
                 return 0
             raise
         return int(row[0]) if row and row[0] is not None else 0
@@ -500,18 +462,18 @@ class EventStore:
                         return _in_transaction(self._db, operation)
                     return operation(self._db)
                 except sqlite3.Error as error:
-                    failure = _failure_of(error)
-                    if failure is _Failure.BUSY:
+                    failure = trouble_of(error)
+                    if failure is Trouble.BUSY:
                         if busy_attempts < self._busy_retries:
                             busy_attempts += 1
                             time_module.sleep(_RETRY_PAUSE_S * busy_attempts)
                             continue
                         raise self._busy_error() from None
-                    if failure is _Failure.MISSING_TABLE and not repaired_tables:
+                    if failure is Trouble.MISSING_TABLE and not repaired_tables:
                         repair_tables = repaired_tables = True
                         continue
                     if (
-                        failure is _Failure.DAMAGED
+                        failure is Trouble.DAMAGED
                         and not self._memory
                         and self.set_aside_path is None
                     ):

@@ -34,9 +34,10 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from enum import Enum
 from pathlib import Path
 from typing import TypeVar
+
+from glmtray.sqlite_trouble import FileDamaged, NewerSchema, Trouble, trouble_of
 
 log = logging.getLogger(__name__)
 
@@ -76,45 +77,6 @@ class HistoryRow:
     resets_at: datetime | None
 
 
-class _Failure(Enum):
-    BUSY = "busy"
-    DAMAGED = "damaged"
-    MISSING_TABLE = "missing table"
-    OTHER = "other"
-
-
-# SQLite's primary result codes (https://www.sqlite.org/rescode.html).
-_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_CORRUPT, _SQLITE_NOTADB = 5, 6, 11, 26
-
-
-class _Damaged(sqlite3.DatabaseError):
-    """A file that opened but failed its integrity check."""
-
-
-class _NewerSchema(sqlite3.DatabaseError):
-    """A file written by a newer glmtray: left alone."""
-
-
-def _failure_of(error: sqlite3.Error) -> _Failure:
-    """A lock and a damaged file both raise `DatabaseError`: the result code tells them apart."""
-    if isinstance(error, _Damaged):
-        return _Failure.DAMAGED
-    text = str(error).lower()
-    if "no such table" in text:
-        return _Failure.MISSING_TABLE
-    code = getattr(error, "sqlite_errorcode", None)
-    if isinstance(code, int):
-        primary = code & 0xFF
-        if primary in (_SQLITE_BUSY, _SQLITE_LOCKED):
-            return _Failure.BUSY
-        if primary in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
-            return _Failure.DAMAGED
-        return _Failure.OTHER
-    if "locked" in text or "busy" in text:
-        return _Failure.BUSY
-    if "malformed" in text or "not a database" in text or "corrupt" in text:
-        return _Failure.DAMAGED
-    return _Failure.OTHER
 
 
 def _seconds(moment: datetime) -> int:
@@ -215,11 +177,11 @@ class HistoryStore:
         try:
             self._db = self._open(self.path)
         except sqlite3.Error as error:
-            failure = _failure_of(error)
-            if failure is _Failure.BUSY:
+            failure = trouble_of(error)
+            if failure is Trouble.BUSY:
                 log.warning("usage history busy at opening; tried again at the next reading")
                 return None
-            if failure is _Failure.DAMAGED and not self.memory_only:
+            if failure is Trouble.DAMAGED and not self.memory_only:
                 self._set_aside(str(error))
                 try:
                     self._db = self._open(self.path)
@@ -243,7 +205,7 @@ class HistoryStore:
             # Read before anything is written: a newer glmtray's file must stay untouched.
             version = int(db.execute("PRAGMA user_version").fetchone()[0])
             if version > SCHEMA_VERSION:
-                raise _NewerSchema(
+                raise NewerSchema(
                     f"schema {version} is newer than this glmtray's ({SCHEMA_VERSION})"
                 )
             names = {
@@ -261,7 +223,7 @@ class HistoryStore:
                 verdict = db.execute("PRAGMA quick_check").fetchall()
                 if verdict != [("ok",)]:
                     first = str(verdict[0][0]) if verdict else "no answer"
-                    raise _Damaged(f"integrity check failed: {first[:200]}")
+                    raise FileDamaged(f"integrity check failed: {first[:200]}")
             if version != SCHEMA_VERSION or not names >= _TABLES:
                 _in_transaction(db, _create_tables)
         except BaseException:
@@ -309,14 +271,14 @@ class HistoryStore:
                 try:
                     return _in_transaction(db, operation) if write else operation(db)
                 except sqlite3.Error as error:
-                    failure = _failure_of(error)
-                    if failure is _Failure.BUSY:
+                    failure = trouble_of(error)
+                    if failure is Trouble.BUSY:
                         log.warning("usage history busy; this %s is skipped", _what(write))
                         return default
-                    if attempt == 0 and failure in (_Failure.DAMAGED, _Failure.MISSING_TABLE):
+                    if attempt == 0 and failure in (Trouble.DAMAGED, Trouble.MISSING_TABLE):
                         db.close()
                         self._db = None
-                        if failure is _Failure.DAMAGED and not self.memory_only:
+                        if failure is Trouble.DAMAGED and not self.memory_only:
                             self._set_aside(str(error))
                         continue
                     log.warning("usage history unusable for this %s: %s", _what(write), error)

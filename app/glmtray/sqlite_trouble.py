@@ -1,0 +1,50 @@
+"""What kind of trouble an sqlite3 error is, for glmtray's two SQLite files (the coding
+events with the risk history, and the usage history): each waits out a busy file, sets a
+damaged one aside and starts afresh, and carries on past anything else."""
+
+from __future__ import annotations
+
+import sqlite3
+from enum import Enum
+
+
+class Trouble(Enum):
+    BUSY = "busy"
+    DAMAGED = "damaged"
+    MISSING_TABLE = "missing table"
+    OTHER = "other"
+
+
+class FileDamaged(sqlite3.DatabaseError):
+    """A file that opened but failed its integrity check."""
+
+
+class NewerSchema(sqlite3.DatabaseError):
+    """A file written by a newer glmtray: left alone."""
+
+
+# SQLite's primary result codes (https://www.sqlite.org/rescode.html).
+SQLITE_BUSY, SQLITE_LOCKED, SQLITE_CORRUPT, SQLITE_NOTADB = 5, 6, 11, 26
+
+
+def trouble_of(error: sqlite3.Error) -> Trouble:
+    """`sqlite3.DatabaseError` covers both a lock and a damaged file, so the class alone
+    cannot tell them apart: the result code (Python 3.11+) does, else the message."""
+    if isinstance(error, FileDamaged):
+        return Trouble.DAMAGED
+    text = str(error).lower()
+    if "no such table" in text:
+        return Trouble.MISSING_TABLE
+    code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        primary = code & 0xFF
+        if primary in (SQLITE_BUSY, SQLITE_LOCKED):
+            return Trouble.BUSY
+        if primary in (SQLITE_CORRUPT, SQLITE_NOTADB):
+            return Trouble.DAMAGED
+        return Trouble.OTHER
+    if "locked" in text or "busy" in text:
+        return Trouble.BUSY
+    if "malformed" in text or "not a database" in text or "corrupt" in text:
+        return Trouble.DAMAGED
+    return Trouble.OTHER
