@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import threading
 from pathlib import Path
 
+from glmtray.atomic_file import replace_file
 from glmtray.credentials import Account
 from glmtray.platform.client import AuthScheme
 
@@ -98,16 +97,12 @@ class AccountMemory:
     def _write(self) -> None:
         if self.path is None:
             return
+        names = set(self._accounts) | set(self._sent)
+        data: dict[str, dict[str, object]] = {
+            name: {**self._accounts.get(name, {}), "notifications_sent": self._sent.get(name, [])}
+            for name in sorted(names)
+        }
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".accounts-")
-            names = set(self._accounts) | set(self._sent)
-            data: dict[str, dict[str, object]] = {
-                name: {**self._accounts.get(name, {}), "notifications_sent": self._sent.get(name, [])}
-                for name in sorted(names)
-            }
-            with os.fdopen(handle, "w", encoding="utf-8") as file:
-                json.dump(data, file, indent=2, sort_keys=True)
-            os.replace(temp, self.path)
+            replace_file(self.path, json.dumps(data, indent=2, sort_keys=True).encode("utf-8"))
         except OSError as error:  # remembered in memory for this run all the same
             log.warning("account memory not saved: %s", error.strerror or type(error).__name__)

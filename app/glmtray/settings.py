@@ -12,7 +12,6 @@ import logging
 import math
 import os
 import stat
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 import platformdirs
 
 from glmtray import APP_NAME
+from glmtray.atomic_file import replace_file
 from glmtray.errors import SettingsError
 from glmtray.i18n import LANGUAGE_CHOICES, _
 from glmtray.platform.regions import Region
@@ -319,17 +319,7 @@ class SettingsStore:
     def save(self, settings: Settings) -> None:
         payload = json.dumps(settings.normalized().to_json(), indent=2, sort_keys=True) + "\n"
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".settings-", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    handle.write(payload)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, self.path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            replace_file(self.path, payload.encode("utf-8"))
         except OSError as error:
             raise SettingsError(
                 _("Settings could not be saved to {path} ({reason}).").format(

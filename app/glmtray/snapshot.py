@@ -26,6 +26,8 @@ import os
 import sys
 import time
 
+from glmtray.atomic_file import replace_file
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -291,30 +293,12 @@ def write_snapshot(record: dict[str, Any], path: str | None = None) -> None:
     """Replace the saved snapshot with `record` in one step: a reader sees the old file or
     the new one, never part of one. The folder is made private (0700) when created, the
     file is 0600. OSError when it cannot be written."""
-    _replace_json(record, path or snapshot_path(), ".snapshot-")
+    _replace_json(record, path or snapshot_path())
 
 
-def _replace_json(record: dict[str, Any], target: str, prefix: str) -> None:
-    folder = os.path.dirname(target) or "."
-    os.makedirs(folder, mode=0o700, exist_ok=True)
+def _replace_json(record: dict[str, Any], target: str) -> None:
     payload = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
-    import tempfile
-
-    # mkstemp makes the file 0600 and under a name of its own in the same folder, so the
-    # rename below is atomic and two writers never share a temp file.
-    fd, temporary = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        import contextlib
-
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    replace_file(target, payload)
 
 
 def save_fetch(
@@ -438,7 +422,7 @@ def note_business_error(
         record[kind.value] = {"code": code, "seen_at": seen}
     else:
         return False
-    _replace_json(record, target, ".signals-")
+    _replace_json(record, target)
     return True
 
 
@@ -464,5 +448,5 @@ def note_success(account: str, at: datetime, path: str | None = None) -> bool:
             del data[name]
             changed = True
     if changed:
-        _replace_json(data, target, ".signals-")
+        _replace_json(data, target)
     return changed

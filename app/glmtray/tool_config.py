@@ -25,19 +25,18 @@ passes through here; the entries glmtray writes are addresses and a command.
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import json
 import os
 import re
 import stat
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from glmtray.atomic_file import replace_file
 from glmtray.errors import GlmtrayError
 from glmtray.i18n import _
 
@@ -553,21 +552,6 @@ def _write_new(path: Path, data: bytes, mode: int) -> Path:
     raise FileExistsError(path)
 
 
-def _replace_atomically(path: Path, data: bytes, mode: int) -> None:
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-
-
 def _mode_of(path: Path) -> int:
     try:
         return stat.S_IMODE(path.stat().st_mode)
@@ -605,7 +589,7 @@ def apply_plan(plan: Plan, *, now: datetime | None = None) -> Applied:
             backup = _write_new(
                 _backup_path(path, now or datetime.now(timezone.utc)), plan.old_bytes, mode
             )
-        _replace_atomically(path, plan.new_bytes, mode)
+        replace_file(path, plan.new_bytes, mode=mode)
     except OSError as error:
         raise _write_failed(path, error) from None
     return Applied(path, plan.old_bytes, plan.new_bytes, backup, plan.changes)
@@ -633,7 +617,7 @@ def undo(applied: Applied) -> None:
         if applied.previous_bytes is None:
             path.unlink()
         else:
-            _replace_atomically(path, applied.previous_bytes, _mode_of(path))
+            replace_file(path, applied.previous_bytes, mode=_mode_of(path))
     except OSError as error:
         raise _write_failed(path, error) from None
 
