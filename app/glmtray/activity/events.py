@@ -44,7 +44,7 @@ from typing import Literal, TypeVar
 
 from glmtray.platform.codes import CodeClass, classify
 from glmtray.redact import redact
-from glmtray.sqlite_trouble import FileDamaged, NewerSchema, Trouble, trouble_of
+from glmtray.sqlite_store import FileDamaged, NewerSchema, Trouble, in_transaction, trouble_of
 
 log = logging.getLogger(__name__)
 
@@ -257,20 +257,6 @@ def _create_missing_tables(db: sqlite3.Connection) -> None:
     db.execute(_SHARED_STATE_V2)
 
 
-def _in_transaction(db: sqlite3.Connection, operation: Callable[[sqlite3.Connection], _T]) -> _T:
-    # IMMEDIATE: take the write lock first, so a lock held elsewhere shows up here (where
-    # the busy timeout waits for it) rather than halfway through the writes.
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        outcome = operation(db)
-        db.execute("COMMIT")
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
-    return outcome
-
-
 _INSERT_SIGNAL = (
     "INSERT OR IGNORE INTO signals (account, time, source, code, code_class, message,"
     " trace_id, http_status, dedup_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -456,10 +442,10 @@ class EventStore:
                 try:
                     if repair_tables:
                         log.warning("event store: recreating missing tables")
-                        _in_transaction(self._db, _create_missing_tables)
+                        in_transaction(self._db, _create_missing_tables)
                         repair_tables = False
                     if write:
-                        return _in_transaction(self._db, operation)
+                        return in_transaction(self._db, operation)
                     return operation(self._db)
                 except sqlite3.Error as error:
                     failure = trouble_of(error)

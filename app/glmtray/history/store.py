@@ -37,7 +37,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TypeVar
 
-from glmtray.sqlite_trouble import FileDamaged, NewerSchema, Trouble, trouble_of
+from glmtray.sqlite_store import FileDamaged, NewerSchema, Trouble, in_transaction, trouble_of
 
 log = logging.getLogger(__name__)
 
@@ -130,20 +130,6 @@ def _create_tables(db: sqlite3.Connection) -> None:
     db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
 
-def _in_transaction(db: sqlite3.Connection, operation: Callable[[sqlite3.Connection], _T]) -> _T:
-    # IMMEDIATE: a lock held elsewhere shows at the start (the busy timeout waits for it),
-    # not halfway through the writes.
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        result = operation(db)
-        db.execute("COMMIT")
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
-    return result
-
-
 class HistoryStore:
     """One account's readings in the shared history file (or in memory: ":memory:")."""
 
@@ -225,7 +211,7 @@ class HistoryStore:
                     first = str(verdict[0][0]) if verdict else "no answer"
                     raise FileDamaged(f"integrity check failed: {first[:200]}")
             if version != SCHEMA_VERSION or not names >= _TABLES:
-                _in_transaction(db, _create_tables)
+                in_transaction(db, _create_tables)
         except BaseException:
             db.close()
             raise
@@ -269,7 +255,7 @@ class HistoryStore:
                 if db is None:
                     return default
                 try:
-                    return _in_transaction(db, operation) if write else operation(db)
+                    return in_transaction(db, operation) if write else operation(db)
                 except sqlite3.Error as error:
                     failure = trouble_of(error)
                     if failure is Trouble.BUSY:

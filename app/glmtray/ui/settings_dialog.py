@@ -11,8 +11,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
-from PySide6.QtCore import QDate, Qt, Signal
-from PySide6.QtGui import QPalette
+from PySide6.QtCore import QDate, Signal
 from PySide6.QtWidgets import (
     QAbstractButton,
     QCheckBox,
@@ -26,7 +25,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QSizePolicy,
     QSpinBox,
     QTabWidget,
     QVBoxLayout,
@@ -44,29 +42,12 @@ from glmtray.settings import (
     Settings,
 )
 from glmtray.tool_setup import tool_targets
-from glmtray.ui import style
-from glmtray.ui.icon import panel_is_dark
-from glmtray.ui.tool_setup_box import TargetsFor, ToolSetupBox
+from glmtray.ui.tool_setup_box import TargetsFor, ToolSetupBox, small_note
 from glmtray.wording import region_name
 
 MAX_REFRESH_MINUTES = 60
 BILLING_CYCLES = ("monthly", "quarterly", "yearly")
 ICON_STYLES = ("auto", "light", "dark")
-
-
-def _note(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setWordWrap(True)
-    label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
-    font = label.font()
-    if font.pointSizeF() > 0:
-        font.setPointSizeF(max(7.0, font.pointSizeF() - 1))
-    label.setFont(font)
-    palette = label.palette()
-    palette.setColor(QPalette.ColorRole.WindowText, style.grey(panel_is_dark(palette)))
-    label.setPalette(palette)
-    return label
 
 
 FULL = 100
@@ -150,7 +131,7 @@ class SettingsDialog(QDialog):
         self.refresh_spin.setSuffix(self.tr(" min"))
         self.refresh_spin.setAccessibleName(self.tr("Refresh interval in minutes"))
         form.addRow(self.tr("Check usage every:"), self.refresh_spin)
-        form.addRow(_note(self.tr("At least one minute: the platform is polled politely.")))
+        form.addRow(small_note(self.tr("At least one minute: the platform is polled politely.")))
         layout.addWidget(refresh)
 
         levels = QGroupBox(self.tr("Warning levels"))
@@ -171,7 +152,7 @@ class SettingsDialog(QDialog):
         row.addStretch(1)
         levels_layout.addLayout(row)
         levels_layout.addWidget(
-            _note(
+            small_note(
                 self.tr(
                     "The icon changes colour, and you are notified, at these levels, and "
                     "again when a window is used up."
@@ -290,7 +271,7 @@ class SettingsDialog(QDialog):
         )
         activity_layout.addWidget(self.transcripts_check)
         activity_layout.addWidget(
-            _note(self.tr("Only new lines are read; nothing leaves this computer."))
+            small_note(self.tr("Only new lines are read; nothing leaves this computer."))
         )
         layout.addWidget(activity)
 
@@ -317,7 +298,7 @@ class SettingsDialog(QDialog):
             self.peak_rule_combo.addItem(rules[rule], rule)
         form.addRow(self.tr("Peak rule:"), self.peak_rule_combo)
         form.addRow(
-            _note(
+            small_note(
                 self.tr(
                     "Point a coding tool at the meter and it counts requests in flight and "
                     "errors; requests, responses and keys pass through unchanged."
@@ -374,7 +355,7 @@ class SettingsDialog(QDialog):
         buttons.addStretch(1)
         form.addRow(buttons)
         form.addRow(
-            _note(self.tr("To change region, replace the key: a key belongs to one region."))
+            small_note(self.tr("To change region, replace the key: a key belongs to one region."))
         )
         layout.addWidget(account)
 
@@ -399,7 +380,7 @@ class SettingsDialog(QDialog):
             self.cycle_combo.addItem(cycle_names[value], value)
         renewal_form.addRow(self.tr("Billing cycle:"), self.cycle_combo)
         renewal_form.addRow(
-            _note(
+            small_note(
                 self.tr(
                     "Used only when the platform does not give a renewal date. Cancel at "
                     "least 3 days before billing."

@@ -1,11 +1,16 @@
-"""What kind of trouble an sqlite3 error is, for glmtray's two SQLite files (the coding
-events with the risk history, and the usage history): each waits out a busy file, sets a
-damaged one aside and starts afresh, and carries on past anything else."""
+"""What glmtray's two SQLite files (the coding events with the risk history, and the usage
+history) share: reading what kind of trouble an sqlite3 error is (each store waits out a
+busy file, sets a damaged one aside and starts afresh, and carries on past anything else),
+and the write transaction."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from enum import Enum
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class Trouble(Enum):
@@ -48,3 +53,18 @@ def trouble_of(error: sqlite3.Error) -> Trouble:
     if "malformed" in text or "not a database" in text or "corrupt" in text:
         return Trouble.DAMAGED
     return Trouble.OTHER
+
+
+def in_transaction(db: sqlite3.Connection, operation: Callable[[sqlite3.Connection], T]) -> T:
+    """`operation` in one write transaction, rolled back if it raises. IMMEDIATE takes the
+    write lock first, so a lock held elsewhere shows here (where the busy timeout waits for
+    it) rather than halfway through the writes."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        outcome = operation(db)
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    return outcome
