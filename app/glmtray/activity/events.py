@@ -44,7 +44,14 @@ from typing import Literal, TypeVar
 
 from glmtray.platform.codes import CodeClass, classify
 from glmtray.redact import redact
-from glmtray.sqlite_store import FileDamaged, NewerSchema, Trouble, in_transaction, trouble_of
+from glmtray.sqlite_store import (
+    FileDamaged,
+    NewerSchema,
+    Trouble,
+    in_transaction,
+    trouble_of,
+    use_wal,
+)
 
 log = logging.getLogger(__name__)
 
@@ -348,9 +355,7 @@ class EventStore:
             self._path, timeout=self._busy_timeout, check_same_thread=False, isolation_level=None
         )
         try:
-            # WAL: a reader (the UI asking for recent events) never waits for a writer.
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
+            use_wal(db)
             if not self._memory:
                 # A damaged file can open fine and fail only on the page it damaged:
                 # check it now rather than lose the monitor on a later refresh.

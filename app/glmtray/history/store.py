@@ -37,7 +37,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TypeVar
 
-from glmtray.sqlite_store import FileDamaged, NewerSchema, Trouble, in_transaction, trouble_of
+from glmtray.sqlite_store import (
+    FileDamaged,
+    NewerSchema,
+    Trouble,
+    in_transaction,
+    trouble_of,
+    use_wal,
+)
 
 log = logging.getLogger(__name__)
 
@@ -202,10 +209,7 @@ class HistoryStore:
                 # maintenance. Only possible before the first table (and before WAL).
                 db.execute("PRAGMA auto_vacuum=INCREMENTAL")
             if not memory:
-                # WAL: the CLI's quick read never waits for the tray's write, nor the other
-                # way round.
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA synchronous=NORMAL")
+                use_wal(db)
                 verdict = db.execute("PRAGMA quick_check").fetchall()
                 if verdict != [("ok",)]:
                     first = str(verdict[0][0]) if verdict else "no answer"
