@@ -221,6 +221,10 @@ class CredentialStore:
             raise self._fail("use", error) from None
         return outcome[0]
 
+    def cancel_reads(self) -> None:
+        """Nothing to end here: an in-process read cannot be cut short (the tray reads
+        through `key_helper.ChildReadKeys`, whose reads can)."""
+
     def session_key(self, account: Account) -> str | None:
         """The key kept for this session only, if any (never the keyring's)."""
         with self._lock:

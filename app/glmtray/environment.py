@@ -50,6 +50,9 @@ class KeySource(Protocol):
 
     def delete(self, account: Account) -> bool: ...
 
+    def cancel_reads(self) -> None:
+        """End any read still waiting for the keyring: the app is quitting."""
+
 
 class BackgroundScript(Protocol):
     """Something that plays beside the app (the demo's story) and may ask for a refresh."""
@@ -116,6 +119,9 @@ class MemoryKeys:
         with self._lock:
             self._forgotten.add(account)
             return self._keys.pop(account, None) is not None
+
+    def cancel_reads(self) -> None:
+        """Memory answers at once: nothing ever waits."""
 
 
 def _open_event_file(account: Account) -> EventStore:

@@ -256,13 +256,6 @@ def test_a_tray_ended_while_the_keyring_waits_leaves_no_key_reader(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app/glmtray/ui/application.py shutdown() waits 3 s for the worker, which is "
-    "blocked reading the key, then Qt aborts ('QThread: Destroyed while thread is still "
-    "running'). Fix: call environment.keys.cancel_reads() (ChildReadKeys) before "
-    "service.shutdown().",
-)
 def test_quit_while_the_keyring_waits_ends_cleanly(glmtray: Any, tmp_path: Path) -> None:
     app = glmtray(sleeping_keyring(tmp_path))
     harness.wait_for(
@@ -290,14 +283,6 @@ def test_unlocking_the_keyring_then_signing_in_uses_the_stored_key(
     wait_line(app, READY, timeout=8)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app/glmtray/ui/platform_service.py shutdown() waits 3 s for the worker, which is "
-    "inside a platform request that may take the client's whole timeout, then Qt aborts "
-    "('QThread: Destroyed while thread is still running'; SIGABRT, a crash report on some "
-    "desktops). Fix: when wait() times out, keep the QThread alive until the process ends "
-    "(or end the process with os._exit once the rest of shutdown is done).",
-)
 def test_quit_during_a_slow_refresh_ends_cleanly(
     glmtray: Any, stored_key: None, sim: PlatformSimulator
 ) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -39,7 +40,7 @@ from glmtray.ui import style
 from glmtray.ui.icon import make_qicon
 from glmtray.ui.meter_control import MeterController
 from glmtray.ui.notifications import NotificationCenter
-from glmtray.ui.platform_service import PlatformService, SessionStart
+from glmtray.ui.platform_service import PlatformService, SessionStart, threads_still_running
 from glmtray.ui.refresh import RefreshScheduler
 from glmtray.ui.sign_in_flow import SignInFlow
 from glmtray.ui.single_instance import SingleInstance, server_name, signal_running_instance
@@ -452,6 +453,8 @@ class GlmTrayApp(QObject):
         self.meter.shutdown()
         self.tray.hide()
         self.instance.close()
+        # A worker blocked in a keyring read (an unlock prompt nobody answers) ends now.
+        self.environment.keys.cancel_reads()
         self.service.shutdown()
         self.notifications.close()
         self.environment.close()
@@ -569,6 +572,12 @@ def run_app(
     if not host.start("demo" if demo else "normal"):
         return 0
     try:
-        return app.exec()
+        code = app.exec()
     finally:
         host.shutdown()
+    if threads_still_running():
+        # Everything is saved and closed; only a platform request that cannot be cut short
+        # is left. Ending here spares the user a crash report for it.
+        logging.shutdown()
+        os._exit(code)
+    return code

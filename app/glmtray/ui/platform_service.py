@@ -402,7 +402,12 @@ class PlatformService(QObject):
         self.session += 1
         self._stop.emit()
         self._thread.quit()
-        self._thread.wait(wait_ms)
+        if not self._thread.wait(wait_ms):
+            # Still inside a platform request or a keyring read that nothing can interrupt.
+            # A QThread destroyed while it runs aborts the whole process, so this one is
+            # kept to the end (see `threads_still_running`).
+            log.warning("platform worker still busy at shutdown; left to end with the app")
+            STILL_RUNNING.append(self._thread)
 
     # -- results (on the GUI thread) ----------------------------------------------
     def _on_started(self, start: SessionStart) -> None:
@@ -435,3 +440,13 @@ class PlatformService(QObject):
         done = self._jobs.pop(job_id, None)
         if done is not None and session == self.session:
             done(result, error)
+
+
+STILL_RUNNING: list[QThread] = []
+"""Worker threads that had not ended when their service shut down."""
+
+
+def threads_still_running() -> bool:
+    """Whether a worker thread is still running: then the process must end without the
+    interpreter's clean-up, which would destroy it and make Qt abort."""
+    return any(thread.isRunning() for thread in STILL_RUNNING)
