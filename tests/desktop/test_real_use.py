@@ -266,13 +266,6 @@ def test_quit_while_the_keyring_waits_ends_cleanly(glmtray: Any, tmp_path: Path)
     assert app.process.wait(15) == 0, f"exit {app.process.returncode}; log: {app.log_path}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app/glmtray/ui/sign_in_flow.py: after 'Keyring locked' nothing reads the stored "
-    "key again; the dialog says 'unlock it and try again' but offers no way to, and the "
-    "menu's Sign in… shows the same dialog. Fix: Sign in… (and a Try again button in the "
-    "dialog's keyring error) calls restore() again when the last start failed on the keyring.",
-)
 def test_unlocking_the_keyring_then_signing_in_uses_the_stored_key(
     glmtray: Any, stored_key: None, locked_keyring: str
 ) -> None:

@@ -132,7 +132,7 @@ class GlmTrayApp(QObject):
         tray.refresh_requested.connect(lambda: scheduler.refresh(forced=True))
         tray.settings_requested.connect(self.open_settings)
         tray.history_requested.connect(self.open_history)
-        tray.sign_in_requested.connect(sign_in.show_dialog)
+        tray.sign_in_requested.connect(sign_in.ask_to_sign_in)
         tray.sign_out_requested.connect(self.sign_out)
         tray.quit_requested.connect(self.quit)
         tray.availability_changed.connect(self._on_tray_availability)
@@ -171,7 +171,7 @@ class GlmTrayApp(QObject):
             panel.settings_requested.connect(self.open_settings)
             panel.footer_section.history_requested.connect(self.open_history)
             panel.open_url_requested.connect(self.open_url)
-            panel.sign_in_requested.connect(self.sign_in.show_dialog)
+            panel.sign_in_requested.connect(self.sign_in.ask_to_sign_in)
             panel.quit_requested.connect(self.quit)
             panel.review_requested.connect(self.request_review)
             self._panel = panel

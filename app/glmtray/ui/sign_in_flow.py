@@ -48,6 +48,10 @@ class SignInFlow(QObject):
         self._service = service
         self._read_transcripts = read_transcripts
         self.dialog: SignInDialog | None = None
+        self._restoring = False
+        self._stored_key_unread = False
+        """The last start could not read the stored key (a locked keyring): asking to sign
+        in reads it again first."""
         service.started.connect(self._on_started)
         service.key_removed.connect(self._on_key_removed)
 
@@ -56,6 +60,7 @@ class SignInFlow(QObject):
 
     def restore(self) -> None:
         """Sign in with the stored key, read on the worker (a keyring may prompt)."""
+        self._restoring = True
         self._service.restore(
             self._account(self._monitor.state.settings.region),
             read_transcripts=self._read_transcripts(),
@@ -73,10 +78,25 @@ class SignInFlow(QObject):
                 lambda region, key: self._sign_in(region, key, KeyStorage.SESSION)
             )
             self.dialog.demo_requested.connect(self.demo_requested)
+            self.dialog.retry_requested.connect(self._read_stored_key_again)
             self.dialog.open_url_requested.connect(self.open_url_requested)
         self.dialog.show()
         self.dialog.raise_()
         self.dialog.activateWindow()
+
+    def ask_to_sign_in(self) -> None:
+        """ "Sign in…" from the menu or the panel: after a keyring that could not be read,
+        the stored key is tried again first (the user was told to unlock it and retry)."""
+        if self._stored_key_unread:
+            self._read_stored_key_again()
+        else:
+            self.show_dialog()
+
+    def _read_stored_key_again(self) -> None:
+        self.show_dialog()
+        if self.dialog is not None:
+            self.dialog.set_busy(True)
+        self.restore()
 
     def _sign_in(self, region: Region, key: str, storage: KeyStorage) -> None:
         if self.dialog is not None:
@@ -86,8 +106,11 @@ class SignInFlow(QObject):
         )
 
     def _on_started(self, start: SessionStart) -> None:
+        restoring, self._restoring = self._restoring, False
         if self.dialog is not None:
             self.dialog.set_busy(False)
+        key_unread = restoring and not start.signed_in and isinstance(start.error, CredentialError)
+        self._stored_key_unread = key_unread
         if not start.signed_in:
             self._monitor.signed_out()
             self.show_dialog()
@@ -96,6 +119,7 @@ class SignInFlow(QObject):
                     start.error.title,
                     start.error.message,
                     offer_session_only=start.offer_session_only,
+                    offer_retry=key_unread,
                 )
             return
         if self.dialog is not None:

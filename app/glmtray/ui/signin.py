@@ -44,6 +44,8 @@ class SignInDialog(QDialog):
     demo_requested = Signal()
     open_url_requested = Signal(str)
     session_only_requested = Signal(object, str)
+    retry_requested = Signal()
+    """Read the stored key again (after the keyring was unlocked)."""
 
     def __init__(self, region: Region = Region.GLOBAL, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -118,6 +120,10 @@ class SignInDialog(QDialog):
         error_layout.addStretch(1)  # title and message at the top, the button at the bottom
         session_row = QHBoxLayout()
         session_row.addStretch(1)
+        self.retry_button = QPushButton(self.tr("Try again"))
+        self.retry_button.setAutoDefault(False)
+        self.retry_button.clicked.connect(self.retry_requested)
+        session_row.addWidget(self.retry_button)
         self.session_only_button = QPushButton(self.tr("Use for this session only"))
         self.session_only_button.setToolTip(
             self.tr(
@@ -190,12 +196,20 @@ class SignInDialog(QDialog):
         self._update_buttons()
         style.fit_height(self)
 
-    def show_error(self, title: str, message: str, *, offer_session_only: bool = False) -> None:
+    def show_error(
+        self,
+        title: str,
+        message: str,
+        *,
+        offer_session_only: bool = False,
+        offer_retry: bool = False,
+    ) -> None:
         self.set_busy(False)
         self.error_title.setText(title)
         self.error_message.setText(message)
         self.error_message.setVisible(bool(message))
         self.session_only_button.setVisible(offer_session_only)
+        self.retry_button.setVisible(offer_retry)
         dark = panel_is_dark(self.palette())
         background = style.pick(style.DANGER_BG, dark).name()
         border = style.pick(style.DANGER_BORDER, dark).name()
