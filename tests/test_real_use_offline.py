@@ -20,13 +20,6 @@ from glmtray.simulator import SIMULATOR_API_KEY, PlatformSimulator
 NOW = datetime(2026, 12, 1, 19, 2, tzinfo=timezone.utc)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app/glmtray/report.py reset_phrase(): a reset already past (the platform did not "
-    "answer since before it) reads 'resets in 0 s (19:00)' in the panel and tooltip next to "
-    "a share that no longer holds. Fix: a phrase of its own for resets_at <= now, e.g. "
-    "'reset at 19:00; the share shown is from before it'.",
-)
 def test_a_reset_that_passed_during_an_outage_is_not_still_to_come() -> None:
     window = QuotaWindow(
         "five_hour", "TOKENS_LIMIT", 55.0, NOW - timedelta(minutes=2), unit=3, number=5
@@ -42,13 +35,6 @@ def simulator() -> Iterator[PlatformSimulator]:
         yield sim
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app/glmtray/cli_history.py _windows() (lines 255 and 269) prints the English "
-    "label recorded with each reading: a Chinese `glmtray history` lists '5-hour', 'Weekly' "
-    "and 'Monthly tool calls' under 额度（使用比例）. Fix: wording.window_name(window.key, "
-    "window.label), padded by its display width.",
-)
 def test_history_names_the_windows_in_the_session_s_language(
     simulator: PlatformSimulator, tmp_path: Path
 ) -> None:

@@ -252,7 +252,11 @@ def _shares(view: HistoryView) -> list[str]:
             "  " + _("No readings in this span yet: the tray records the windows at each refresh.")
         )
         return lines
-    width = max(len(w.label) for w in view.windows)
+    from glmtray.report import display_width
+    from glmtray.wording import window_name
+
+    names = {window.key: window_name(window.key, window.label) for window in view.windows}
+    width = max(display_width(name) for name in names.values())
     for window in view.windows:
         now_share = window.points[-1].share * 100 if window.points else 0.0
         highest = max((p.share for p in window.points), default=0.0) * 100
@@ -266,7 +270,8 @@ def _shares(view: HistoryView) -> list[str]:
         line = _("now {now:.0f} %, highest {highest:.0f} %, {resets}").format(
             now=now_share, highest=highest, resets=reset_text
         )
-        lines.append(f"  {window.label.ljust(width)}  {line}")
+        name = names[window.key]
+        lines.append(f"  {name}{' ' * (width - display_width(name))}  {line}")
     return lines
 
 

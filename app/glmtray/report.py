@@ -337,6 +337,10 @@ def reset_phrase(window: QuotaWindow, now: datetime) -> str:
     the window is in use and "not started" only when nothing is used in it."""
     if window.resets_at is None:
         return _("reset time unknown") if window.in_use else _("not started")
+    if window.resets_at <= now:  # data from before an outage that outlasted the period
+        return _("reset at {time}: the share shown is from before it").format(
+            time=format_local_time(window.resets_at, now)
+        )
     return _("resets in {duration} ({time})").format(
         duration=format_duration(window.resets_at - now),
         time=format_local_time(window.resets_at, now),

@@ -13,14 +13,6 @@ from glmtray.history.views import Span
 from glmtray.ui.history_window import HistoryWindow
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app/glmtray/ui/history_window.py export_csv(): QStandardPaths answers "
-    "~/Documents even where that folder does not exist, and QFileDialog.setDirectory() on a "
-    "missing folder leaves the dialog in the process's working folder (whatever folder the "
-    "tray was started from). Fix: use the Documents folder only when Path(folder).is_dir(), "
-    "else Path.home().",
-)
 def test_export_opens_in_the_home_folder_when_there_is_no_documents_folder(
     qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -399,9 +399,12 @@ class HistoryWindow(QWidget):
         """Ask where to save the shown view (the dialog writes it when the user confirms)."""
         if self._view is None:
             return
-        folder = QStandardPaths.writableLocation(
+        documents = QStandardPaths.writableLocation(
             QStandardPaths.StandardLocation.DocumentsLocation
-        ) or str(Path.home())
+        )
+        # Qt names ~/Documents even where it does not exist, and the dialog then opens in
+        # whatever folder the tray was started from.
+        folder = documents if documents and Path(documents).is_dir() else str(Path.home())
         self.export_dialog.setDirectory(folder)
         self.export_dialog.selectFile(self.default_export_name())
         self.export_dialog.open()
