@@ -359,6 +359,18 @@ def test_place_near_opens_above_a_bottom_tray(panel: Panel) -> None:
     assert panel.y() + panel.height() <= anchor.top()
 
 
+def test_a_tall_panel_below_a_top_bar_leaves_the_icon_in_view(panel: Panel) -> None:
+    """A panel taller than the room under a top bar's tray icon is capped to that room,
+    rather than moved up over the icon it opened from."""
+    panel.show_state(restricted_state(), NOW)
+    screen = panel.screen()
+    area = screen.availableGeometry()
+    anchor = QRect(area.right() - 30, area.top(), 24, area.height() // 3)  # a tall bar
+    panel.place_near(anchor, screen)
+    assert panel.y() > anchor.bottom(), (panel.geometry(), anchor)
+    assert panel.y() + panel.height() <= area.bottom() + 1
+
+
 @pytest.mark.parametrize("screen_height", (768, 600))
 def test_panel_fits_a_laptop_screen(qtbot: QtBot, screen_height: int) -> None:
     """On a 1366x768 screen the tallest panel (restricted, throttled, concurrency warning)

@@ -199,7 +199,18 @@ class Panel(QWidget):
         in the top-right corner, where most Linux panels keep their tray.
         """
         area = screen.availableGeometry()
-        self.set_height_limit(area.height() - 2 * POPUP_GAP)
+        limit = area.height() - 2 * POPUP_GAP
+        if anchor.isValid() and not anchor.isEmpty():
+            beside = anchor.right() <= area.left() + POPUP_GAP or (
+                anchor.left() >= area.right() - POPUP_GAP
+            )
+            if not beside:
+                # Only the room above or below the icon: a taller panel would cover the
+                # icon (a bar's tray on a laptop screen reports the whole screen as free).
+                above = anchor.top() - area.top()
+                below = area.bottom() - anchor.bottom()
+                limit = min(limit, max(above, below) - 2 * POPUP_GAP)
+        self.set_height_limit(limit)
         self.fit_height()
         size = self.size()
         if not anchor.isValid() or anchor.isEmpty():
