@@ -354,6 +354,9 @@ def test_old_values_and_peak_from_the_saved_schedule() -> None:
     assert render(data, ["peak"], 1e9, now=before) == "peak 1×"
     after = (now + timedelta(hours=2)).timestamp()
     assert render(data, ["plan", "peak"], 1e9, now=after) == "GLM Pro"  # past the schedule
+    # The age is said once: in the field while fresh, in the old-value mark once old.
+    assert render(data, ["plan", "age"], 1e9, now=now.timestamp()) == "GLM Pro · 3h ago"
+    assert render(data, ["plan", "age"], 60, now=now.timestamp()) == "GLM Pro (3h old)"
 
 
 # -- how it reads its input ----------------------------------------------------------

@@ -481,6 +481,7 @@ def render(
         parts.append(paint(_("Throttled ({code})").format(code=throttle), BOLD, YELLOW))
     blocking = data.get("blocking_window")
     shown: set[int] = set()
+    stale = age_seconds(data, moment) > max_age  # then the age goes in the old-value mark
     for name in fields:
         chosen: list[dict[str, Any]] = []
         if name == "5h":
@@ -497,7 +498,7 @@ def render(
             text = _peak_text(data.get("peak"), moment)
             if text:
                 parts.append(text)
-        elif name == "age":
+        elif name == "age" and not stale:
             parts.append(_("{age} ago").format(age=_short_age(age_seconds(data, moment))))
         for window in chosen:
             if id(window) in shown:
@@ -509,8 +510,8 @@ def render(
         if id(window) not in shown and _share(window) >= 100:
             parts.append(_window_text(window, window.get("key") == blocking, paint, moment))
     line = SEPARATOR.join(part for part in parts if part) or plan
-    age = age_seconds(data, moment)
-    if age > max_age:
+    if stale:
+        age = age_seconds(data, moment)
         old = _("({age} old)").format(age=_short_age(age))
         if reason:
             old = _("({age} old: {reason})").format(age=_short_age(age), reason=reason)
