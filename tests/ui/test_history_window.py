@@ -371,6 +371,14 @@ def test_history_without_usage_still_draws_the_shares(window: HistoryWindow) -> 
     shown(window, bare)
     assert window.page() == "charts"
     assert not window.token_chart.has_data() and window.share_chart.has_data()
+    # Never read: the note says why, and the empty charts claim no "no usage".
+    assert window.token_chart.empty_text == "" and window.tool_chart.empty_text == ""
+    read_but_none = HistoryView(
+        view.span, view.start, view.end, view.windows, view.peak_periods, (), (), None,
+        usage_fetched_at=NOW,
+    )  # fmt: skip
+    shown(window, read_but_none)
+    assert window.token_chart.empty_text == "No model usage in this period."
 
 
 def test_error_state_offers_to_try_again(window: HistoryWindow, qtbot: QtBot) -> None:

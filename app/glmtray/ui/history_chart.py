@@ -346,6 +346,10 @@ class TimeChart(QWidget):
         self._empty_text = text
 
     @property
+    def empty_text(self) -> str:
+        return self._empty_text
+
+    @property
     def readout(self) -> str:
         return self._readout
 

@@ -352,8 +352,10 @@ class HistoryWindow(QWidget):
         self.tool_section.heading.setText(
             self.tr("Tool calls per hour") if hourly else self.tr("Tool calls per day")
         )
-        self.token_chart.set_empty_text(self.tr("No model usage in this period."))
-        self.tool_chart.set_empty_text(self.tr("No tool calls in this period."))
+        # Usage never read (the note above says why): an empty chart claims nothing.
+        unread = view.usage_fetched_at is None and bool(view.usage_note)
+        self.token_chart.set_empty_text("" if unread else self.tr("No model usage in this period."))
+        self.tool_chart.set_empty_text("" if unread else self.tr("No tool calls in this period."))
         # Bars start where the platform's first bucket does (a whole hour, or its midnight).
         usage_start = min(
             (_epoch(b.start) for b in view.model_tokens + view.tool_calls), default=start
