@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from glmtray.i18n import N_, _, ngettext, pgettext
 from glmtray.peak import PeakStatus, peak_phrase
-from glmtray.platform.models import QuotaWindow, Snapshot, Subscription
+from glmtray.platform.models import SECTION_LABELS, QuotaWindow, Section, Snapshot, Subscription
 from glmtray.renewal import money
 from glmtray.timeutil import format_day, format_duration, format_local_time, iso_utc
 from glmtray.wording import unit_label, window_label
@@ -18,6 +18,7 @@ from glmtray.wording import unit_label, window_label
 if TYPE_CHECKING:
     from glmtray.activity.events import Event
     from glmtray.activity.risk import RiskState
+    from glmtray.errors import PlatformError
 
 
 NO_WINDOWS_WARNING = N_(
@@ -293,6 +294,39 @@ def subscription_json(sub: Subscription | None) -> dict[str, Any] | None:
     }
 
 
+def warning_lines(warnings: Sequence[str], problems: Mapping[Section, PlatformError]) -> list[str]:
+    """A snapshot's warnings in the user's language, each fact once: several endpoints
+    failing the same way make one line ("Quota and subscription: ...")."""
+    sections = {label: section for section, label in SECTION_LABELS.items()}
+    by_message: dict[str, list[str]] = {}
+    for warning in warnings:
+        where, sep, message = warning.partition(": ")
+        if sep and where in sections:
+            # The warning keeps the English (status --json); the error says it in the
+            # user's language.
+            problem = problems.get(sections[where])
+            if problem is not None and problem.source_message == message:
+                message = problem.message
+            by_message.setdefault(message, []).append(where)
+        else:
+            by_message.setdefault(warning, [])
+    lines: list[str] = []
+    for message, places in by_message.items():
+        if not places:
+            lines.append(_(message))
+            continue
+        first, *others = (_(place) for place in places)
+        names = [first, *(name.lower() for name in others)]  # lower() leaves Chinese be
+        if len(names) == 1:
+            where = names[0]
+        else:
+            where = _("{names} and {last}").format(
+                names=pgettext("list separator", ", ").join(names[:-1]), last=names[-1]
+            )
+        lines.append(_("{where}: {message}").format(where=where, message=message))
+    return lines
+
+
 def snapshot_warnings(snapshot: Snapshot) -> list[str]:
     """The snapshot's warnings, plus the one for a plan that reports no windows at all."""
     warnings = list(snapshot.warnings)
@@ -435,5 +469,8 @@ def snapshot_text(
         lines.extend(renewal_lines(snapshot.subscription, now.astimezone().date()))
     report = risk or RiskReportData.from_flag(snapshot.risk_restricted)
     lines.extend(report.lines(snapshot.region.value, now))
-    lines.extend(_("Warning: {warning}").format(warning=_(w)) for w in snapshot_warnings(snapshot))
+    lines.extend(
+        _("Warning: {warning}").format(warning=line)
+        for line in warning_lines(snapshot_warnings(snapshot), snapshot.problems)
+    )
     return "\n".join(lines)

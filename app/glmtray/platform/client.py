@@ -31,7 +31,7 @@ from glmtray.errors import (
 )
 from glmtray.i18n import N_, localized
 from glmtray.platform import parsing, usage
-from glmtray.platform.models import Quota, Section, Snapshot, Subscription
+from glmtray.platform.models import SECTION_LABELS, Quota, Section, Snapshot, Subscription
 from glmtray.platform.proxies import ProxyChoice, choose_proxy, proxy_transport
 from glmtray.platform.regions import Region, info, validate_base_url
 from glmtray.platform.tls import platform_tls_context
@@ -233,7 +233,7 @@ class PlatformClient:
         problems: dict[Section, PlatformError] = {}
         warnings: list[str] = []
 
-        def fetch(section: Section, label: str, call: Callable[[], T]) -> T | None:
+        def fetch(section: Section, call: Callable[[], T]) -> T | None:
             try:
                 return call()
             except AuthenticationFailed:
@@ -242,18 +242,18 @@ class PlatformClient:
                 problems[section] = error
                 # English in the snapshot (status --json); the panel shows the error's own
                 # message, in the user's language.
-                warnings.append(f"{label}: {error.source_message}")
+                warnings.append(f"{SECTION_LABELS[section]}: {error.source_message}")
                 return None
 
-        quota = fetch(Section.QUOTA, "Quota", self.quota)
+        quota = fetch(Section.QUOTA, self.quota)
         subscription: Subscription | None = None
         if include_subscription:
-            subscriptions = fetch(Section.SUBSCRIPTION, "Subscription", self.subscriptions)
+            subscriptions = fetch(Section.SUBSCRIPTION, self.subscriptions)
             if subscriptions is not None:
                 subscription = parsing.active_coding_plan(subscriptions)
                 if subscription is None:
                     warnings.append(NO_PLAN_IN_LIST)
-        risk = fetch(Section.RISK, "Risk flag", self.risk_flag) if include_risk else None
+        risk = fetch(Section.RISK, self.risk_flag) if include_risk else None
         return Snapshot(
             region=self.region,
             fetched_at=utcnow(),

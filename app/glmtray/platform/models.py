@@ -9,6 +9,7 @@ from decimal import Decimal
 from enum import Enum
 
 from glmtray.errors import PlatformError
+from glmtray.i18n import N_
 from glmtray.platform.regions import Region
 from glmtray.timeutil import PLATFORM_TZ
 
@@ -263,6 +264,15 @@ class Section(str, Enum):
     QUOTA = "quota"
     SUBSCRIPTION = "subscription"
     RISK = "risk"
+
+
+SECTION_LABELS: dict[Section, str] = {
+    Section.QUOTA: N_("Quota"),
+    Section.SUBSCRIPTION: N_("Subscription"),
+    Section.RISK: N_("Risk flag"),
+}
+"""How a snapshot's warnings name each endpoint ("Subscription: HTTP 502 ..."), in English
+as `status --json` keeps them; `_()` of the label is the user's word for it."""
 
 
 @dataclass(frozen=True)
