@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,45 @@ def _empty_status_notifier_bar(request: pytest.FixtureRequest) -> None:
         lambda: not harness.sni_registered_items(), 10, message="no item left registered"
     )
     harness.wait_for(harness.sni_bar_empty, 10, message="the bar drawn empty")
+
+
+SERVICE = "glmtray"
+USERNAME = "global:default"
+"""Where the app keeps the global account's key in the session's Secret Service."""
+
+
+@pytest.fixture
+def stored_key() -> Iterator[None]:
+    """The simulator's key stored as `glmtray login` stores it, removed afterwards."""
+    from glmtray.simulator import SIMULATOR_API_KEY
+
+    harness.secret_service_store(SERVICE, USERNAME, SIMULATOR_API_KEY)
+    yield
+    harness.secret_service_delete(SERVICE, USERNAME)
+
+
+@pytest.fixture
+def launch_glmtray(
+    request: pytest.FixtureRequest,
+) -> Iterator[Callable[..., harness.LaunchedApp]]:
+    """Starts the real `glmtray -v --base-url URL [args]` (with `env` if given), each with a
+    log named after the test; every one started is stopped and waited for afterwards."""
+    started: list[harness.LaunchedApp] = []
+
+    def start(base_url: str, *args: str, env: dict[str, str] | None = None) -> harness.LaunchedApp:
+        app = harness.launch(
+            [sys.executable, "-m", "glmtray", "-v", "--base-url", base_url, *args],
+            log_name=f"{request.node.name}-glmtray-{len(started)}.log",
+            env=env,
+        )
+        started.append(app)
+        return app
+
+    yield start
+    for app in started:
+        app.stop()
+        harness.wait_for(partial(gone, app.pid), 5, message="glmtray process gone")
+
+
+def gone(pid: int) -> bool:
+    return not harness.process_tree_alive(pid)

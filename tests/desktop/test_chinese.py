@@ -7,9 +7,9 @@ also runs it in a session that is Chinese throughout (LANGUAGE=zh_CN, a CJK font
 from __future__ import annotations
 
 import os
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -25,11 +25,10 @@ from .test_glmtray_e2e import (
     needs_trayer,
     open_menu,
     sim,
-    stored_key,
     wait_line,
 )
 
-__all__ = ["sim", "stored_key"]  # fixtures this module uses, defined with the e2e tests
+__all__ = ["sim"]  # a fixture this module uses, defined with the e2e tests
 
 CHINESE = {"LANGUAGE": "zh_CN", "LANG": "zh_CN.UTF-8"}
 
@@ -42,29 +41,16 @@ def compiled() -> None:
 
 @pytest.fixture
 def glmtray_zh(
-    request: pytest.FixtureRequest, sim: PlatformSimulator, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Callable[[], harness.LaunchedApp]]:
-    started: list[harness.LaunchedApp] = []
+    launch_glmtray: Callable[..., harness.LaunchedApp],
+    sim: PlatformSimulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Callable[[], harness.LaunchedApp]:
     app_env = {**{k: v for k, v in os.environ.items() if k != "LC_ALL"}, **CHINESE}
     # The harness's X tools (xwininfo) print window names in the locale they run in: where
     # zh_CN.UTF-8 is not generated they would fall back to ASCII and escape "glmtray 设置".
     monkeypatch.setenv("LC_ALL", "C.UTF-8")
 
-    def start() -> harness.LaunchedApp:
-        app = harness.launch(
-            [sys.executable, "-m", "glmtray", "-v", "--base-url", sim.base_url],
-            log_name=f"{request.node.name}-glmtray-zh.log",
-            env=app_env,
-        )
-        started.append(app)
-        return app
-
-    yield start
-    for app in started:
-        app.stop()
-        harness.wait_for(
-            lambda a=app: not harness.process_tree_alive(a.pid), 5, message="glmtray process gone"
-        )
+    return partial(launch_glmtray, sim.base_url, env=app_env)
 
 
 @pytest.mark.usefixtures("stored_key")

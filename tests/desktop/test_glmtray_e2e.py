@@ -9,6 +9,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -16,9 +17,8 @@ import pytest
 from glmtray.simulator import SIMULATOR_API_KEY, PlatformSimulator
 
 from . import harness
+from .conftest import SERVICE, USERNAME
 
-SERVICE = "glmtray"
-USERNAME = "global:default"
 READY = "tray icon shows data"
 
 
@@ -29,32 +29,10 @@ def sim() -> Iterator[PlatformSimulator]:
 
 
 @pytest.fixture
-def stored_key() -> Iterator[None]:
-    harness.secret_service_store(SERVICE, USERNAME, SIMULATOR_API_KEY)
-    yield
-    harness.secret_service_delete(SERVICE, USERNAME)
-
-
-@pytest.fixture
 def glmtray(
-    request: pytest.FixtureRequest, sim: PlatformSimulator
-) -> Iterator[Callable[..., harness.LaunchedApp]]:
-    started: list[harness.LaunchedApp] = []
-
-    def start(*args: str) -> harness.LaunchedApp:
-        app = harness.launch(
-            [sys.executable, "-m", "glmtray", "-v", "--base-url", sim.base_url, *args],
-            log_name=f"{request.node.name}-glmtray-{len(started)}.log",
-        )
-        started.append(app)
-        return app
-
-    yield start
-    for app in started:
-        app.stop()
-        harness.wait_for(
-            lambda a=app: not harness.process_tree_alive(a.pid), 5, message="glmtray process gone"
-        )
+    launch_glmtray: Callable[..., harness.LaunchedApp], sim: PlatformSimulator
+) -> Callable[..., harness.LaunchedApp]:
+    return partial(launch_glmtray, sim.base_url)
 
 
 @pytest.fixture
@@ -327,6 +305,7 @@ def test_data_age_during_an_outage_is_the_age_of_the_last_good_data(
     time.sleep(12)  # the data grows old
     sim.set_scenario("http_502")
     menu_click("Refresh now")
+
     def outage_tooltip() -> str | None:
         tip = app_tooltip(app)
         return tip if "showing data from" in tip else None
@@ -359,7 +338,11 @@ def test_no_notification_repeats_after_a_restart(glmtray: Any, stored_key: None,
     second = glmtray()
     wait_line(second, READY)
     time.sleep(3)  # a repeat would come with the first data
-    weekly = [n for n in harness.notifications_history() if n["id"] > since and n["summary"] == "Weekly limit reached"]
+    weekly = [
+        n
+        for n in harness.notifications_history()
+        if n["id"] > since and n["summary"] == "Weekly limit reached"
+    ]
     assert len(weekly) == 1, weekly
 
 

@@ -17,7 +17,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,8 @@ from glmtray.simulator import scenarios as sim_scenarios
 from glmtray.simulator.scenarios import Call, Reply
 
 from . import harness
-from .test_glmtray_e2e import SERVICE, USERNAME, wait_line
+from .conftest import SERVICE, USERNAME
+from .test_glmtray_e2e import wait_line
 
 REPO = Path(__file__).resolve().parents[2]
 READY = "tray icon shows data"
@@ -112,37 +112,17 @@ def home(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def stored_key() -> Iterator[None]:
-    harness.secret_service_store(SERVICE, USERNAME, SIMULATOR_API_KEY)
-    yield
-    harness.secret_service_delete(SERVICE, USERNAME)
-
-
-@pytest.fixture
 def glmtray(
-    request: pytest.FixtureRequest, sim: PlatformSimulator, home: dict[str, str]
+    launch_glmtray: Callable[..., harness.LaunchedApp],
+    sim: PlatformSimulator,
+    home: dict[str, str],
 ) -> Iterator[Callable[..., harness.LaunchedApp]]:
-    started: list[harness.LaunchedApp] = []
-
     def start(env: dict[str, str] | None = None) -> harness.LaunchedApp:
-        app = harness.launch(
-            [sys.executable, "-m", "glmtray", "-v", "--base-url", sim.base_url],
-            log_name=f"{request.node.name}-glmtray-{len(started)}.log",
-            env={**home, **ENGLISH, **(env or {})},
-        )
-        started.append(app)
-        return app
+        return launch_glmtray(sim.base_url, env={**home, **ENGLISH, **(env or {})})
 
     yield start
-    for app in started:
-        app.stop()
-        harness.wait_for(partial(gone, app.pid), 5, message="glmtray process gone")
     for proc in harness.leftover_processes("glmtray.key_helper"):
         os.kill(proc.pid, signal.SIGKILL)
-
-
-def gone(pid: int) -> bool:
-    return not harness.process_tree_alive(pid)
 
 
 def data_file(home: dict[str, str]) -> Path:
