@@ -66,6 +66,8 @@ HIDDEN_TICKS = 4
 """With the panel closed only the tooltip countdown and the stale look age: once a minute."""
 PANEL_AFTER_CLICK_MS = 50
 """A popup shown during a tray click can be closed again by the rest of that click."""
+ICON_AROUND_CLICK = 24
+"""Pixels of tray icon assumed around a click when the host does not say where the icon is."""
 
 
 class GlmTrayApp(QObject):
@@ -231,7 +233,14 @@ class GlmTrayApp(QObject):
         panel.show_state(self.monitor.state, utcnow())
         geometry = self.tray.icon.geometry() if self.tray.visible else None
         if geometry is None or not geometry.isValid() or geometry.isEmpty():
-            geometry = QRect(clicked_at, QSize(1, 1)) if clicked_at is not None else None
+            # Only the click is known (a StatusNotifierItem host): the icon around it is about
+            # a panel's height, so the panel opens clear of it rather than over its lower half.
+            geometry = (
+                QRect(clicked_at - QPoint(ICON_AROUND_CLICK // 2, ICON_AROUND_CLICK // 2),
+                      QSize(ICON_AROUND_CLICK, ICON_AROUND_CLICK))
+                if clicked_at is not None
+                else None
+            )  # fmt: skip
         screen = QGuiApplication.primaryScreen()
         if geometry is not None and screen:
             panel.set_popup_mode(True)

@@ -138,6 +138,8 @@ class WindowRow(QWidget):
 
 
 _SAID_ALREADY = frozenset({Outcome.EXHAUSTED, Outcome.NOT_STARTED, Outcome.NO_RESET})
+_WAITING = frozenset({Outcome.NO_HISTORY, Outcome.SINGLE_POINT, Outcome.SHORT_SPAN})
+"""No forecast yet, for the same reason whatever the window."""
 """Outcomes the detail line says already ("back at", "not started", "reset time unknown")."""
 
 
@@ -199,8 +201,16 @@ class QuotaSection(Section):
             row = WindowRow(self)
             self.rows.append(row)
             self._rows_layout.addWidget(row)
+        waiting_said: set[str] = set()
         for row, window in zip(self.rows, windows, strict=False):
             level = level_for(window.used_percent, thresholds)
+            forecast = state.forecasts.get(window.id)
+            if forecast is not None and forecast.outcome in _WAITING:
+                # "No history yet…" under every window says one fact three times: once.
+                phrase = forecast_phrase(forecast, now)
+                if phrase in waiting_said:
+                    forecast = None
+                waiting_said.add(phrase)
             row.show_window(
                 window,
                 now,
@@ -208,7 +218,7 @@ class QuotaSection(Section):
                 dark=dark,
                 stale=stale,
                 back_at=state.back_at(window.id),
-                forecast=state.forecasts.get(window.id),
+                forecast=forecast,
             )
             row.setVisible(True)
         for row in self.rows[len(windows) :]:
