@@ -69,6 +69,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_status.py
 	$(BIN)/python bench/bench_transcripts.py
 	$(BIN)/python bench/bench_meter.py
+	$(BIN)/python bench/bench_statusline.py
+	$(BIN)/python bench/bench_history_store.py
+	$(BIN)/python bench/bench_history_window.py
+	$(BIN)/python bench/bench_chart_libraries.py
 	bash .ci/desktop-session $(BIN)/python bench/bench_tray.py
 
 # Seven minutes of the real app and its meter under load while the simulator flips scenarios
