@@ -45,3 +45,15 @@ def test_chinese_widgets_take_the_catalogs_text(qapp: Any, restore_language: Any
     assert dialog.windowTitle() == i18n.lookup("Sign in to glmtray", "SignInDialog")
     assert dialog.windowTitle() not in ("", "Sign in to glmtray")
     dialog.deleteLater()
+
+
+def test_back_to_english_leaves_no_chinese_behind(qapp: Any, restore_language: Any) -> None:
+    """A change of language takes the previous translators off, Qt's own words included."""
+    from glmtray.catalogs import ensure_compiled
+
+    ensure_compiled()
+    install_translators(qapp, "zh_CN")
+    assert QCoreApplication.translate("QPlatformTheme", "Cancel") != "Cancel"
+    install_translators(qapp, "en")
+    assert QCoreApplication.translate("QPlatformTheme", "Cancel") == "Cancel"
+    assert QCoreApplication.translate("SignInDialog", "Sign in to glmtray") == "Sign in to glmtray"

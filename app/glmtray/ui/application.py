@@ -73,6 +73,8 @@ ICON_AROUND_CLICK = 24
 class GlmTrayApp(QObject):
     state_changed = Signal(object)
     switch_requested = Signal(str)
+    language_changed = Signal(str)
+    """The user chose another language in Settings (a Settings.language value)."""
     """Run the app in another environment instead: "demo" or "normal" (see AppHost)."""
     _refresh_requested = Signal()
     """From a background script's thread: a refresh, queued to this one."""
@@ -378,6 +380,8 @@ class GlmTrayApp(QObject):
         self.render(self.monitor.state, force=True)
         if settings.refresh_seconds != old.refresh_seconds:
             self.scheduler.interval_changed()
+        if settings.language != old.language:
+            self.language_changed.emit(settings.language)
 
     def _save_settings(self, settings: Settings) -> None:
         try:
@@ -527,8 +531,25 @@ class AppHost(QObject):
             tray_app.shutdown()
             return False
         tray_app.switch_requested.connect(self._switch)
+        tray_app.language_changed.connect(self._change_language)
         self.current = tray_app
         return True
+
+    def _change_language(self, language: str) -> None:
+        QTimer.singleShot(0, lambda: self.change_language(language))
+
+    def change_language(self, language: str) -> None:
+        """Every widget speaks the new language at once: the translators change, then the
+        app is built afresh (as for the demo), its settings window open again if it was."""
+        current = self.current
+        if current is None:
+            return
+        mode = "demo" if current.environment.is_demo else "normal"
+        settings_open = current.settings_dialog is not None and current.settings_dialog.isVisible()
+        install_translators(self.app, language)
+        self.switch(mode)
+        if settings_open and self.current is not None:
+            self.current.open_settings()
 
     def _switch(self, mode: str) -> None:
         # After the click that asked for it has been handled by the old app's widgets.

@@ -196,7 +196,6 @@ class SettingsDialog(QDialog):
         for code in SUPPORTED:
             # Each language in its own words, whatever the language in use.
             self.language_combo.addItem(LANGUAGE_NAMES[code], code)
-        self.language_combo.setToolTip(self.tr("Used from the next start of glmtray."))
         language.addRow(self.tr("Language:"), self.language_combo)
         layout.addLayout(language)
 

@@ -57,17 +57,38 @@ class CatalogTranslator(QTranslator):
         return False
 
 
+def locale_for(language: str) -> QLocale:
+    """Qt's formats (a date field, a spin box) to go with glmtray's language: the system's
+    own unless they are of the other language."""
+    if language == "zh_CN":
+        return QLocale("zh_CN")
+    system = QLocale.system()
+    if system.language() == QLocale.Language.Chinese:
+        return QLocale("en_US")
+    return system
+
+
+_installed: list[QTranslator] = []
+"""The translators this module put on the application, taken off at a change of language."""
+
+
 def install_translators(app: QCoreApplication, language: str | None) -> str:
     """Choose `language` (a Settings.language value) for the process and install the
-    translators on `app`, before any widget is built; returns the language in use."""
+    translators on `app`, before any widget is built; returns the language in use. Called
+    again, the previous language's translators are taken off first."""
+    while _installed:
+        app.removeTranslator(_installed.pop())
     chosen = i18n.set_language(language)
+    QLocale.setDefault(locale_for(chosen))
     if chosen == "zh_CN":
-        QLocale.setDefault(QLocale("zh_CN"))
         qt_words = QTranslator(app)
         folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
         if qt_words.load("qtbase_zh_CN", folder):
             app.installTranslator(qt_words)
+            _installed.append(qt_words)
         else:
             log.info("Qt's own Chinese catalog is not installed in %s", folder)
-    app.installTranslator(CatalogTranslator(app))
+    catalog = CatalogTranslator(app)
+    app.installTranslator(catalog)
+    _installed.append(catalog)
     return chosen
