@@ -47,3 +47,18 @@ def test_in_chinese_the_endpoints_and_the_message_are_chinese(chinese: None) -> 
     assert len(lines) == 1
     assert "额度" in lines[0] and "订阅" in lines[0]
     assert "Quota" not in lines[0] and "could not be reached" not in lines[0]
+
+
+def test_the_concurrency_tooltip_line_is_one_sentence_in_either_language() -> None:
+    from glmtray.activity.concurrency import ConcurrencyState
+
+    state = ConcurrencyState(None, None, 2, 1, "1-2", None, 3, None, peak_now=False)
+    i18n.set_language("en")
+    assert state.tooltip_line == "Concurrency: 2 sessions in 1 project active, limit seen ≈3"
+    ensure_compiled()
+    i18n.set_language("zh_CN")
+    try:
+        line = state.tooltip_line
+        assert line == "并发：1 个项目中有 2 个会话活跃，观察到的上限 ≈3"
+    finally:
+        i18n.set_language("en")

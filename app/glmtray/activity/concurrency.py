@@ -25,6 +25,7 @@ from typing import Any
 
 from glmtray.activity.events import EventStore
 from glmtray.activity.transcripts import ActivitySummary
+from glmtray.i18n import _, ngettext
 from glmtray.peak import DEFAULT_PEAK_HOURS, in_peak_hours
 from glmtray.wording import plural
 
@@ -267,20 +268,35 @@ class ConcurrencyState:
     @property
     def tooltip_line(self) -> str | None:
         """One line for the tray tooltip, None when neither source is on."""
-        limit = self.limit_seen_now
-        tail = f"limit seen ≈{limit}" if limit is not None else None
-        if tail is None and self.recommended:
-            tail = f"recommended {self.recommended}"
+        limit, recommended = self.limit_seen_now, self.recommended
         if self.in_flight is not None:
-            head = f"Concurrency: {self.in_flight} in flight (peak {self.peak_5m} in 5 min)"
+            if limit is not None:
+                line = _(
+                    "Concurrency: {count} in flight (peak {peak} in 5 min), limit seen ≈{limit}"
+                )
+            elif recommended:
+                line = _(
+                    "Concurrency: {count} in flight (peak {peak} in 5 min), recommended {recommended}"
+                )
+            else:
+                line = _("Concurrency: {count} in flight (peak {peak} in 5 min)")
         elif self.active_sessions:  # "0 sessions in 0 projects active" says nothing
-            head = (
-                f"Concurrency: {plural(self.active_sessions, 'session')} in "
-                f"{plural(self.active_projects or 0, 'project')} active"
-            )
+            if limit is not None:
+                line = _("Concurrency: {sessions} in {projects} active, limit seen ≈{limit}")
+            elif recommended:
+                line = _("Concurrency: {sessions} in {projects} active, recommended {recommended}")
+            else:
+                line = _("Concurrency: {sessions} in {projects} active")
         else:
             return None
-        return f"{head}, {tail}" if tail else head
+        return line.format(
+            count=self.in_flight,
+            peak=self.peak_5m,
+            limit=limit,
+            recommended=recommended,
+            sessions=plural(self.active_sessions or 0, "session"),
+            projects=plural(self.active_projects or 0, "project"),
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The `concurrency` object of `glmtray status --json`."""
@@ -318,24 +334,31 @@ def concurrency_state(
     recommended = RECOMMENDED.get(level)
     top = RECOMMENDED_MAX.get(level)
     limit_now = seen.for_period(peak_now)
-    period = "peak hours" if peak_now else "off-peak hours"
     warning: str | None = None
+    tier_name = level.capitalize()
     if meter is not None and meter.in_flight > 0:
         if limit_now is not None and meter.in_flight >= limit_now:
             warning = (
-                f"{meter.in_flight} in flight: at or above the limit seen in {period} "
-                f"(≈{limit_now}); more may fail with error 1302"
-            )
+                _(
+                    "{count} in flight: at or above the limit seen in peak hours (≈{limit}); "
+                    "more may fail with error 1302"
+                )
+                if peak_now
+                else _(
+                    "{count} in flight: at or above the limit seen off-peak (≈{limit}); "
+                    "more may fail with error 1302"
+                )
+            ).format(count=meter.in_flight, limit=limit_now)
         elif top is not None and meter.in_flight > top:
-            warning = (
-                f"{meter.in_flight} in flight: above the {level.capitalize()} "
-                f"recommendation ({recommended})"
-            )
+            warning = _(
+                "{count} in flight: above the {tier} recommendation ({recommended})"
+            ).format(count=meter.in_flight, tier=tier_name, recommended=recommended)
     if warning is None and activity is not None and top is not None and activity.projects > top:
-        warning = (
-            f"{plural(activity.projects, 'project')} active: above the "
-            f"{level.capitalize()} recommendation ({recommended})"
-        )
+        warning = ngettext(
+            "{count} project active: above the {tier} recommendation ({recommended})",
+            "{count} projects active: above the {tier} recommendation ({recommended})",
+            activity.projects,
+        ).format(count=activity.projects, tier=tier_name, recommended=recommended)
     return ConcurrencyState(
         in_flight=meter.in_flight if meter is not None else None,
         peak_5m=max(meter.peak_5m, meter.in_flight) if meter is not None else None,

@@ -27,6 +27,7 @@ from glmtray.activity.risk_store import NoticeLedger, load_risk_flag, record_ris
 from glmtray.activity.risk_text import Notice, risk_notices
 from glmtray.activity.transcripts import ActivitySummary, TranscriptReader
 from glmtray.errors import PlatformError
+from glmtray.i18n import _
 from glmtray.peak import DEFAULT_PEAK_HOURS
 from glmtray.timeutil import format_duration
 from glmtray.wording import plural
@@ -55,16 +56,22 @@ class RiskReport:
     def tooltip_line(self) -> str:
         status = self.state.status
         if status is RiskStatus.LOCKED:
-            return "Account locked (risk control)"
+            return _("Account locked (risk control)")
         if status is RiskStatus.RESTRICTED:
-            return f"Restricted by risk control (strike {self.state.strikes} of {self.state.strike_limit})"
+            return _("Restricted by risk control (strike {strikes} of {limit})").format(
+                strikes=self.state.strikes, limit=self.state.strike_limit
+            )
         throttle = self.state.throttle
         if throttle is not None and throttle.active:
-            until = f", eases in {format_duration(throttle.until - self.state.evaluated_at)}"
-            return f"Throttled ({throttle.code or '?'}){until}"
+            return _("Throttled ({code}), eases in {duration}").format(
+                code=throttle.code or "?",
+                duration=format_duration(throttle.until - self.state.evaluated_at),
+            )
         if self.activity is not None and self.activity.sessions:
-            sessions = plural(self.activity.sessions, "coding session")
-            return f"{sessions} active in {plural(self.activity.projects, 'project')}"
+            return _("{sessions} active in {projects}").format(
+                sessions=plural(self.activity.sessions, "coding session"),
+                projects=plural(self.activity.projects, "project"),
+            )
         return ""
 
 
@@ -104,7 +111,7 @@ class RiskWatcher:
         # this refresh is recorded again into the fresh one, with the transcripts read from
         # the start so that the strikes they hold are counted again.
         errors = tuple(account_errors)
-        for _ in range(2):
+        for _attempt in range(2):
             activity = self._record(now, risk_flag, flag_checked, errors)
             events = self.store.all_events()
             if self.store.set_aside_path == self._set_aside_seen:
