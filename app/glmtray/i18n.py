@@ -111,8 +111,10 @@ class Localized(str):
 
 
 def localized(message: str, **fields: object) -> Localized:
-    """`_(message).format(**fields)`, remembering `message.format(**fields)` as its English."""
-    return Localized(_(message).format(**fields), message.format(**fields))
+    """`_(message).format(**fields)`, remembering `message.format(**fields)` as its English
+    (a field that is itself Localized goes into the English as its English)."""
+    english = {name: getattr(value, "english", value) for name, value in fields.items()}
+    return Localized(_(message).format(**fields), message.format(**english))
 
 
 def lookup(message: str, context: str | None = None) -> str | None:

@@ -12,6 +12,8 @@ import ctypes.util
 import os
 import sys
 
+from glmtray.i18n import _
+
 # Debian package -> the library name ctypes looks for.
 XCB_LIBRARIES = {
     "libxcb-cursor0": "xcb-cursor",
@@ -44,10 +46,8 @@ def missing_packages(environ: dict[str, str] | None = None) -> list[str]:
 
 
 def missing_message(packages: list[str]) -> str:
-    return (
-        "the tray app needs these system libraries, which are not installed: "
-        + ", ".join(packages)
-        + ".\nOn Debian or Ubuntu: sudo apt install "
-        + " ".join(packages)
-        + "\n(see the README, \"Running from source on Linux\")."
-    )
+    return _(
+        "the tray app needs these system libraries, which are not installed: {packages}.\n"
+        "On Debian or Ubuntu: sudo apt install {command}\n"
+        '(see the README, "Running from source on Linux").'
+    ).format(packages=", ".join(packages), command=" ".join(packages))

@@ -42,6 +42,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal, TypeVar
 
+from glmtray.i18n import _
 from glmtray.platform.codes import CodeClass, classify
 from glmtray.redact import redact
 from glmtray.sqlite_store import (
@@ -430,10 +431,9 @@ class EventStore:
                 # replayed into the fresh file.
                 sibling.replace(Path(str(target) + suffix))
         self.set_aside_path = target
-        self._notice = (
-            "The risk history could not be read and starts afresh; "
-            f"the old file is kept at {target}"
-        )
+        self._notice = _(
+            "The risk history could not be read and starts afresh; the old file is kept at {path}"
+        ).format(path=target)
         log.warning("event store set aside (%s): %s", reason, target)
 
     def _run(self, operation: Callable[[sqlite3.Connection], _T], *, write: bool) -> _T:

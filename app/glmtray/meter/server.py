@@ -57,6 +57,7 @@ from glmtray.activity.concurrency import (
 )
 from glmtray.activity.events import EventStore, Signal
 from glmtray.errors import GlmtrayError
+from glmtray.i18n import N_, localized
 from glmtray.meter.upstream import UPSTREAM_ERRORS, Answer, Upstream
 from glmtray.peak import DEFAULT_PEAK_HOURS
 from glmtray.platform.codes import parse_business_error
@@ -104,13 +105,17 @@ START_TIMEOUT_SECONDS = 10.0
 class MeterPortInUse(GlmtrayError):
     """The meter's port is taken (another program, or a meter already running)."""
 
-    title = "Meter port in use"
+    title = N_("Meter port in use")
 
     def __init__(self, port: int, host: str = "127.0.0.1") -> None:
         self.port = port
         super().__init__(
-            f"Port {port} on {host} is already in use: choose another port for the local "
-            "meter in the settings, or stop the program that holds it."
+            localized(
+                "Port {port} on {host} is already in use: choose another port for the local "
+                "meter in the settings, or stop the program that holds it.",
+                port=port,
+                host=host,
+            )
         )
 
 

@@ -26,6 +26,7 @@ from glmtray.errors import (
     RateLimited,
     UnexpectedResponse,
 )
+from glmtray.i18n import localized
 from glmtray.platform import codes
 from glmtray.platform.models import (
     FIVE_HOUR,
@@ -232,10 +233,24 @@ def business_error(
         return AccountRestricted(**kwargs)
     if klass in (codes.CodeClass.THROTTLED, codes.CodeClass.WINDOW_EXHAUSTED) or http_status == 429:
         return RateLimited(**kwargs)
-    described = f" ({codes.describe(code)})" if code is not None else ""
-    return UnexpectedResponse(
-        f"The platform answered with error {code}{described}: {text}".strip(": "), **kwargs
-    )
+    if code is not None and text:
+        message = localized(
+            "The platform answered with error {code} ({meaning}): {text}",
+            code=code,
+            meaning=codes.describe(code),
+            text=text,
+        )
+    elif code is not None:
+        message = localized(
+            "The platform answered with error {code} ({meaning})",
+            code=code,
+            meaning=codes.describe(code),
+        )
+    elif text:
+        message = localized("The platform answered with an error: {text}", text=text)
+    else:
+        message = localized("The platform answered with an error")
+    return UnexpectedResponse(message, **kwargs)
 
 
 @typed

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from glmtray.errors import ProxyFailed
+from glmtray.i18n import Localized, localized
 from glmtray.platform.regions import is_loopback_host
 from glmtray.platform.tls import platform_tls_context
 from glmtray.redact import register_secret
@@ -44,8 +45,8 @@ class ProxyChoice:
     shown: str
     """scheme://host:port, without credentials: safe for messages and logs."""
 
-    def where(self) -> str:
-        return f"The proxy in {self.source} ({self.shown})"
+    def where(self) -> Localized:
+        return localized("The proxy in {source} ({shown})", source=self.source, shown=self.shown)
 
 
 def _lookup(environ: Mapping[str, str], name: str) -> tuple[str, str] | None:
@@ -158,18 +159,25 @@ def _check(choice: ProxyChoice) -> None:
         parsed = httpx.URL(choice.url)
     except (httpx.InvalidURL, ValueError, TypeError):
         raise ProxyFailed(
-            f"The proxy in {choice.source} is not a valid proxy address. "
-            "Use a form such as http://host:3128 or socks5://host:1080."
+            localized(
+                "The proxy in {source} is not a valid proxy address. "
+                "Use a form such as http://host:3128 or socks5://host:1080.",
+                source=choice.source,
+            )
         ) from None
     if parsed.password:
         register_secret(parsed.password)
     if parsed.scheme not in USABLE_SCHEMES:
         raise ProxyFailed(
-            f"{choice.where()} uses a kind of proxy glmtray cannot use ({parsed.scheme}); "
-            "use an http, https, socks5 or socks5h proxy."
+            localized(
+                "{proxy} uses a kind of proxy glmtray cannot use ({scheme}); "
+                "use an http, https, socks5 or socks5h proxy.",
+                proxy=choice.where(),
+                scheme=parsed.scheme,
+            )
         )
     if not parsed.host:
-        raise ProxyFailed(f"{choice.where()} names no host.")
+        raise ProxyFailed(localized("{proxy} names no host.", proxy=choice.where()))
 
 
 def proxy_transport(choice: ProxyChoice, limits: httpx.Limits) -> httpx.HTTPTransport:
@@ -182,8 +190,11 @@ def proxy_transport(choice: ProxyChoice, limits: httpx.Limits) -> httpx.HTTPTran
         )
     except ImportError:
         raise ProxyFailed(
-            f"{choice.where()} is a SOCKS proxy, and the socksio package that SOCKS "
-            "needs is not installed (install httpx[socks])."
+            localized(
+                "{proxy} is a SOCKS proxy, and the socksio package that SOCKS needs is not "
+                "installed (install httpx[socks]).",
+                proxy=choice.where(),
+            )
         ) from None
     except (ValueError, TypeError, httpx.InvalidURL):
-        raise ProxyFailed(f"{choice.where()} cannot be used.") from None
+        raise ProxyFailed(localized("{proxy} cannot be used.", proxy=choice.where())) from None
