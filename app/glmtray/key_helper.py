@@ -184,7 +184,7 @@ def _unresponsive() -> KeyringUnresponsive:
         localized(
             "The system keyring did not answer within {seconds} s. It may be waiting "
             "for an unlock prompt: unlock it and try again.",
-            seconds=f"{HELPER_TIMEOUT_S:g}",
+            seconds=format(HELPER_TIMEOUT_S, "g"),
         ),
         backend="default",
     )
