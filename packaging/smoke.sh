@@ -44,15 +44,8 @@ source "$ROOT/packaging/tray-probe.sh"
 trayer_pid="" app_pid=""
 inner() {
     inner_cleanup() {
-        local pid
-        for pid in $app_pid $trayer_pid; do
-            kill -TERM "$pid" 2>/dev/null || true
-        done
-        for pid in $app_pid $trayer_pid; do
-            for _ in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-            kill -KILL "$pid" 2>/dev/null || true
-            wait "$pid" 2>/dev/null || true
-        done
+        # shellcheck disable=SC2086  # empty ids drop out
+        stop_processes $app_pid $trayer_pid
     }
     trap inner_cleanup EXIT
 

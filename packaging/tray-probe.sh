@@ -44,3 +44,14 @@ dark_fraction() {
     import -window root -crop "$1" +repage "$2" 2>/dev/null || return 1
     convert "$2" -colorspace Gray -threshold 35% -negate -format '%[fx:mean]' info: 2>/dev/null
 }
+
+# Stop the given processes: SIGTERM to all, up to 3 s each to end, then SIGKILL; each reaped.
+stop_processes() {
+    local pid
+    for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "$@"; do
+        for _ in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+}

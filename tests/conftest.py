@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,3 +31,16 @@ def isolated_dirs(
 @pytest.fixture
 def memory_keyring() -> MemoryKeyring:
     return MemoryKeyring()
+
+
+@pytest.fixture
+def chinese() -> Iterator[None]:
+    """The process speaks Simplified Chinese (the catalog compiled as make compiles it),
+    English again afterwards."""
+    from glmtray import i18n
+    from glmtray.catalogs import ensure_compiled
+
+    ensure_compiled()
+    i18n.set_language("zh_CN")
+    yield
+    i18n.set_language("en")

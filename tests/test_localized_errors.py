@@ -3,22 +3,10 @@ down to the parts they are built from."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from glmtray import i18n
-from glmtray.catalogs import ensure_compiled
 from glmtray.errors import ProxyFailed
 from glmtray.platform.proxies import choose_proxy
-
-
-@pytest.fixture
-def chinese() -> Iterator[None]:
-    ensure_compiled()
-    i18n.set_language("zh_CN")
-    yield
-    i18n.set_language("en")
 
 
 def test_a_proxy_glmtray_cannot_use_is_said_in_chinese_and_kept_in_english(

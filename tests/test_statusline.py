@@ -53,6 +53,17 @@ def env_for(sim: PlatformSimulator, **extra: str) -> dict[str, str]:
     return env
 
 
+def keyring_env_for(sim: PlatformSimulator, tmp_path: Path) -> dict[str, str]:
+    """As `env_for`, with the key only where `glmtray login` keeps it (a file keyring)."""
+    env = env_for(
+        sim,
+        PYTHON_KEYRING_BACKEND="tests.file_keyring.FileKeyring",
+        GLMTRAY_TEST_KEYRING=str(tmp_path / "keys.json"),
+    )
+    env.pop("GLMTRAY_API_KEY")
+    return env
+
+
 def statusline(
     env: dict[str, str], *args: str, stdin: str = CLAUDE_CODE_INPUT
 ) -> subprocess.CompletedProcess[str]:
@@ -210,12 +221,7 @@ def test_no_snapshot_and_no_answer_says_so(sim: PlatformSimulator) -> None:
 
 def test_not_signed_in_says_how_to_sign_in(sim: PlatformSimulator, tmp_path: Path) -> None:
     sim.set_scenario("pro")
-    env = env_for(
-        sim,
-        PYTHON_KEYRING_BACKEND="tests.file_keyring.FileKeyring",
-        GLMTRAY_TEST_KEYRING=str(tmp_path / "keys.json"),
-    )
-    env.pop("GLMTRAY_API_KEY")
+    env = keyring_env_for(sim, tmp_path)
     before = len(sim.requests)
     result = statusline(env)
     assert plain(result.stdout) == "GLM: no data (run glmtray login)"
@@ -224,12 +230,7 @@ def test_not_signed_in_says_how_to_sign_in(sim: PlatformSimulator, tmp_path: Pat
 
 def test_the_key_stored_by_login_is_used(sim: PlatformSimulator, tmp_path: Path) -> None:
     sim.set_scenario("pro")
-    env = env_for(
-        sim,
-        PYTHON_KEYRING_BACKEND="tests.file_keyring.FileKeyring",
-        GLMTRAY_TEST_KEYRING=str(tmp_path / "keys.json"),
-    )
-    env.pop("GLMTRAY_API_KEY")
+    env = keyring_env_for(sim, tmp_path)
     login = subprocess.run(
         [sys.executable, "-m", "glmtray", "login"],
         input=SIMULATOR_API_KEY + "\n",

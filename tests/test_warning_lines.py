@@ -3,10 +3,6 @@ English stays in the snapshot for scripts."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from glmtray import i18n
 from glmtray.catalogs import ensure_compiled
 from glmtray.errors import PlatformUnavailable
@@ -20,14 +16,6 @@ WARNINGS = [
     "Something the parser noticed",
 ]
 PROBLEMS = {Section.QUOTA: UNREACHABLE, Section.SUBSCRIPTION: UNREACHABLE}
-
-
-@pytest.fixture
-def chinese() -> Iterator[None]:
-    ensure_compiled()
-    i18n.set_language("zh_CN")
-    yield
-    i18n.set_language("en")
 
 
 def test_endpoints_failing_alike_make_one_line() -> None:

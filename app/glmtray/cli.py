@@ -725,6 +725,17 @@ def _scenario_list_formatter() -> type[argparse.HelpFormatter]:
     return ScenarioListFormatter
 
 
+def add_timeout_argument(parser: argparse.ArgumentParser) -> None:
+    """`--timeout SECONDS`, for the commands that ask the platform."""
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help=_("give up on the platform after this long"),
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     import argparse
 
@@ -775,13 +786,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES_HELP,
     )
     status.add_argument("--json", action="store_true", help=_("machine-readable output"))
-    status.add_argument(
-        "--timeout",
-        type=float,
-        default=10.0,
-        metavar="SECONDS",
-        help=_("give up on the platform after this long"),
-    )
+    add_timeout_argument(status)
     with_region(status)
     status.set_defaults(func=cmd_status)
 

@@ -31,7 +31,7 @@ READ_BUSY_TIMEOUT = 1.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from glmtray.cli import EXIT_CODES_HELP
+    from glmtray.cli import EXIT_CODES_HELP, add_timeout_argument
     from glmtray.platform.regions import Region
 
     parser.epilog = EXIT_CODES_HELP
@@ -48,13 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help=_("one CSV table: timestamp, kind, name, value, unit"),
     )
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=10.0,
-        metavar="SECONDS",
-        help=_("give up on the platform after this long"),
-    )
+    add_timeout_argument(parser)
     parser.add_argument(
         "--region", choices=[r.value for r in Region], help=_("default: the saved region")
     )

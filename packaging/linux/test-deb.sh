@@ -40,13 +40,8 @@ in_session() {
     local work="$XDG_RUNTIME_DIR/test-deb"
     mkdir -p "$work"
     session_cleanup() {
-        local pid
-        for pid in $app_pid $sim_pid; do kill -TERM "$pid" 2>/dev/null || true; done
-        for pid in $app_pid $sim_pid; do
-            for _ in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-            kill -KILL "$pid" 2>/dev/null || true
-            wait "$pid" 2>/dev/null || true
-        done
+        # shellcheck disable=SC2086  # empty ids drop out
+        stop_processes $app_pid $sim_pid
     }
     trap session_cleanup EXIT
 
