@@ -151,6 +151,10 @@ def isolated_env(root: Path, base: dict[str, str]) -> dict[str, str]:
     env = dict(base)
     for name in ("GLMTRAY_API_KEY", "GLMTRAY_BASE_URL"):
         env.pop(name, None)  # the CLI honours these; the bench says everything explicitly
+    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
+        # A desktop session sets neither (a build or CI machine may): with them the app
+        # loads that whole bundle instead of looking roots up in the system's directory.
+        env.pop(name, None)
     folders = {
         "HOME": root / "home",
         "XDG_CONFIG_HOME": root / "config",
@@ -287,7 +291,9 @@ class LineReader:
         self._thread.join(5)
 
 
-def wait_for_log_line(path: Path, text: str, timeout: float, process: subprocess.Popen[str]) -> bool:
+def wait_for_log_line(
+    path: Path, text: str, timeout: float, process: subprocess.Popen[str]
+) -> bool:
     """Whether `text` shows in the app's log file within `timeout` (polled every 5 ms): a
     normal start logs its INFO lines there, not on the terminal."""
     deadline = time.monotonic() + timeout

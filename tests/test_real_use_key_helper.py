@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from glmtray import key_helper
-from glmtray.credentials import Account
+from glmtray.credentials import Account, ChildReadKeys
 from glmtray.errors import KeyringUnresponsive
 from glmtray.platform.regions import Region
 
@@ -94,7 +93,7 @@ def test_an_answer_still_comes_back(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("GLMTRAY_TEST_KEYRING", str(store))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.file_keyring.FileKeyring")
     monkeypatch.setenv("PYTHONPATH", str(REPO))
-    assert key_helper.ChildReadKeys().get(ACCOUNT) == key
+    assert ChildReadKeys().get(ACCOUNT) == key
 
 
 def test_a_helper_run_by_hand_answers_with_stdin_closed(
@@ -120,14 +119,14 @@ def test_a_helper_run_by_hand_answers_with_stdin_closed(
         timeout=30,
         check=True,
     )
-    assert json.loads(done.stdout) == {"key": "k" * 40}
+    assert json.loads(done.stdout) == {"account": ACCOUNT.username, "key": "k" * 40}
 
 
 @LINUX_PROC
 def test_cancel_reads_frees_a_worker_waiting_for_the_keyring(sleeping_keyring: None) -> None:
     """What a quitting tray needs: the worker thread blocked in `get` returns at once, with
     the keyring's "did not answer" error, and the child is gone."""
-    keys = key_helper.ChildReadKeys()
+    keys = ChildReadKeys()
     outcome: list[BaseException | str | None] = []
 
     def read() -> None:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from glmtray.credentials import Account
     from glmtray.errors import GlmtrayError
+    from glmtray.key_helper import PendingRead
     from glmtray.platform.regions import Region
     from glmtray.settings import Settings
 
@@ -684,7 +685,9 @@ def cmd_gui(args: argparse.Namespace) -> int:
         if args.region:
             loaded = replace(loaded, settings=replace(loaded.settings, region=Region(args.region)))
         account = Account(loaded.settings.region, loaded.settings.account_label)
-        pending_key = PendingRead(account)
+        # Begun by main() before the command line was parsed, when it could tell a tray
+        # start from the arguments alone; otherwise now.
+        pending_key = getattr(args, "early_key_read", None) or PendingRead(account)
 
         from glmtray.environment import LoadedOnce, normal_environment
         from glmtray.first_fetch import FirstFetch, preferred_language
@@ -851,12 +854,50 @@ FAST_COMMANDS = {"statusline": "glmtray.cli_statusline"}
 `main(argv) -> int` before anything else is built or imported."""
 
 
+TRAY_OPTIONS_WITH_VALUES = ("--base-url", "--region")
+TRAY_FLAGS = ("-v", "--verbose")
+
+
+def tray_start_region(arguments: Sequence[str]) -> tuple[bool, str | None]:
+    """Whether `arguments` start the tray with its saved key (no command, no --demo, no
+    help), and the --region they name. Read without argparse, before anything is imported,
+    so that the key's read (the longest step of a start) begins first. Anything this does
+    not recognise (an abbreviation, a command) answers False: the read then starts after
+    parsing, as it always could."""
+    region: str | None = None
+    items = iter(arguments)
+    for item in items:
+        if item in TRAY_FLAGS:
+            continue
+        name, has_value, value = item.partition("=")
+        if name not in TRAY_OPTIONS_WITH_VALUES:
+            return False, None
+        if not has_value:
+            following = next(items, None)
+            if following is None:
+                return False, None
+            value = following
+        if name == "--region":
+            region = value
+    return True, region
+
+
+def _start_tray_key_read(arguments: Sequence[str]) -> PendingRead | None:
+    starts_tray, region = tray_start_region(arguments)
+    if not starts_tray:
+        return None
+    from glmtray.key_helper import PendingRead
+
+    return PendingRead.saved_account(region)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments and arguments[0] in FAST_COMMANDS:
         # Before anything else is imported: the command loads only what it needs.
         fast: int = importlib.import_module(FAST_COMMANDS[arguments[0]]).main(arguments[1:])
         return fast
+    early_read = _start_tray_key_read(arguments)
     import logging
 
     from glmtray.errors import GlmtrayError
@@ -864,9 +905,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     _loaded_settings.clear()
     parser = build_parser()
-    args = parser.parse_args(arguments)
+    try:
+        args = parser.parse_args(arguments)
+    except SystemExit:
+        if early_read is not None:
+            early_read.cancel()
+        raise
     _setup_logging(args.verbose)
     func = getattr(args, "func", cmd_gui)
+    if early_read is not None:
+        if func is cmd_gui and not args.demo:
+            args.early_key_read = early_read
+        else:
+            early_read.cancel()
     try:
         result: int = func(args)
     except GlmtrayError as error:

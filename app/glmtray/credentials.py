@@ -12,12 +12,16 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from glmtray import key_helper
 from glmtray.errors import CredentialError, GlmtrayError, KeyringLocked, KeyringUnresponsive
 from glmtray.i18n import N_, localized
 from glmtray.platform.regions import Region
 from glmtray.redact import register_secret
+
+if TYPE_CHECKING:
+    from glmtray.key_helper import PendingRead
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +227,7 @@ class CredentialStore:
 
     def cancel_reads(self) -> None:
         """Nothing to end here: an in-process read cannot be cut short (the tray reads
-        through `key_helper.ChildReadKeys`, whose reads can)."""
+        through `ChildReadKeys`, whose reads can)."""
 
     def session_key(self, account: Account) -> str | None:
         """The key kept for this session only, if any (never the keyring's)."""
@@ -242,3 +246,76 @@ def keyring_timeout() -> float:
     except ValueError:
         return DEFAULT_KEYRING_TIMEOUT
     return seconds if 0 < seconds < 3600 else DEFAULT_KEYRING_TIMEOUT
+
+
+class ChildReadKeys(CredentialStore):
+    """The OS keyring, read through a child process (`glmtray.key_helper`); storing and
+    removing stay in-process.
+
+    `pending` is a read started before this store existed (at the very start of the tray);
+    it answers the first `get` of its account."""
+
+    def __init__(self, pending: PendingRead | None = None) -> None:
+        super().__init__()
+        self._pending = pending
+        self._reads: set[PendingRead] = set()
+        self._reads_lock = threading.Lock()
+        self._cancelled = False
+
+    def cancel_reads(self) -> None:
+        """End every read under way and refuse new ones, from any thread: a quitting tray
+        must not wait for a keyring that waits for its unlock prompt (the worker thread
+        blocked in `get` gets KeyringUnresponsive at once)."""
+        with self._reads_lock:
+            self._cancelled = True
+            reads, self._reads = set(self._reads), set()
+            pending, self._pending = self._pending, None
+        for read in (*reads, *([pending] if pending is not None else [])):
+            read.cancel()
+
+    def get(self, account: Account) -> str | None:
+        session_key = self.session_key(account)
+        if session_key is not None:
+            return session_key
+        answer = self._child_answer(account)
+        if answer is None:
+            return super().get(account)  # no child to trust: read it here, as before
+        if "error" in answer:
+            error = key_helper.answered_error(answer)
+            # The child's own log went nowhere: say it here, as an in-process read would.
+            log.warning(
+                "keyring read failed: backend=%s error=%s", error.backend, type(error).__name__
+            )
+            raise error
+        key = answer.get("key")
+        if not isinstance(key, str) or not key:
+            return None
+        register_secret(key)
+        return key
+
+    def _child_answer(self, account: Account) -> dict[str, object] | None:
+        """The answer of the read started first (when it can serve `account`), else of a new
+        one; a saved-account read that found another account is read again."""
+        with self._reads_lock:
+            if self._cancelled:
+                raise key_helper.unresponsive()
+            pending, self._pending = self._pending, None
+        if pending is not None and not pending.may_serve(account):
+            pending.cancel()
+            pending = None
+        answer = self._wait(pending) if pending is not None else None
+        if pending is None or (answer is not None and not pending.answered_for(account, answer)):
+            with self._reads_lock:
+                if self._cancelled:
+                    raise key_helper.unresponsive()
+            answer = self._wait(key_helper.PendingRead(account))
+        return answer
+
+    def _wait(self, read: PendingRead) -> dict[str, object] | None:
+        with self._reads_lock:
+            self._reads.add(read)
+        try:
+            return read.answer()
+        finally:
+            with self._reads_lock:
+                self._reads.discard(read)

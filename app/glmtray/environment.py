@@ -199,7 +199,7 @@ def normal_environment(
     base_url: str | None = None, pending_key: PendingRead | None = None
 ) -> Environment:
     """`pending_key`: the key's read, when the caller started it before building this."""
-    from glmtray.key_helper import ChildReadKeys
+    from glmtray.credentials import ChildReadKeys
 
     history = HistoryStores(open_history_file)
     return Environment(

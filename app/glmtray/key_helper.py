@@ -6,6 +6,12 @@ to read one key at start. So the tray reads it in a child process that exits at 
 imports keyring itself only when the user signs in or out. The child runs on the other
 core while Qt loads, so the start is no slower for it either.
 
+The read is the longest step of a start (a fresh Python, keyring's discovery, a D-Bus
+round trip), so the tray starts it before anything else: `glmtray` begins it before its
+command line is even parsed (cli.py), asking for "the saved account", which the child
+looks up in the settings itself. Hence this module imports only the standard library's
+lightest modules; what the answer needs (errors, translations) loads when it arrives.
+
 The key goes from the child to the tray over an anonymous pipe, never a file, argument or
 environment variable; the child writes nothing else anywhere. When the child cannot be
 started or answers nonsense, the tray reads the key itself, as it did before.
@@ -15,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import stat
 import subprocess
@@ -23,21 +28,19 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from glmtray.credentials import Account, CredentialStore
-from glmtray.errors import CredentialError, KeyringLocked, KeyringUnresponsive
-from glmtray.i18n import localized
-from glmtray.platform.regions import Region
-from glmtray.redact import register_secret
-
-log = logging.getLogger(__name__)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from glmtray.credentials import Account
+    from glmtray.errors import CredentialError, KeyringUnresponsive
 
 HELPER_FLAG = "--glmtray-read-key"
 """The bundle's executable reads a key when started with this flag (packaging/entry.py)."""
 HELPER_TIMEOUT_S = 180.0
 """Long enough for an unlock prompt to be answered; past it the keyring counts as hung."""
-ERROR_KINDS: dict[str, type[CredentialError]] = {
-    cls.__name__: cls for cls in (CredentialError, KeyringLocked, KeyringUnresponsive)
-}
+SAVED_ACCOUNT = "--saved-account"
+"""Instead of REGION:LABEL: the account the settings name (optionally in another region)."""
+ERROR_KINDS = ("CredentialError", "KeyringLocked", "KeyringUnresponsive")
+"""The errors a child's answer may name; anything else is a CredentialError."""
 
 
 WATCH_PARENT_FLAG = "--until-stdin-closes"
@@ -47,24 +50,31 @@ SIGTERM, a crash). A keyring that never answers must not keep the child, and the
 prompt it waits behind, alive for a tray that is gone."""
 
 
-def helper_command(account: Account) -> list[str]:
-    arguments = [WATCH_PARENT_FLAG, account.username]
+def helper_command(target: Sequence[str]) -> list[str]:
+    """The child's command line; `target` is [REGION:LABEL] or [SAVED_ACCOUNT, REGION?]."""
+    arguments = [WATCH_PARENT_FLAG, *target]
     if getattr(sys, "frozen", False):  # the PyInstaller bundle: no `-m` there
         return [sys.executable, HELPER_FLAG, *arguments]
     return [sys.executable, "-m", "glmtray.key_helper", *arguments]
 
 
 class PendingRead:
-    """A child already reading `account`'s key: started as early as the process can, so
-    the read overlaps everything the tray loads before it needs the key."""
+    """A child already reading a key: started as early as the process can, so the read
+    overlaps everything the tray loads before it needs the key.
 
-    def __init__(self, account: Account) -> None:
+    `account` is the account asked for; None for `saved_account`, whose answer names the
+    account the child found in the settings (`answered_for`)."""
+
+    def __init__(self, account: Account | None, target: Sequence[str] | None = None) -> None:
         self.account = account
         self.cancelled = False
         self.process: subprocess.Popen[bytes] | None = None
+        if target is None:
+            assert account is not None
+            target = [account.username]
         try:
             self.process = subprocess.Popen(
-                helper_command(account),
+                helper_command(target),
                 # Never written to: its end of file tells the child that the tray is gone.
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -72,7 +82,26 @@ class PendingRead:
                 env=os.environ.copy(),
             )
         except OSError as error:
-            log.warning("key helper could not start (%s)", type(error).__name__)
+            import logging
+
+            logging.getLogger(__name__).warning(
+                "key helper could not start (%s)", type(error).__name__
+            )
+
+    @classmethod
+    def saved_account(cls, region: str | None = None) -> PendingRead:
+        """The key of the account the settings name, in `region` when given (--region)."""
+        return cls(None, [SAVED_ACCOUNT, *([region] if region else [])])
+
+    def may_serve(self, account: Account) -> bool:
+        """Whether this read can be the answer for `account` (a saved-account read can)."""
+        return self.account is None or self.account == account
+
+    @staticmethod
+    def answered_for(account: Account, answer: dict[str, object]) -> bool:
+        """Whether a saved-account answer is `account`'s (an explicit read always is)."""
+        named = answer.get("account")
+        return named is None or named == account.username
 
     def answer(self) -> dict[str, object] | None:
         """The child's answer; None when there is none to trust (then read in-process)."""
@@ -84,16 +113,20 @@ class PendingRead:
             self.process.wait(timeout=HELPER_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             self.cancel()
-            raise _unresponsive() from None
+            raise unresponsive() from None
         if self.cancelled:  # the tray is quitting (see ChildReadKeys.cancel_reads)
-            raise _unresponsive()
+            raise unresponsive()
         stdout = self._output()
         try:
             answer = json.loads(stdout)
         except ValueError:
             answer = None
         if not isinstance(answer, dict):
-            log.warning("key helper gave no answer (exit %s)", self.process.returncode)
+            import logging
+
+            logging.getLogger(__name__).warning(
+                "key helper gave no answer (exit %s)", self.process.returncode
+            )
             return None
         return answer
 
@@ -122,64 +155,10 @@ class PendingRead:
         self._output()
 
 
-class ChildReadKeys(CredentialStore):
-    """The OS keyring, read through a child process; storing and removing stay in-process.
+def unresponsive() -> KeyringUnresponsive:
+    from glmtray.errors import KeyringUnresponsive
+    from glmtray.i18n import localized
 
-    `pending` is a read started before this store existed (at the very start of the tray);
-    it answers the first `get` of its account."""
-
-    def __init__(self, pending: PendingRead | None = None) -> None:
-        super().__init__()
-        self._pending = pending
-        self._reads: set[PendingRead] = set()
-        self._reads_lock = threading.Lock()
-        self._cancelled = False
-
-    def cancel_reads(self) -> None:
-        """End every read under way and refuse new ones, from any thread: a quitting tray
-        must not wait for a keyring that waits for its unlock prompt (the worker thread
-        blocked in `get` gets KeyringUnresponsive at once)."""
-        with self._reads_lock:
-            self._cancelled = True
-            reads, self._reads = set(self._reads), set()
-            pending, self._pending = self._pending, None
-        for read in (*reads, *([pending] if pending is not None else [])):
-            read.cancel()
-
-    def get(self, account: Account) -> str | None:
-        session_key = self.session_key(account)
-        if session_key is not None:
-            return session_key
-        with self._reads_lock:
-            if self._cancelled:
-                raise _unresponsive()
-            pending, self._pending = self._pending, None
-            if pending is not None and pending.account != account:
-                pending.cancel()
-                pending = None
-            read = pending or PendingRead(account)
-            self._reads.add(read)
-        try:
-            answer = read.answer()
-        finally:
-            with self._reads_lock:
-                self._reads.discard(read)
-        if answer is None:
-            return super().get(account)  # no child to trust: read it here, as before
-        if "error" in answer:
-            kind = ERROR_KINDS.get(str(answer.get("error")), CredentialError)
-            backend = str(answer.get("backend", "unknown"))
-            # The child's own log went nowhere: say it here, as an in-process read would.
-            log.warning("keyring read failed: backend=%s error=%s", backend, kind.__name__)
-            raise kind(str(answer.get("message", "")), backend=backend)
-        key = answer.get("key")
-        if not isinstance(key, str) or not key:
-            return None
-        register_secret(key)
-        return key
-
-
-def _unresponsive() -> KeyringUnresponsive:
     return KeyringUnresponsive(
         localized(
             "The system keyring did not answer within {seconds} s. It may be waiting "
@@ -190,18 +169,45 @@ def _unresponsive() -> KeyringUnresponsive:
     )
 
 
-def read_key(username: str) -> dict[str, str | None]:
-    """In the child: the answer for the account `username` ("region:label")."""
-    region, _, label = username.partition(":")
+def answered_error(answer: dict[str, object]) -> CredentialError:
+    """The error a child's answer names, as the tray would have raised it reading in-process."""
+    from glmtray import errors
+
+    name = str(answer.get("error"))
+    kind = getattr(errors, name) if name in ERROR_KINDS else errors.CredentialError
+    backend = str(answer.get("backend", "unknown"))
+    error: CredentialError = kind(str(answer.get("message", "")), backend=backend)
+    return error
+
+
+# -- in the child -------------------------------------------------------------------------
+def read_key(target: Sequence[str]) -> dict[str, str | None]:
+    """In the child: the answer for `target` (see `helper_command`)."""
+    from glmtray.credentials import Account, CredentialStore
+    from glmtray.errors import CredentialError
+    from glmtray.platform.regions import Region
+
     try:
-        account = Account(Region.parse(region), label or "default")
-    except ValueError:
+        if target[:1] == [SAVED_ACCOUNT]:
+            from glmtray.settings import SettingsStore
+
+            settings = SettingsStore().load().settings
+            region = Region.parse(target[1]) if len(target) > 1 else settings.region
+            account = Account(region, settings.account_label)
+        else:
+            region_name, _, label = target[0].partition(":")
+            account = Account(Region.parse(region_name), label or "default")
+    except (ValueError, IndexError):
         return {"error": "CredentialError", "message": "Unknown account.", "backend": "none"}
     try:
-        return {"key": CredentialStore().get(account)}
+        return {"account": account.username, "key": CredentialStore().get(account)}
     except CredentialError as error:
-        kind = type(error).__name__ if type(error).__name__ in ERROR_KINDS else "CredentialError"
-        return {"error": kind, "message": error.message, "backend": error.backend}
+        kind = type(error).__name__
+        return {
+            "error": kind if kind in ERROR_KINDS else "CredentialError",
+            "message": error.message,
+            "backend": error.backend,
+        }
 
 
 def _end_when_stdin_closes() -> None:
@@ -231,10 +237,15 @@ def main(argv: Sequence[str]) -> int:
     if arguments[:1] == [WATCH_PARENT_FLAG]:
         arguments.pop(0)
         _end_when_stdin_closes()
-    if len(arguments) != 1:
-        print("usage: key_helper [--until-stdin-closes] REGION:LABEL", file=sys.stderr)
+    explicit = len(arguments) == 1 and arguments[0] != SAVED_ACCOUNT
+    saved = arguments[:1] == [SAVED_ACCOUNT] and len(arguments) <= 2
+    if not (explicit or saved):
+        print(
+            f"usage: key_helper [{WATCH_PARENT_FLAG}] (REGION:LABEL | {SAVED_ACCOUNT} [REGION])",
+            file=sys.stderr,
+        )
         return 2
-    sys.stdout.write(json.dumps(read_key(arguments[0])))
+    sys.stdout.write(json.dumps(read_key(arguments)))
     sys.stdout.flush()
     return 0
 

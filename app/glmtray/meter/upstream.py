@@ -103,8 +103,7 @@ def meter_proxy(base_url: str, environ: Mapping[str, str] | None = None) -> Prox
 
 
 def platform_ssl_context() -> ssl.SSLContext:
-    """Certificates as the account client checks them: certifi's, or SSL_CERT_FILE /
-    SSL_CERT_DIR when set."""
+    """Certificates as the account client checks them (`glmtray.platform.tls`)."""
     return platform_tls_context()
 
 

@@ -1,0 +1,91 @@
+"""`glmtray` starting the tray begins reading its key before anything else: the read is
+the longest step of a start, so it must not wait for the command line's parser."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from glmtray import cli
+from glmtray.key_helper import PendingRead
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        ([], (True, None)),
+        (["-v"], (True, None)),
+        (["--base-url", "http://127.0.0.1:8899"], (True, None)),
+        (["--base-url=https://api.z.ai", "--verbose"], (True, None)),
+        (["--region", "china"], (True, "china")),
+        (["--region=global", "-v"], (True, "global")),
+        (["--region"], (False, None)),  # argparse will refuse it
+        (["--demo"], (False, None)),  # the demo reads no key
+        (["--reg", "china"], (False, None)),  # an abbreviation: left to argparse
+        (["status"], (False, None)),
+        (["--region", "china", "status", "--json"], (False, None)),
+        (["--help"], (False, None)),
+        (["--version"], (False, None)),
+        (["statusline"], (False, None)),
+    ],
+)
+def test_a_tray_start_is_told_from_the_arguments_alone(
+    arguments: list[str], expected: tuple[bool, str | None]
+) -> None:
+    assert cli.tray_start_region(arguments) == expected
+
+
+class Recorder:
+    """Stands for the key's child: records what was asked and in what order."""
+
+    def __init__(self, events: list[str]) -> None:
+        self.events = events
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        self.events.append("read cancelled")
+
+
+@pytest.fixture
+def events(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    seen: list[str] = []
+    reads: list[Recorder] = []
+
+    def saved_account(region: str | None = None) -> Recorder:
+        seen.append(f"read started ({region})")
+        reads.append(Recorder(seen))
+        return reads[-1]
+
+    real_parser = cli.build_parser
+
+    def build_parser() -> argparse.ArgumentParser:
+        seen.append("parser built")
+        return real_parser()
+
+    def cmd_gui(args: argparse.Namespace) -> int:
+        early = getattr(args, "early_key_read", None)
+        seen.append(f"tray with {'the early read' if early in reads else 'no read'}")
+        return 0
+
+    monkeypatch.setattr(PendingRead, "saved_account", staticmethod(saved_account))
+    monkeypatch.setattr(cli, "build_parser", build_parser)
+    monkeypatch.setattr(cli, "cmd_gui", cmd_gui)
+    return seen
+
+
+def test_the_tray_gets_the_read_begun_before_parsing(events: list[str]) -> None:
+    assert cli.main(["--region", "china", "-v"]) == 0
+    assert events == ["read started (china)", "parser built", "tray with the early read"]
+
+
+def test_the_demo_starts_no_read_and_a_refused_start_ends_its_read(
+    events: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli.main(["--demo"])
+    assert events == ["parser built", "tray with no read"]
+    events.clear()
+    with pytest.raises(SystemExit):
+        cli.main(["--region", "mars"])  # argparse refuses it: the read started is ended
+    assert events == ["read started (mars)", "parser built", "read cancelled"]
