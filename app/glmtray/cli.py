@@ -671,6 +671,9 @@ def cmd_gui(args: argparse.Namespace) -> int:
     missing = missing_packages()
     if missing:
         print(_("glmtray: {message}").format(message=missing_message(missing)), file=sys.stderr)
+        early_read = getattr(args, "early_key_read", None)
+        if early_read is not None:
+            early_read.cancel()
         return EXIT_USAGE
     first = None
     if not args.demo:
@@ -739,7 +742,9 @@ def add_timeout_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, with_commands: bool = True) -> argparse.ArgumentParser:
+    """The command line's parser. Without its commands for a tray start (which names none,
+    see `tray_start_region`): building them loads every command's module."""
     import argparse
 
     from glmtray.platform.regions import Region
@@ -773,6 +778,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=[r.value for r in Region],
         help=_("the tray app's region for this run (default: the saved one)"),
     )
+    if not with_commands:
+        return parser
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def with_region(p: argparse.ArgumentParser) -> None:
@@ -882,35 +889,32 @@ def tray_start_region(arguments: Sequence[str]) -> tuple[bool, str | None]:
     return True, region
 
 
-def _start_tray_key_read(arguments: Sequence[str]) -> PendingRead | None:
-    starts_tray, region = tray_start_region(arguments)
-    if not starts_tray:
-        return None
-    from glmtray.key_helper import PendingRead
-
-    return PendingRead.saved_account(region)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments and arguments[0] in FAST_COMMANDS:
         # Before anything else is imported: the command loads only what it needs.
         fast: int = importlib.import_module(FAST_COMMANDS[arguments[0]]).main(arguments[1:])
         return fast
-    early_read = _start_tray_key_read(arguments)
+    starts_tray, region = tray_start_region(arguments)
+    early_read: PendingRead | None = None
+    if starts_tray:
+        from glmtray.key_helper import PendingRead
+
+        early_read = PendingRead.saved_account(region)
     import logging
 
     from glmtray.errors import GlmtrayError
     from glmtray.redact import redact
 
     _loaded_settings.clear()
-    parser = build_parser()
+    parser = build_parser(with_commands=not starts_tray)
     try:
         args = parser.parse_args(arguments)
     except SystemExit:
         if early_read is not None:
             early_read.cancel()
         raise
+    del parser  # main() lasts as long as the tray: the parser need not
     _setup_logging(args.verbose)
     func = getattr(args, "func", cmd_gui)
     if early_read is not None:

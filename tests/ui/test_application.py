@@ -823,3 +823,24 @@ def test_the_first_fetch_started_before_qt_is_taken_over_not_repeated(
     finally:
         app.shutdown()
         app.panel.close()
+
+
+def test_the_network_is_watched_only_after_a_refresh_fails(
+    qtbot: QtBot, signed_in_app: GlmTrayApp, sim: PlatformSimulator
+) -> None:
+    """A tray that never goes offline never loads Qt's network information; once a refresh
+    fails, the network's return brings an immediate refresh."""
+    app = signed_in_app
+    assert not app.scheduler.watching_network
+    before = len(sim.requests)
+    app.scheduler.network_online()  # nothing failed: nothing to do
+    assert len(sim.requests) == before and not app.scheduler.busy
+
+    sim.set_scenario("http_502")
+    refresh_and_wait(qtbot, app)
+    assert app.monitor.failures and app.scheduler.watching_network
+    sim.set_scenario("pro")
+    app.scheduler.network_online()
+    wait_phase(qtbot, app, Phase.READY)
+    assert app.monitor.failures == 0
+    assert len(sim.requests) > before

@@ -10,6 +10,7 @@ the Qt-free core (`Monitor`, `alerts`, the activity package). Widgets only rende
 
 from __future__ import annotations
 
+import linecache
 import logging
 import logging.handlers
 import os
@@ -575,6 +576,11 @@ def run_app(
 ) -> int:
     """The composition root: one environment, one application built from it.
     `environment`, when given, is the first one (already at work: see first_fetch.py)."""
+    # PySide6 reads the whole source of every module imported after it (looking for
+    # `from __feature__ import`), and linecache keeps those lines: some 50,000 lines, 2-4 MB
+    # the tray never reads again (a traceback reads its lines anew). Dropped here, after the
+    # imports, so the objects made from now on reuse that memory.
+    linecache.clearcache()
     sys.excepthook = log_uncaught
     threading.excepthook = log_uncaught_in_thread
     QApplication.setApplicationName(APP_NAME)

@@ -35,16 +35,25 @@ class NotificationCenter(QObject):
         self._sent: dict[int, Notification] = {}
         self._clicked.connect(self._on_clicked)
         self.notifier = notifier
-        if self.notifier is None and DesktopNotifier.available():
-            self.notifier = DesktopNotifier(APP_NAME, on_click=self._clicked.emit)
+        self._looked_for_daemon = notifier is not None
+
+    def _daemon(self) -> Notifier | None:
+        """The session's notification daemon, looked for at the first notification: looking
+        is a D-Bus round trip (and jeepney's import), and most starts notify nothing."""
+        if not self._looked_for_daemon:
+            self._looked_for_daemon = True
+            if DesktopNotifier.available():
+                self.notifier = DesktopNotifier(APP_NAME, on_click=self._clicked.emit)
+        return self.notifier
 
     def deliver(self, notes: list[Notification]) -> None:
         """Nothing while notifications are paused: the icon and panel still show every state."""
         for note in self._monitor.deliverable(notes, utcnow()):
             log.info("notify: %s", note.title)
             notification_id = None
-            if self.notifier is not None:
-                notification_id = self.notifier.notify(note.title, note.body, urgent=note.urgent)
+            notifier = self._daemon()
+            if notifier is not None:
+                notification_id = notifier.notify(note.title, note.body, urgent=note.urgent)
             if notification_id is not None:
                 self._sent[notification_id] = note
             else:

@@ -2,6 +2,10 @@
 
 The Qt-free `Monitor` decides what to fetch and how long to wait; this controller only
 keeps time, asks the platform service, and hands every result back to the Monitor.
+
+The network's return is watched from the first failed refresh on, not from the start: Qt's
+network information loads QtNetwork and a system backend (GLib's network monitor, or
+NetworkManager over D-Bus), about 4 MB that a tray which never goes offline never needs.
 """
 
 from __future__ import annotations
@@ -47,7 +51,8 @@ class RefreshScheduler(QObject):
         self._clock.setInterval(CLOCK_CHECK_MS)
         self._clock.timeout.connect(self._check_clock)
         self._clock.start()
-        self._watch_network()
+        self.watching_network = False
+        """Whether Qt's network information was asked to report the network's return."""
         service.fetched.connect(self._on_fetched)
         service.fetch_failed.connect(self._on_failed)
 
@@ -109,6 +114,8 @@ class RefreshScheduler(QObject):
 
     def _after(self, notes: list[Notification]) -> None:
         self._set_busy(False)
+        if self._monitor.failures and not self.watching_network:
+            self._watch_network()
         self.notifications.emit(notes)
         if self._pending_forced:
             self._pending_forced = False
@@ -124,7 +131,14 @@ class RefreshScheduler(QObject):
             log.info("wake from sleep detected; refreshing")
             self.refresh(forced=True)
 
+    def network_online(self) -> None:
+        """The system says the network is back: refresh now if the last refresh failed."""
+        if self._monitor.failures:
+            log.info("network is back; refreshing")
+            self.refresh(forced=True)
+
     def _watch_network(self) -> None:
+        self.watching_network = True  # once: a backend that failed to load fails again
         try:
             from PySide6.QtNetwork import QNetworkInformation
 
@@ -135,12 +149,8 @@ class RefreshScheduler(QObject):
                 return
 
             def changed(reachability: QNetworkInformation.Reachability) -> None:
-                if (
-                    reachability == QNetworkInformation.Reachability.Online
-                    and self._monitor.failures
-                ):
-                    log.info("network is back; refreshing")
-                    self.refresh(forced=True)
+                if reachability == QNetworkInformation.Reachability.Online:
+                    self.network_online()
 
             network.reachabilityChanged.connect(changed)
         except Exception as error:  # no backend on this platform: wake detection still works
