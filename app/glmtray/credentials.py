@@ -86,6 +86,15 @@ class CredentialStore:
         return self._backend
 
     @property
+    def backend_class_name(self) -> str:
+        """The loaded backend's class, fully qualified ("" when none could be loaded)."""
+        try:
+            backend = self._keyring()
+        except CredentialError:
+            return ""
+        return f"{type(backend).__module__}.{type(backend).__qualname__}"
+
+    @property
     def backend_name(self) -> str:
         try:
             return _backend_name(self._keyring())

@@ -12,9 +12,17 @@ command line is even parsed (cli.py), asking for "the saved account", which the 
 looks up in the settings itself. Hence this module imports only the standard library's
 lightest modules; what the answer needs (errors, translations) loads when it arrives.
 
+The child also skips keyring's discovery when it can: discovery imports every backend
+keyring knows (the macOS one asks ldconfig for a library) and asks each whether it works,
+some 50 ms of every start. Where the user has chosen no backend (PYTHON_KEYRING_BACKEND,
+keyringrc.cfg), the child remembers which one discovery found holding the key (its class
+name, in the cache folder) and goes straight to it next time; when that one has no key or
+fails, discovery runs as before.
+
 The key goes from the child to the tray over an anonymous pipe, never a file, argument or
-environment variable; the child writes nothing else anywhere. When the child cannot be
-started or answers nonsense, the tray reads the key itself, as it did before.
+environment variable; the child writes nothing else anywhere but that class name. When the
+child cannot be started or answers nonsense, the tray reads the key itself, as it did
+before.
 """
 
 from __future__ import annotations
@@ -30,7 +38,9 @@ from collections.abc import Sequence
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from glmtray.credentials import Account
+    from typing import Any
+
+    from glmtray.credentials import Account, CredentialStore
     from glmtray.errors import CredentialError, KeyringUnresponsive
 
 HELPER_FLAG = "--glmtray-read-key"
@@ -41,6 +51,8 @@ SAVED_ACCOUNT = "--saved-account"
 """Instead of REGION:LABEL: the account the settings name (optionally in another region)."""
 ERROR_KINDS = ("CredentialError", "KeyringLocked", "KeyringUnresponsive")
 """The errors a child's answer may name; anything else is a CredentialError."""
+BACKEND_HINT_FILE = "keyring-backend"
+"""In the cache folder: the class name of the keyring backend that last held the key."""
 
 
 WATCH_PARENT_FLAG = "--until-stdin-closes"
@@ -199,8 +211,17 @@ def read_key(target: Sequence[str]) -> dict[str, str | None]:
             account = Account(Region.parse(region_name), label or "default")
     except (ValueError, IndexError):
         return {"error": "CredentialError", "message": "Unknown account.", "backend": "none"}
+    remembered = _remembered_backend()
+    if remembered is not None:
+        try:
+            key = CredentialStore(remembered).get(account)
+        except CredentialError:
+            key = None  # discovery decides, and says what is wrong
+        if key is not None:
+            return {"account": account.username, "key": key}
+    store = CredentialStore()
     try:
-        return {"account": account.username, "key": CredentialStore().get(account)}
+        key = store.get(account)
     except CredentialError as error:
         kind = type(error).__name__
         return {
@@ -208,6 +229,44 @@ def read_key(target: Sequence[str]) -> dict[str, str | None]:
             "message": error.message,
             "backend": error.backend,
         }
+    if key is not None:
+        _remember_backend(store)
+    return {"account": account.username, "key": key}
+
+
+def _backend_hint_path() -> str:
+    from glmtray.settings import cache_dir
+
+    return os.path.join(cache_dir(), BACKEND_HINT_FILE)
+
+
+def _remembered_backend() -> Any | None:
+    """The backend discovery found holding the key last time, when the user chose none."""
+    try:
+        with open(_backend_hint_path(), encoding="utf-8") as hint:
+            name = hint.read(200).strip()
+    except OSError:
+        return None
+    if not name.startswith("keyring.backends."):
+        return None  # only keyring's own backends: the file picks no code of its own
+    try:
+        from keyring import core
+
+        if os.environ.get("PYTHON_KEYRING_BACKEND") or core.load_config() is not None:
+            return None  # the user's choice: keyring honours it without discovery anyway
+        return core.load_keyring(name)
+    except Exception:  # gone, or no longer working here: discovery decides
+        return None
+
+
+def _remember_backend(store: CredentialStore) -> None:
+    from glmtray.atomic_file import replace_file
+
+    name = store.backend_class_name
+    if os.environ.get("PYTHON_KEYRING_BACKEND") or not name.startswith("keyring.backends."):
+        return
+    with contextlib.suppress(OSError):  # unwritten, the next start discovers again
+        replace_file(_backend_hint_path(), name.encode())
 
 
 def _end_when_stdin_closes() -> None:
