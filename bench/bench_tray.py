@@ -293,16 +293,26 @@ class LineReader:
         self._thread.join(5)
 
 
+def log_size(path: Path) -> int:
+    """Where this start's lines begin in the app's log (an earlier start wrote the rest)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 def wait_for_log_line(
-    path: Path, text: str, timeout: float, process: subprocess.Popen[str]
+    path: Path, text: str, timeout: float, process: subprocess.Popen[str], after: int = 0
 ) -> bool:
-    """Whether `text` shows in the app's log file within `timeout` (polled every 5 ms): a
-    normal start logs its INFO lines there, not on the terminal."""
+    """Whether `text` shows in the app's log file past byte `after` within `timeout` (polled
+    every 5 ms): a normal start logs its INFO lines there, not on the terminal."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
         try:
-            if text in path.read_text(encoding="utf-8", errors="replace"):
-                return True
+            with path.open("rb") as log:
+                log.seek(after)
+                if text.encode() in log.read():
+                    return True
         except OSError:
             pass
         time.sleep(0.005)
@@ -351,6 +361,8 @@ def measure(
 ) -> tuple[RunResult, dict[str, str], dict[str, float]]:
     """One run: start, wait for data, idle, read /proc. With `inspect` (the probe target) also
     ask the app for its module list and read its memory map before stopping it."""
+    log_file = Path(env.get("XDG_STATE_HOME", "")) / "glmtray" / "log" / "glmtray.log"
+    earlier = log_size(log_file)
     start = time.perf_counter()
     process = subprocess.Popen(
         target.argv(),
@@ -362,12 +374,11 @@ def measure(
     )
     assert process.stderr is not None
     stderr = LineReader(process.stderr)
-    log_file = Path(env.get("XDG_STATE_HOME", "")) / "glmtray" / "log" / "glmtray.log"
     try:
         if "-v" in target.app_args or target.script == FLOOR_SCRIPT:
             seen = stderr.wait_for(READY_LINE, READY_TIMEOUT_S)
         else:
-            seen = wait_for_log_line(log_file, READY_LINE, READY_TIMEOUT_S, process)
+            seen = wait_for_log_line(log_file, READY_LINE, READY_TIMEOUT_S, process, earlier)
         if not seen:
             stop(process)
             stderr.join()
@@ -405,6 +416,8 @@ def measure(
 
 def first_start(target: Target, env: dict[str, str]) -> float:
     """Start, wait for data, stop: the seconds to data of a start in fresh folders."""
+    log_file = Path(env.get("XDG_STATE_HOME", "")) / "glmtray" / "log" / "glmtray.log"
+    earlier = log_size(log_file)
     start = time.perf_counter()
     process = subprocess.Popen(
         target.argv(), env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -412,12 +425,11 @@ def first_start(target: Target, env: dict[str, str]) -> float:
     )  # fmt: skip
     assert process.stderr is not None
     stderr = LineReader(process.stderr)
-    log_file = Path(env.get("XDG_STATE_HOME", "")) / "glmtray" / "log" / "glmtray.log"
     try:
         if "-v" in target.app_args or target.script == FLOOR_SCRIPT:
             seen = stderr.wait_for(READY_LINE, READY_TIMEOUT_S)
         else:
-            seen = wait_for_log_line(log_file, READY_LINE, READY_TIMEOUT_S, process)
+            seen = wait_for_log_line(log_file, READY_LINE, READY_TIMEOUT_S, process, earlier)
         if not seen:
             raise RuntimeError(f"{target.label}: no '{READY_LINE}' line at its first start")
         return time.perf_counter() - start
