@@ -415,28 +415,9 @@ def measure(
 
 
 def first_start(target: Target, env: dict[str, str]) -> float:
-    """Start, wait for data, stop: the seconds to data of a start in fresh folders."""
-    log_file = Path(env.get("XDG_STATE_HOME", "")) / "glmtray" / "log" / "glmtray.log"
-    earlier = log_size(log_file)
-    start = time.perf_counter()
-    process = subprocess.Popen(
-        target.argv(), env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert process.stderr is not None
-    stderr = LineReader(process.stderr)
-    try:
-        if "-v" in target.app_args or target.script == FLOOR_SCRIPT:
-            seen = stderr.wait_for(READY_LINE, READY_TIMEOUT_S)
-        else:
-            seen = wait_for_log_line(log_file, READY_LINE, READY_TIMEOUT_S, process, earlier)
-        if not seen:
-            raise RuntimeError(f"{target.label}: no '{READY_LINE}' line at its first start")
-        return time.perf_counter() - start
-    finally:
-        time.sleep(SETTLE_S)  # what a first start writes after its data (history, caches)
-        stop(process)
-        stderr.join()
+    """Start, wait for data and what follows it, stop: the seconds to data of a start in
+    fresh folders."""
+    return measure(target, env, idle=0.001)[0].ready_s
 
 
 def code_under_test(env: dict[str, str], floor: bool) -> str:
