@@ -47,7 +47,8 @@ STATUSLINE_MAX_AGE = 5
 """glmtray's `statusline_max_age_seconds` here (its smallest value), so that a change on
 the platform reaches the status line within one of Claude Code's refresh intervals."""
 ANSWER = "Hello from the simulator."
-WINDOW = r"(\d+% ⟳\S+|\d+%|limit reached, back [^·]+)"
+WINDOW = r"(\d+% ⟳(?:\S+ ){0,2}\d{1,2}:\d\d|\d+%|limit reached, back [^·]+)"
+"""A window in the status line; its reset is "16:45" today, "Wed 00:09" this week."""
 STATUS_LINE = re.compile(
     rf"GLM Pro · (Throttled \(\d+\) · )?5h {WINDOW} · wk {WINDOW} · (off-peak|peak) \S+"
 )
