@@ -844,3 +844,36 @@ def test_the_network_is_watched_only_after_a_refresh_fails(
     wait_phase(qtbot, app, Phase.READY)
     assert app.monitor.failures == 0
     assert len(sim.requests) > before
+
+
+def test_the_histories_open_after_the_icon_shows_the_first_data(
+    qtbot: QtBot, qapp: Any, sim: PlatformSimulator, tmp_path: Path
+) -> None:
+    """SQLite and the risk watcher load once the icon has the data: it never waits for them."""
+    sim.set_scenario("pro")
+    looks_when_opened: list[IconLook | None] = []
+    holder: list[GlmTrayApp] = []
+    environment = replace(
+        normal_environment(sim.base_url), keys=CredentialStore(keyring_with_key())
+    )
+    open_recorders = environment.open_recorders
+
+    def recorders_after_the_icon(account: Account) -> Any:
+        spec = holder[0].tray.icon_spec
+        looks_when_opened.append(spec.look if spec is not None else None)
+        return open_recorders(account)
+
+    app = GlmTrayApp(
+        qapp,
+        replace(environment, open_recorders=recorders_after_the_icon),
+        notifier=RecordingNotifier(),
+        instance_name=f"glmtray-extras-{os.getpid()}-{tmp_path.name}",
+    )
+    holder.append(app)
+    try:
+        assert app.start()
+        wait_phase(qtbot, app, Phase.READY)
+        qtbot.waitUntil(lambda: bool(looks_when_opened), timeout=WAIT_MS)
+        assert looks_when_opened == [IconLook.GAUGE]
+    finally:
+        app.shutdown()

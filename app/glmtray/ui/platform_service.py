@@ -88,6 +88,8 @@ class _PlatformWorker(QObject):
         self._peak_hours: str | None = None
         self._peak_rule = "auto"
         self._history: HistoryStore | None = None
+        self._after_start: tuple[Opening, bool] | None = None
+        """The session's first data and its transcripts choice, until `open_extras`."""
 
     # -- sessions ----------------------------------------------------------------
     @Slot(int, object, bool)
@@ -143,13 +145,10 @@ class _PlatformWorker(QObject):
     def _adopt(
         self, session: int, opening: Opening, read_transcripts: bool, *, session_only: bool
     ) -> None:
-        """Make the opened client this session's, open its risk history, say so once."""
+        """Make the opened client this session's and say so once; its histories open when
+        the GUI has shown the first data (`open_extras`)."""
         self._session, self._client = session, opening.client
-        try:
-            self._recorders = self._env.open_recorders(opening.account)
-        except Exception:  # history and the status line are extras
-            log.exception("fetch recorders unavailable")
-            self._recorders = []
+        self._after_start = (opening, read_transcripts)
         self.started.emit(
             SessionStart(
                 session,
@@ -160,7 +159,22 @@ class _PlatformWorker(QObject):
                 error=opening.error,
             )
         )
-        # The histories after the first data: the icon need not wait for SQLite.
+
+    @Slot(int)
+    def open_extras(self, session: int) -> None:
+        """Once the GUI has shown the session's first data: the fetch recorders, the risk
+        and usage histories, and what the first data adds to them. SQLite and the risk
+        watcher's modules take tens of ms of the interpreter: the icon neither waits for
+        them nor shares the interpreter with them while it is drawn."""
+        if session != self._session or self._after_start is None:
+            return
+        opening, read_transcripts = self._after_start
+        self._after_start = None
+        try:
+            self._recorders = self._env.open_recorders(opening.account)
+        except Exception:  # history and the status line are extras
+            log.exception("fetch recorders unavailable")
+            self._recorders = []
         self._open_risk(session, opening.account, read_transcripts)
         try:
             self._history = self._env.open_history(opening.account)
@@ -195,6 +209,7 @@ class _PlatformWorker(QObject):
             self._client.close()
         close_all(self._recorders)
         self._client, self._watcher, self._session, self._recorders = None, None, 0, []
+        self._after_start = None
         self._history = None  # the environment keeps the store: the next session reuses it
 
     @Slot(object)
@@ -328,6 +343,7 @@ class PlatformService(QObject):
     _peak_hours = Signal(str, str)
     _run_job = Signal(int, int, object)
     _stop = Signal()
+    _open_extras = Signal(int)
 
     def __init__(self, environment: Environment, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -347,6 +363,7 @@ class PlatformService(QObject):
         self._peak_hours.connect(self._worker.set_peak_hours)
         self._run_job.connect(self._worker.run_job)
         self._stop.connect(self._worker.stop)
+        self._open_extras.connect(self._worker.open_extras)
         self._worker.job_done.connect(self._on_job_done)
         self._worker.started.connect(self._on_started)
         self._worker.fetched.connect(self._on_fetched)
@@ -412,7 +429,9 @@ class PlatformService(QObject):
     # -- results (on the GUI thread) ----------------------------------------------
     def _on_started(self, start: SessionStart) -> None:
         if start.session == self.session:
-            self.started.emit(start)
+            self.started.emit(start)  # the GUI renders the first data before this returns
+            if start.signed_in:
+                self._open_extras.emit(start.session)
 
     def _on_fetched(self, session: int, snapshot: Snapshot, plan: FetchPlan) -> None:
         if session == self.session:
