@@ -1,8 +1,12 @@
-"""Helpers shared by tests: recorded platform bodies and an in-memory keyring."""
+"""Helpers shared by tests: recorded platform bodies, an in-memory keyring, and an HTTPS
+server on loopback."""
 
 from __future__ import annotations
 
 import json
+import ssl
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -35,3 +39,17 @@ class MemoryKeyring(KeyringBackend):
         if (service, username) not in self.items:
             raise PasswordDeleteError("not found")
         del self.items[(service, username)]
+
+
+def serve_https(
+    handler: type[BaseHTTPRequestHandler], certificate: tuple[Path, Path]
+) -> ThreadingHTTPServer:
+    """A started HTTPS server on a free loopback port presenting `certificate` (cert, key);
+    the caller shuts it down."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*certificate)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    return server

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import ssl
 import subprocess
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
@@ -16,6 +15,7 @@ import pytest
 
 from glmtray.platform import tls
 from glmtray.platform.tls import new_tls_context, platform_tls_context
+from tests.helpers import serve_https
 
 
 def test_every_connection_shares_one_context() -> None:
@@ -55,12 +55,7 @@ class _Hello(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def https_server(certificate: tuple[Path, Path]) -> Iterator[str]:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(*certificate)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
-    server.daemon_threads = True
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve_https(_Hello, certificate)
     try:
         yield f"https://127.0.0.1:{server.server_address[1]}/"
     finally:

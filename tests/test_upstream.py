@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import ssl
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,6 +20,7 @@ from glmtray.meter.server import LocalMeter
 from glmtray.meter.upstream import UPSTREAM_ERRORS, Upstream
 from glmtray.simulator import SIMULATOR_API_KEY, PlatformSimulator
 from glmtray.simulator.coding import OPENAI_CHAT_PATH, CodingSettings
+from tests.helpers import serve_https
 
 BEARER = [(b"Authorization", f"Bearer {SIMULATOR_API_KEY}".encode())]
 STREAM = b'{"model": "glm-4.6", "stream": true}'
@@ -168,12 +168,7 @@ def test_network_failures_are_upstream_errors() -> None:
 
 @pytest.fixture
 def tls_platform(certificate: tuple[Path, Path]) -> Iterator[str]:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(*certificate)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _StreamingHandler)
-    server.daemon_threads = True
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    _serve(server)
+    server = serve_https(_StreamingHandler, certificate)
     try:
         yield f"https://127.0.0.1:{server.server_address[1]}"
     finally:
@@ -213,12 +208,7 @@ def test_the_certificate_must_name_the_host(
 ) -> None:
     """Trusted, but issued for 127.0.0.1: asked for as localhost, it is refused."""
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(*certificate)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _StreamingHandler)
-    server.daemon_threads = True
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    _serve(server)
+    server = serve_https(_StreamingHandler, certificate)
     port = server.server_address[1]
 
     async def both() -> list[str]:
