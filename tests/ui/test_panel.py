@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -253,6 +254,22 @@ def test_unreachable_keeps_last_data_marked_stale(
     with qtbot.waitSignal(panel.refresh_requested, timeout=1000):
         qtbot.mouseClick(panel.status_section.retry_button, Qt.MouseButton.LeftButton)
     assert_nothing_clipped(panel)
+
+
+def test_a_start_without_any_data_claims_none(panel: Panel) -> None:
+    """Offline from the first fetch on: every section failed, so there is no data to show
+    the age of, only the time of the attempt."""
+    unreachable = PlatformUnavailable()
+    empty = replace(
+        make_snapshot(fetched_ago=timedelta(seconds=3)),
+        quota=None,
+        subscription=None,
+        problems={Section.QUOTA: unreachable, Section.SUBSCRIPTION: unreachable},
+    )
+    show(panel, make_state(empty, phase=Phase.ERROR, error=unreachable))
+    assert panel.status_section.card.title.text() == unreachable.title
+    assert "Showing data from" not in panel.status_section.card.message.text()
+    assert "Updated" not in panel.footer_section.updated_label.text()
 
 
 def test_unexpected_response(panel: Panel) -> None:

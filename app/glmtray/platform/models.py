@@ -307,6 +307,12 @@ class Snapshot:
         return self.quota.blocking_window if self.quota else None
 
     @property
+    def has_data(self) -> bool:
+        """Whether any of the account's data came (a first fetch that failed in every
+        section brings none, only its problems)."""
+        return self.quota is not None or self.subscription is not None
+
+    @property
     def has_windows(self) -> bool:
         """A quota came and it has windows; False for a plan reporting none (and no quota)."""
         return self.quota is not None and self.quota.has_windows

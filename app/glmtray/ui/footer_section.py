@@ -103,7 +103,8 @@ class FooterSection(Section):
 
     def render_state(self, state: AppState, now: datetime) -> None:
         dark = self.is_dark()
-        snap = state.snapshot
+        # A fetch that failed in every section brought no data to be "updated" with.
+        snap = state.snapshot if state.snapshot is not None and state.snapshot.has_data else None
         colour: QColor | None = style.grey(dark)
         if state.phase is Phase.SIGNED_OUT:
             text = ""

@@ -145,7 +145,7 @@ def status_content(state: AppState, now: datetime) -> StatusContent | None:
     else:
         kind = WARN if isinstance(error, (PlatformUnavailable, RateLimited)) else DANGER
         content = StatusContent(kind, error.title, error.message, retry=True)
-    if snap is not None:
+    if snap is not None and snap.has_data:
         shown = _tr("Showing data from {age} ago.").format(age=age(now, snap.fetched_at))
         content = replace(content, message=content.message + "\n" + shown)
     return content
