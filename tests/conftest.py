@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 from collections.abc import Iterator
@@ -27,6 +28,14 @@ def isolated_dirs(
     monkeypatch.delenv("GLMTRAY_API_KEY", raising=False)
     monkeypatch.delenv("GLMTRAY_BASE_URL", raising=False)
     return home
+
+
+@pytest.fixture(autouse=True)
+def collector_running() -> Iterator[None]:
+    """Every test ends with Python's garbage collector running: a tray start run in-process
+    pauses it (collector.py), and a stand-in tray would leave it off for the tests after."""
+    yield
+    gc.enable()
 
 
 @pytest.fixture

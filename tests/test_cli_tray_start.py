@@ -4,6 +4,8 @@ the longest step of a start, so it must not wait for the command line's parser."
 from __future__ import annotations
 
 import argparse
+import gc
+from collections.abc import Iterator
 
 import pytest
 
@@ -49,7 +51,7 @@ class Recorder:
 
 
 @pytest.fixture
-def events(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def events(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     seen: list[str] = []
     reads: list[Recorder] = []
 
@@ -72,7 +74,8 @@ def events(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setattr(PendingRead, "saved_account", staticmethod(saved_account))
     monkeypatch.setattr(cli, "build_parser", build_parser)
     monkeypatch.setattr(cli, "cmd_gui", cmd_gui)
-    return seen
+    yield seen
+    gc.enable()  # a tray start paused it; the stand-in tray never turns it back on
 
 
 def test_the_tray_gets_the_read_begun_before_parsing(events: list[str]) -> None:
@@ -93,3 +96,26 @@ def test_the_demo_starts_no_read_and_a_refused_start_ends_its_read(
     with pytest.raises(SystemExit):
         cli.main(["--region", "mars"])  # argparse refuses it: the read started is ended
     assert events == ["read started (mars)", "parser built without commands", "read cancelled"]
+
+
+def test_a_tray_start_pauses_the_collector_and_other_commands_do_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The tray runs its start without the cyclic collector (collector.py; the GUI turns it
+    back on once the first outcome shows); a command such as the demo or `status` keeps it."""
+    collector_on: list[bool] = []
+
+    def cmd_gui(args: argparse.Namespace) -> int:
+        collector_on.append(gc.isenabled())
+        return 0
+
+    monkeypatch.setattr(
+        PendingRead, "saved_account", staticmethod(lambda region=None: Recorder([]))
+    )
+    monkeypatch.setattr(cli, "cmd_gui", cmd_gui)
+    try:
+        cli.main(["--demo"])
+        cli.main(["-v"])
+    finally:
+        gc.enable()
+    assert collector_on == [True, False]

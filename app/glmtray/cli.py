@@ -898,7 +898,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     starts_tray, region = tray_start_region(arguments)
     early_read: PendingRead | None = None
     if starts_tray:
+        from glmtray.collector import pause_for_start
         from glmtray.key_helper import PendingRead
+
+        pause_for_start()  # until the first data is on screen (collector.py)
 
         early_read = PendingRead.saved_account(region)
     import logging

@@ -28,6 +28,7 @@ before.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import stat
@@ -292,6 +293,7 @@ def _end_when_stdin_closes() -> None:
 
 
 def main(argv: Sequence[str]) -> int:
+    gc.disable()  # a process that lives for one read: reference counting frees enough
     arguments = list(argv)
     if arguments[:1] == [WATCH_PARENT_FLAG]:
         arguments.pop(0)

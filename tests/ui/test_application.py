@@ -374,9 +374,7 @@ def test_demo_mode_leaves_keyring_and_settings_untouched(
     assert not any(isolated_dirs.rglob("*.sqlite3"))
 
 
-def test_settings_apply_without_restart(
-    qtbot: QtBot, signed_in_app: GlmTrayApp
-) -> None:
+def test_settings_apply_without_restart(qtbot: QtBot, signed_in_app: GlmTrayApp) -> None:
     app = signed_in_app
     new = replace(app.monitor.state.settings, show_number_in_icon=False, refresh_seconds=300)
     app.apply_settings(new)
@@ -580,8 +578,7 @@ def test_meter_follows_settings_and_a_taken_port_is_a_notice(
         )
         qtbot.waitUntil(
             lambda: any(
-                str(taken) in text and "in use" in text
-                for text in app.monitor.state.notice_texts()
+                str(taken) in text and "in use" in text for text in app.monitor.state.notice_texts()
             ),
             timeout=WAIT_MS,
         )
@@ -737,7 +734,9 @@ def test_the_demo_plays_every_feature(qtbot: QtBot, make_app: MakeApp) -> None:
         )
 
     qtbot.waitUntil(restricted_with_sessions, timeout=20_000)
-    qtbot.waitUntil(lambda: any("Weekly limit reached" in t for t in sent_titles(app)), timeout=20_000)
+    qtbot.waitUntil(
+        lambda: any("Weekly limit reached" in t for t in sent_titles(app)), timeout=20_000
+    )
     titles = sent_titles(app)
     assert any("restrict" in t.lower() for t in titles), titles
     assert any("renews on" in t for t in titles), titles  # the renewal reminder
@@ -771,7 +770,9 @@ def test_try_the_demo_and_leave_it_in_one_process_with_one_tray(
         assert first is not None
         signin = wait_sign_in(qtbot, first)
         signin.demo_button.click()
-        qtbot.waitUntil(lambda: host.current is not None and host.current is not first, timeout=WAIT_MS)
+        qtbot.waitUntil(
+            lambda: host.current is not None and host.current is not first, timeout=WAIT_MS
+        )
         demo = host.current
         assert demo is not None and demo.environment.label == "demo"
         from shiboken6 import isValid
@@ -779,7 +780,9 @@ def test_try_the_demo_and_leave_it_in_one_process_with_one_tray(
         qtbot.waitUntil(lambda: not isValid(first), timeout=WAIT_MS)  # its icon went with it
         wait_phase(qtbot, demo, Phase.READY)
         demo.sign_out()  # "Leave the demo"
-        qtbot.waitUntil(lambda: host.current is not None and host.current is not demo, timeout=WAIT_MS)
+        qtbot.waitUntil(
+            lambda: host.current is not None and host.current is not demo, timeout=WAIT_MS
+        )
         back = host.current
         assert back is not None and back.environment.label == ""
         wait_sign_in(qtbot, back)
@@ -812,7 +815,10 @@ def test_the_first_fetch_started_before_qt_is_taken_over_not_repeated(
     environment.first_fetch = FirstFetch(environment, Account(Region.GLOBAL), "en")
     before = len(sim.requests)
     app = GlmTrayApp(
-        qapp, environment, notifier=RecordingNotifier(), instance_name=f"glmtray-first-{tmp_path.name}"
+        qapp,
+        environment,
+        notifier=RecordingNotifier(),
+        instance_name=f"glmtray-first-{tmp_path.name}",
     )
     try:
         assert app.start()
@@ -877,3 +883,37 @@ def test_the_histories_open_after_the_icon_shows_the_first_data(
         assert looks_when_opened == [IconLook.GAUGE]
     finally:
         app.shutdown()
+
+
+@pytest.fixture
+def collector_paused() -> Iterator[None]:
+    """The garbage collector paused as a tray start pauses it; running again afterwards."""
+    import gc
+
+    from glmtray.collector import pause_for_start
+
+    pause_for_start()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+@pytest.mark.parametrize("stored", [True, False], ids=["signed in", "no key"])
+def test_the_collector_paused_for_the_start_runs_again_once_its_outcome_shows(
+    qtbot: QtBot, make_app: MakeApp, sim: PlatformSimulator, collector_paused: None, stored: bool
+) -> None:
+    """Paused from the start's first line, the collector must not stay off for the life of
+    the tray: it runs again once the first session's outcome (data, or the sign-in dialog
+    for no key) is on screen, and not before."""
+    import gc
+
+    sim.set_scenario("pro")
+    app = make_app(keyring_with_key() if stored else MemoryKeyring())
+    assert app.start()
+    assert not gc.isenabled()  # the icon is up, the outcome not yet there
+    qtbot.waitUntil(gc.isenabled, timeout=10_000)
+    if stored:
+        assert app.monitor.state.snapshot is not None
+    else:
+        assert app.sign_in.dialog is not None and app.sign_in.dialog.isVisible()

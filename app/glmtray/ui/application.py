@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QApplication
 
 from glmtray import APP_ID, APP_NAME, __version__
 from glmtray.alerts import Notification
+from glmtray.collector import START_PAUSE_LIMIT_S, resume_after_start
 from glmtray.desktop_notify import Notifier
 from glmtray.environment import Environment, demo_environment, normal_environment
 from glmtray.errors import SettingsError
@@ -147,6 +148,8 @@ class GlmTrayApp(QObject):
         sign_in.region_chosen.connect(self._on_region_chosen)
         sign_in.demo_requested.connect(lambda: self.switch_requested.emit("demo"))
         sign_in.open_url_requested.connect(self.open_url)
+        # After the sign-in flow has shown the first session's outcome (connected before).
+        self.service.started.connect(lambda _start: resume_after_start())
         self.service.risk_updated.connect(self._on_risk_updated)
         self.service.forecasts_updated.connect(
             lambda found: self.notifications.deliver(self.monitor.set_forecasts(found, utcnow()))
@@ -604,6 +607,9 @@ def run_app(
             return first.pop()
         return demo_environment() if mode == "demo" else normal_environment(base_url)
 
+    # A start with no outcome for long (a keyring behind its unlock prompt) gets the garbage
+    # collector back anyway.
+    QTimer.singleShot(int(START_PAUSE_LIMIT_S * 1000), resume_after_start)
     host = AppHost(app, make_environment)
     if not host.start("demo" if demo else "normal"):
         return 0
