@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-from collections.abc import Iterator
 
 import pytest
 
@@ -51,7 +50,7 @@ class Recorder:
 
 
 @pytest.fixture
-def events(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+def events(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     reads: list[Recorder] = []
 
@@ -74,8 +73,7 @@ def events(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     monkeypatch.setattr(PendingRead, "saved_account", staticmethod(saved_account))
     monkeypatch.setattr(cli, "build_parser", build_parser)
     monkeypatch.setattr(cli, "cmd_gui", cmd_gui)
-    yield seen
-    gc.enable()  # a tray start paused it; the stand-in tray never turns it back on
+    return seen
 
 
 def test_the_tray_gets_the_read_begun_before_parsing(events: list[str]) -> None:
@@ -113,9 +111,6 @@ def test_a_tray_start_pauses_the_collector_and_other_commands_do_not(
         PendingRead, "saved_account", staticmethod(lambda region=None: Recorder([]))
     )
     monkeypatch.setattr(cli, "cmd_gui", cmd_gui)
-    try:
-        cli.main(["--demo"])
-        cli.main(["-v"])
-    finally:
-        gc.enable()
+    cli.main(["--demo"])
+    cli.main(["-v"])  # tests/conftest.py turns it back on after the test
     assert collector_on == [True, False]

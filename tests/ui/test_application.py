@@ -886,17 +886,12 @@ def test_the_histories_open_after_the_icon_shows_the_first_data(
 
 
 @pytest.fixture
-def collector_paused() -> Iterator[None]:
-    """The garbage collector paused as a tray start pauses it; running again afterwards."""
-    import gc
-
+def collector_paused() -> None:
+    """The garbage collector paused as a tray start pauses it (tests/conftest.py turns it
+    back on after the test)."""
     from glmtray.collector import pause_for_start
 
     pause_for_start()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 @pytest.mark.parametrize("stored", [True, False], ids=["signed in", "no key"])
