@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import ssl
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -41,15 +43,20 @@ class MemoryKeyring(KeyringBackend):
         del self.items[(service, username)]
 
 
+@contextmanager
 def serve_https(
     handler: type[BaseHTTPRequestHandler], certificate: tuple[Path, Path]
-) -> ThreadingHTTPServer:
-    """A started HTTPS server on a free loopback port presenting `certificate` (cert, key);
-    the caller shuts it down."""
+) -> Iterator[int]:
+    """An HTTPS server on a free loopback port presenting `certificate` (cert, key), for the
+    length of the block; gives its port."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(*certificate)
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     server.socket = context.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    return server
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -55,12 +55,8 @@ class _Hello(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def https_server(certificate: tuple[Path, Path]) -> Iterator[str]:
-    server = serve_https(_Hello, certificate)
-    try:
-        yield f"https://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_https(_Hello, certificate) as port:
+        yield f"https://127.0.0.1:{port}/"
 
 
 def hashed_directory(folder: Path, certificate: Path) -> Path:

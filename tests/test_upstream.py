@@ -168,12 +168,8 @@ def test_network_failures_are_upstream_errors() -> None:
 
 @pytest.fixture
 def tls_platform(certificate: tuple[Path, Path]) -> Iterator[str]:
-    server = serve_https(_StreamingHandler, certificate)
-    try:
-        yield f"https://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_https(_StreamingHandler, certificate) as port:
+        yield f"https://127.0.0.1:{port}"
 
 
 def test_the_meter_relays_a_stream_from_a_tls_platform(
@@ -208,10 +204,8 @@ def test_the_certificate_must_name_the_host(
 ) -> None:
     """Trusted, but issued for 127.0.0.1: asked for as localhost, it is refused."""
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
-    server = serve_https(_StreamingHandler, certificate)
-    port = server.server_address[1]
 
-    async def both() -> list[str]:
+    async def both(port: int) -> list[str]:
         outcomes = []
         for host in ("127.0.0.1", "localhost"):
             upstream = Upstream(f"https://{host}:{port}")
@@ -224,10 +218,7 @@ def test_the_certificate_must_name_the_host(
                 await upstream.aclose()
         return outcomes
 
-    try:
-        trusted, wrong_name = asyncio.run(both())
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_https(_StreamingHandler, certificate) as port:
+        trusted, wrong_name = asyncio.run(both(port))
     assert trusted == "200"
     assert wrong_name == "ClientConnectorCertificateError"
