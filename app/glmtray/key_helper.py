@@ -236,7 +236,7 @@ def read_key(target: Sequence[str]) -> dict[str, str | None]:
 
 
 def _backend_hint_path() -> str:
-    from glmtray.settings import cache_dir
+    from glmtray.snapshot import cache_dir  # the status line's: no platformdirs on Linux
 
     return os.path.join(cache_dir(), BACKEND_HINT_FILE)
 

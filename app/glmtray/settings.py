@@ -56,11 +56,6 @@ def log_dir() -> Path:
     return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
 
 
-def cache_dir() -> Path:
-    """What glmtray can always rebuild (it may be deleted at any time)."""
-    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
-
-
 def settings_path() -> Path:
     return config_dir() / "settings.json"
 
