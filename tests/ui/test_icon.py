@@ -7,11 +7,20 @@ import math
 from dataclasses import replace
 
 import pytest
-from PySide6.QtGui import QColor, QImage, QPalette
+from PySide6.QtGui import QColor, QFont, QImage, QPalette
 
 from glmtray.state import IconLook, IconSpec, Level
 from glmtray.ui import style
-from glmtray.ui.icon import ICON_SIZES, make_qicon, number_text, panel_is_dark, render_icon
+from glmtray.ui.icon import (
+    ICON_SIZES,
+    SMALLEST_TEXT_PIXELS,
+    fitted_text,
+    make_qicon,
+    number_text,
+    panel_is_dark,
+    render_icon,
+    text_outline,
+)
 
 SIZES = (16, 22, 32, 48)
 LOOKS = (
@@ -212,3 +221,27 @@ def test_two_windows_draw_two_rings(qapp: object) -> None:
     )  # fmt: skip
     assert has_colour_near(two, style.level_colour(Level.WARNING, True))
     assert not has_colour_near(one, style.level_colour(Level.WARNING, True))
+
+
+@pytest.mark.parametrize("text", ["0", "7", "42", "88", "99", "!"])
+@pytest.mark.parametrize("weight", [QFont.Weight.Black, QFont.Weight.Bold])
+def test_digits_are_drawn_at_the_largest_size_that_fits(
+    qapp: object, text: str, weight: QFont.Weight
+) -> None:
+    """The search that starts near the proportional answer finds what walking down one
+    pixel at a time from the largest size finds."""
+    for largest, box_w, box_h in [
+        (12, 13.4, 9.6),
+        (20, 17.2, 13.2),
+        (40, 34.4, 26.4),
+        (6, 3.0, 2.0),
+    ]:
+        walked = SMALLEST_TEXT_PIXELS
+        for pixel in range(largest, SMALLEST_TEXT_PIXELS, -1):
+            rect = text_outline(text, weight, pixel).boundingRect()
+            if rect.width() <= box_w and rect.height() <= box_h:
+                walked = pixel
+                break
+        expected = text_outline(text, weight, walked).boundingRect()
+        found = fitted_text(text, weight, largest, box_w, box_h).boundingRect()
+        assert found == expected, (largest, box_w, box_h)
