@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QObject, Qt, QUrl, Slot
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from glmtray.credentials import Account, CredentialStore
@@ -895,19 +897,25 @@ def collector_paused() -> None:
 
 
 @pytest.mark.parametrize("stored", [True, False], ids=["signed in", "no key"])
-def test_the_collector_paused_for_the_start_runs_again_once_its_outcome_shows(
+def test_the_collector_and_the_window_icon_wait_for_the_start_outcome(
     qtbot: QtBot, make_app: MakeApp, sim: PlatformSimulator, collector_paused: None, stored: bool
 ) -> None:
     """Paused from the start's first line, the collector must not stay off for the life of
     the tray: it runs again once the first session's outcome (data, or the sign-in dialog
-    for no key) is on screen, and not before."""
+    for no key) is on screen, and not before. The windows get their icon then too, and
+    keep it."""
     import gc
 
+    qt_app = QApplication.instance()
+    assert isinstance(qt_app, QApplication)
+    qt_app.setWindowIcon(QIcon())  # as a fresh process has it
     sim.set_scenario("pro")
     app = make_app(keyring_with_key() if stored else MemoryKeyring())
     assert app.start()
     assert not gc.isenabled()  # the icon is up, the outcome not yet there
+    assert qt_app.windowIcon().isNull()
     qtbot.waitUntil(gc.isenabled, timeout=10_000)
+    assert not qt_app.windowIcon().isNull()
     if stored:
         assert app.monitor.state.snapshot is not None
     else:

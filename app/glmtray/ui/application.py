@@ -149,7 +149,7 @@ class GlmTrayApp(QObject):
         sign_in.demo_requested.connect(lambda: self.switch_requested.emit("demo"))
         sign_in.open_url_requested.connect(self.open_url)
         # After the sign-in flow has shown the first session's outcome (connected before).
-        self.service.started.connect(lambda _start: resume_after_start())
+        self.service.started.connect(lambda _start: after_start(self.app))
         self.service.risk_updated.connect(self._on_risk_updated)
         self.service.forecasts_updated.connect(
             lambda found: self.notifications.deliver(self.monitor.set_forecasts(found, utcnow()))
@@ -574,6 +574,18 @@ class AppHost(QObject):
             self.current = None
 
 
+def after_start(app: QApplication) -> None:
+    """What waits until the first session's outcome is on screen (data, or the sign-in
+    dialog), or until START_PAUSE_LIMIT_S have passed without one: the garbage collector's
+    return (collector.py), and the windows' icon. Looking the icon up in the icon theme and
+    drawing its fallback take some 15 ms that the tray icon need not wait for; Qt gives the
+    icon to the windows already open when it is set."""
+    resume_after_start()
+    if app.windowIcon().isNull():
+        # An installed icon theme entry wins; an uninstalled bundle falls back to a gauge.
+        app.setWindowIcon(QIcon.fromTheme(APP_ID, make_qicon(IconSpec(IconLook.GAUGE, 40.0))))
+
+
 def run_app(
     *, demo: bool = False, base_url: str | None = None, environment: Environment | None = None
 ) -> int:
@@ -595,8 +607,6 @@ def run_app(
     # Before any widget exists: every tr() from here on answers in the chosen language.
     install_translators(app, "system" if demo else saved_language())
     app.setQuitOnLastWindowClosed(False)
-    # An installed icon theme entry wins; an uninstalled bundle falls back to a drawn gauge.
-    app.setWindowIcon(QIcon.fromTheme(APP_ID, make_qicon(IconSpec(IconLook.GAUGE, 40.0))))
     if not demo:
         setup_file_logging()
 
@@ -609,7 +619,7 @@ def run_app(
 
     # A start with no outcome for long (a keyring behind its unlock prompt) gets the garbage
     # collector back anyway.
-    QTimer.singleShot(int(START_PAUSE_LIMIT_S * 1000), resume_after_start)
+    QTimer.singleShot(int(START_PAUSE_LIMIT_S * 1000), lambda: after_start(app))
     host = AppHost(app, make_environment)
     if not host.start("demo" if demo else "normal"):
         return 0

@@ -91,7 +91,7 @@ class TrayController(QObject):
         if QSystemTrayIcon.isSystemTrayAvailable():
             self._retry.stop()
             if self._state is not None:
-                self.render(self._state, force=True)
+                self.render(self._state)  # drawn again only if the look changed meanwhile
             self.icon.show()
             self.availability_changed.emit(True)
             return
