@@ -12,5 +12,5 @@ from glmtray.cli import main
 
 if __name__ == "__main__":
     if sys.argv[1:2] == [key_helper.HELPER_FLAG]:  # the tray reading its key in a child
-        sys.exit(key_helper.main(sys.argv[2:]))
+        key_helper.run(sys.argv[2:])
     sys.exit(main())

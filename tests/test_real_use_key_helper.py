@@ -174,3 +174,20 @@ def child_processes() -> list[Child]:
         if int(ppid) == os.getpid() and state != "Z":
             found.append(Child(int(entry.name), tuple(cmdline.decode().split("\0"))))
     return found
+
+
+@LINUX_PROC
+def test_a_keyring_that_never_answers_is_given_up_at_the_limit(
+    sleeping_keyring: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The read waits on the child's pipe, not on a poll with a timeout: the limit is a
+    timer that ends the child, and the tray gets the keyring's "did not answer" error."""
+    from glmtray import key_helper
+
+    monkeypatch.setattr(key_helper, "HELPER_TIMEOUT_S", 1.0)
+    keys = ChildReadKeys()
+    started = time.monotonic()
+    with pytest.raises(KeyringUnresponsive):
+        keys.get(ACCOUNT)
+    assert 1.0 <= time.monotonic() - started < 10
+    assert not [p for p in child_processes() if "glmtray.key_helper" in p.cmdline]

@@ -33,7 +33,7 @@ _FAILED_ACTIONS = {
 }
 """A keyring failure said whole for each thing glmtray asked of it."""
 
-SERVICE_NAME = "glmtray"
+SERVICE_NAME = key_helper.KEYRING_SERVICE
 ENV_KEYRING_TIMEOUT = "GLMTRAY_KEYRING_TIMEOUT"
 DEFAULT_KEYRING_TIMEOUT = 10.0
 """Seconds the CLI waits for the keyring: long enough for an unlock prompt to be answered."""

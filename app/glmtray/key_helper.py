@@ -19,8 +19,18 @@ keyringrc.cfg), the child remembers which one discovery found holding the key (i
 name, in the cache folder) and goes straight to it next time; when that one has no key or
 fails, discovery runs as before.
 
+When that backend is keyring's Secret Service one (GNOME Keyring, and whatever else serves
+the Secret Service on a Linux desktop), the child asks the Secret Service through
+SecretStorage, the library keyring itself uses there, without loading keyring: keyring's
+own imports were half of the child's 0.2 s, and the read is the last step before the tray
+can fetch. It asks as keyring would with no configuration (the default collection, items by
+`service` and `username`), which the hint's second line vouches for: the keyring
+configuration file that did not exist when discovery ran. Anything short of a plain answer
+(a locked collection, no item, no session bus, that file now there) sends the read through
+keyring as before, which unlocks, prompts and reports errors in its own words.
+
 The key goes from the child to the tray over an anonymous pipe, never a file, argument or
-environment variable; the child writes nothing else anywhere but that class name. When the
+environment variable; the child writes nothing else anywhere but that hint. When the
 child cannot be started or answers nonsense, the tray reads the key itself, as it did
 before.
 """
@@ -39,7 +49,7 @@ from collections.abc import Sequence
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, NoReturn
 
     from glmtray.credentials import Account, CredentialStore
     from glmtray.errors import CredentialError, KeyringUnresponsive
@@ -48,12 +58,19 @@ HELPER_FLAG = "--glmtray-read-key"
 """The bundle's executable reads a key when started with this flag (packaging/entry.py)."""
 HELPER_TIMEOUT_S = 180.0
 """Long enough for an unlock prompt to be answered; past it the keyring counts as hung."""
+CHILD_END_S = 5.0
+"""How long a child that has closed its output may take to end before the tray stops waiting for it."""
 SAVED_ACCOUNT = "--saved-account"
 """Instead of REGION:LABEL: the account the settings name (optionally in another region)."""
 ERROR_KINDS = ("CredentialError", "KeyringLocked", "KeyringUnresponsive")
 """The errors a child's answer may name; anything else is a CredentialError."""
 BACKEND_HINT_FILE = "keyring-backend"
-"""In the cache folder: the class name of the keyring backend that last held the key."""
+"""In the cache folder: the class name of the keyring backend that last held the key, and
+on a second line the keyring configuration file that did not exist then (see the module's
+doc)."""
+SECRET_SERVICE_BACKEND = "keyring.backends.SecretService.Keyring"
+KEYRING_SERVICE = "glmtray"
+"""The service name every key is stored under (with the account's REGION:LABEL as user)."""
 
 
 WATCH_PARENT_FLAG = "--until-stdin-closes"
@@ -120,16 +137,21 @@ class PendingRead:
         """The child's answer; None when there is none to trust (then read in-process)."""
         if self.process is None:
             return None
+        # Not Popen.wait(timeout): with a timeout it polls, every 50 ms once it has waited a
+        # while, and the answer sat unseen for up to that long at every start. A read of the
+        # pipe wakes as the child ends; a timer ends the child at the limit instead.
+        # Not communicate() either: it would close the child's stdin, which ends the child.
+        limit = threading.Timer(HELPER_TIMEOUT_S, self._time_out)
+        limit.daemon = True
+        limit.start()
         try:
-            # Not communicate(): it would close the child's stdin, which ends the child. The
-            # answer is a few dozen bytes, so the child never blocks on a full stdout pipe.
-            self.process.wait(timeout=HELPER_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            self.cancel()
-            raise unresponsive() from None
-        if self.cancelled:  # the tray is quitting (see ChildReadKeys.cancel_reads)
+            stdout = self._output()  # the answer is a few dozen bytes, then end of file
+        finally:
+            limit.cancel()
+        if self.cancelled:  # the limit passed, or the tray is quitting (ChildReadKeys)
             raise unresponsive()
-        stdout = self._output()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=CHILD_END_S)  # it closed its stdout as it ended
         try:
             answer = json.loads(stdout)
         except ValueError:
@@ -138,13 +160,21 @@ class PendingRead:
             import logging
 
             logging.getLogger(__name__).warning(
-                "key helper gave no answer (exit %s)", self.process.returncode
+                "key helper gave no answer (exit %s)", self.process.poll()
             )
             return None
         return answer
 
+    def _time_out(self) -> None:
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "key helper did not answer within %s s", format(HELPER_TIMEOUT_S, "g")
+        )
+        self.cancel()
+
     def _output(self) -> bytes:
-        """What the (ended) child wrote; closes both pipes."""
+        """Everything the child writes, read until its end; closes both pipes."""
         assert self.process is not None
         stdin, stdout = self.process.stdin, self.process.stdout
         try:
@@ -154,7 +184,7 @@ class PendingRead:
         finally:
             for pipe in (stdin, stdout):
                 if pipe is not None:
-                    with contextlib.suppress(OSError):
+                    with contextlib.suppress(OSError, ValueError):
                         pipe.close()
 
     def cancel(self) -> None:
@@ -196,8 +226,7 @@ def answered_error(answer: dict[str, object]) -> CredentialError:
 # -- in the child -------------------------------------------------------------------------
 def read_key(target: Sequence[str]) -> dict[str, str | None]:
     """In the child: the answer for `target` (see `helper_command`)."""
-    from glmtray.credentials import Account, CredentialStore
-    from glmtray.errors import CredentialError
+    from glmtray.credentials import Account
     from glmtray.platform.regions import Region
 
     try:
@@ -212,13 +241,27 @@ def read_key(target: Sequence[str]) -> dict[str, str | None]:
             account = Account(Region.parse(region_name), label or "default")
     except (ValueError, IndexError):
         return {"error": "CredentialError", "message": "Unknown account.", "backend": "none"}
-    remembered = _remembered_backend()
+    hint = _read_hint()
+    if hint is not None and secret_service_vouched_for(hint):
+        key = read_from_secret_service(account.username)
+        if key is not None:
+            return {"account": account.username, "key": key}
+    return _read_with_keyring(account, hint)
+
+
+def _read_with_keyring(account: Account, hint: list[str] | None) -> dict[str, str | None]:
+    from glmtray.credentials import CredentialStore
+    from glmtray.errors import CredentialError
+
+    remembered = _remembered_backend(hint)
     if remembered is not None:
+        store = CredentialStore(remembered)
         try:
-            key = CredentialStore(remembered).get(account)
+            key = store.get(account)
         except CredentialError:
             key = None  # discovery decides, and says what is wrong
         if key is not None:
+            _remember_backend(store, hint)  # a hint from an older glmtray gains its second line
             return {"account": account.username, "key": key}
     store = CredentialStore()
     try:
@@ -231,8 +274,41 @@ def read_key(target: Sequence[str]) -> dict[str, str | None]:
             "backend": error.backend,
         }
     if key is not None:
-        _remember_backend(store)
+        _remember_backend(store, hint)
     return {"account": account.username, "key": key}
+
+
+def secret_service_vouched_for(hint: list[str]) -> bool:
+    """Whether the hint says keyring would read from the Secret Service as configured by
+    nobody: its backend then, and still no configuration file nor PYTHON_KEYRING_BACKEND."""
+    return (
+        len(hint) == 2
+        and hint[0] == SECRET_SERVICE_BACKEND
+        and os.path.isabs(hint[1])
+        and not os.path.lexists(hint[1])
+        and not os.environ.get("PYTHON_KEYRING_BACKEND")
+    )
+
+
+def read_from_secret_service(username: str) -> str | None:
+    """The key as keyring's unconfigured Secret Service backend reads it, through
+    SecretStorage alone; None for anything but a plain answer (see the module's doc)."""
+    try:
+        import secretstorage
+
+        with contextlib.closing(secretstorage.dbus_init()) as connection:
+            collection = secretstorage.get_default_collection(connection)
+            if collection.is_locked():
+                return None  # keyring asks for the unlock, and says if it is refused
+            query = {"service": KEYRING_SERVICE, "username": username}
+            for item in collection.search_items(query):
+                if item.is_locked():
+                    return None
+                key = item.get_secret().decode("utf-8")
+                return key or None
+    except Exception:  # no library, no bus, no service, a refused call: keyring decides
+        return None
+    return None
 
 
 def _backend_hint_path() -> str:
@@ -241,33 +317,45 @@ def _backend_hint_path() -> str:
     return os.path.join(cache_dir(), BACKEND_HINT_FILE)
 
 
-def _remembered_backend() -> Any | None:
-    """The backend discovery found holding the key last time, when the user chose none."""
+def _read_hint() -> list[str] | None:
     try:
         with open(_backend_hint_path(), encoding="utf-8") as hint:
-            name = hint.read(200).strip()
-    except OSError:
+            return hint.read(4096).strip().split("\n")
+    except (OSError, ValueError):
         return None
-    if not name.startswith("keyring.backends."):
+
+
+def _remembered_backend(hint: list[str] | None) -> Any | None:
+    """The backend discovery found holding the key last time, when the user chose none."""
+    if not hint or not hint[0].startswith("keyring.backends."):
         return None  # only keyring's own backends: the file picks no code of its own
     try:
         from keyring import core
 
         if os.environ.get("PYTHON_KEYRING_BACKEND") or core.load_config() is not None:
             return None  # the user's choice: keyring honours it without discovery anyway
-        return core.load_keyring(name)
+        return core.load_keyring(hint[0])
     except Exception:  # gone, or no longer working here: discovery decides
         return None
 
 
-def _remember_backend(store: CredentialStore) -> None:
+def _remember_backend(store: CredentialStore, hint: list[str] | None) -> None:
     from glmtray.atomic_file import replace_file
 
     name = store.backend_class_name
     if os.environ.get("PYTHON_KEYRING_BACKEND") or not name.startswith("keyring.backends."):
         return
+    try:
+        from keyring.util.platform_ import config_root
+
+        config_file = os.path.join(config_root(), "keyringrc.cfg")
+    except Exception:  # keyring moved it: the first line alone still saves the discovery
+        config_file = ""
+    lines = [name, config_file] if config_file and not os.path.lexists(config_file) else [name]
+    if lines == hint:
+        return  # already said: no write at every start
     with contextlib.suppress(OSError):  # unwritten, the next start discovers again
-        replace_file(_backend_hint_path(), name.encode())
+        replace_file(_backend_hint_path(), "\n".join(lines).encode())
 
 
 def _end_when_stdin_closes() -> None:
@@ -311,5 +399,14 @@ def main(argv: Sequence[str]) -> int:
     return 0
 
 
+def run(argv: Sequence[str]) -> NoReturn:
+    """The child's whole life: answer, then end without the interpreter's teardown. The
+    tray waits for the child's end, and tearing down the keyring stack (the Secret Service
+    connection's cryptography) took some 30 ms of it; nothing is left to write or close."""
+    code = main(argv)
+    sys.stdout.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    run(sys.argv[1:])
