@@ -18,6 +18,7 @@ NOT_AT_START = (
     "glmtray.cli_history",  # other commands' modules
     "glmtray.cli_statusline",
     "glmtray.ui.settings_dialog",
+    "glmtray.platform.usage",  # the usage history's buckets, not the glance's quota
 )
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -30,7 +30,7 @@ from glmtray.errors import (
     UnexpectedResponse,
 )
 from glmtray.i18n import N_, localized
-from glmtray.platform import parsing, usage
+from glmtray.platform import parsing
 from glmtray.platform.models import SECTION_LABELS, Quota, Section, Snapshot, Subscription
 from glmtray.platform.proxies import ProxyChoice, choose_proxy, proxy_transport
 from glmtray.platform.regions import Region, info, validate_base_url
@@ -38,6 +38,9 @@ from glmtray.platform.tls import platform_tls_context
 from glmtray.platform.transfer import BodyTooLarge, CappedBody, UnknownEncoding, Watchdog
 from glmtray.redact import register_secret
 from glmtray.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from glmtray.platform import usage
 
 log = logging.getLogger(__name__)
 
@@ -199,11 +202,15 @@ class PlatformClient:
     def model_usage_buckets(self, start: datetime, end: datetime) -> usage.ModelUsage:
         """E3 as buckets: hourly up to 48 hours, daily beyond. A span over 31 days raises
         `usage.SpanRefused` before any request."""
+        from glmtray.platform import usage  # the history's: not loaded for the glance
+
         length = usage.bucket_length(start, end)
         return usage.parse_model_usage(self._get(MODEL_USAGE_PATH, _span(start, end)), length)
 
     def tool_usage_buckets(self, start: datetime, end: datetime) -> usage.ToolUsage:
         """E4 as buckets, with E3's span rules."""
+        from glmtray.platform import usage
+
         length = usage.bucket_length(start, end)
         return usage.parse_tool_usage(self._get(TOOL_USAGE_PATH, _span(start, end)), length)
 
@@ -466,6 +473,8 @@ class PlatformClient:
 
 def _span(start: datetime, end: datetime) -> dict[str, str]:
     """E3/E4's query (UTC+8); a span the platform would refuse raises first."""
+    from glmtray.platform import usage
+
     return usage.query_params(start, end)
 
 

@@ -9,6 +9,7 @@ keeps only the body's `error.message` in its transcripts: the code itself is gon
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -184,11 +185,15 @@ def _message_pattern(template: str) -> tuple[re.Pattern[str], int]:
     return re.compile(pattern, re.DOTALL), sum(len(part) for part in fixed)
 
 
-_MESSAGE_PATTERNS: tuple[tuple[int, re.Pattern[str], int], ...] = tuple(
-    (code, *_message_pattern(template))
-    for code, templates in MESSAGE_TEXTS.items()
-    for template in templates
-)
+@functools.cache
+def _message_patterns() -> tuple[tuple[int, re.Pattern[str], int], ...]:
+    """(code, pattern, weight) for every known text; made at the first error text to read,
+    not at every start (a glance that meets no error never needs them)."""
+    return tuple(
+        (code, *_message_pattern(template))
+        for code, templates in MESSAGE_TEXTS.items()
+        for template in templates
+    )
 
 
 def recognise_message(text: str) -> int | None:
@@ -200,7 +205,7 @@ def recognise_message(text: str) -> int | None:
         return None
     normalised = normalise_message(text)
     best: tuple[int, int] | None = None
-    for code, pattern, weight in _MESSAGE_PATTERNS:
+    for code, pattern, weight in _message_patterns():
         if (best is None or weight > best[1]) and pattern.search(normalised):
             best = (code, weight)
     return best[0] if best is not None else None
