@@ -15,26 +15,26 @@ from glmtray.key_helper import PendingRead
 @pytest.mark.parametrize(
     ("arguments", "expected"),
     [
-        ([], (True, None)),
-        (["-v"], (True, None)),
-        (["--base-url", "http://127.0.0.1:8899"], (True, None)),
-        (["--base-url=https://api.z.ai", "--verbose"], (True, None)),
-        (["--region", "china"], (True, "china")),
-        (["--region=global", "-v"], (True, "global")),
-        (["--region"], (False, None)),  # argparse will refuse it
-        (["--demo"], (False, None)),  # the demo reads no key
-        (["--reg", "china"], (False, None)),  # an abbreviation: left to argparse
-        (["status"], (False, None)),
-        (["--region", "china", "status", "--json"], (False, None)),
-        (["--help"], (False, None)),
-        (["--version"], (False, None)),
-        (["statusline"], (False, None)),
+        ([], (None, None)),
+        (["-v"], (None, None)),
+        (["--base-url", "http://127.0.0.1:8899"], (None, "http://127.0.0.1:8899")),
+        (["--base-url=https://api.z.ai", "--verbose"], (None, "https://api.z.ai")),
+        (["--region", "china"], ("china", None)),
+        (["--region=global", "-v", "--base-url=https://x"], ("global", "https://x")),
+        (["--region"], None),  # argparse will refuse it
+        (["--demo"], None),  # the demo reads no key
+        (["--reg", "china"], None),  # an abbreviation: left to argparse
+        (["status"], None),
+        (["--region", "china", "status", "--json"], None),
+        (["--help"], None),
+        (["--version"], None),
+        (["statusline"], None),
     ],
 )
 def test_a_tray_start_is_told_from_the_arguments_alone(
-    arguments: list[str], expected: tuple[bool, str | None]
+    arguments: list[str], expected: tuple[str | None, str | None] | None
 ) -> None:
-    assert cli.tray_start_region(arguments) == expected
+    assert cli.tray_start(arguments) == expected
 
 
 class Recorder:
@@ -54,8 +54,11 @@ def events(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     reads: list[Recorder] = []
 
-    def saved_account(region: str | None = None) -> Recorder:
-        seen.append(f"read started ({region})")
+    def saved_account(
+        region: str | None = None, *, first_look: bool = False, base_url: str | None = None
+    ) -> Recorder:
+        look = f", first look from {base_url or 'the region'}" if first_look else ""
+        seen.append(f"read started ({region}{look})")
         reads.append(Recorder(seen))
         return reads[-1]
 
@@ -79,7 +82,7 @@ def events(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_the_tray_gets_the_read_begun_before_parsing(events: list[str]) -> None:
     assert cli.main(["--region", "china", "-v"]) == 0
     assert events == [
-        "read started (china)",
+        "read started (china, first look from the region)",
         "parser built without commands",  # a tray start loads no command's module
         "tray with the early read",
     ]
@@ -93,7 +96,11 @@ def test_the_demo_starts_no_read_and_a_refused_start_ends_its_read(
     events.clear()
     with pytest.raises(SystemExit):
         cli.main(["--region", "mars"])  # argparse refuses it: the read started is ended
-    assert events == ["read started (mars)", "parser built without commands", "read cancelled"]
+    assert events == [
+        "read started (mars, first look from the region)",
+        "parser built without commands",
+        "read cancelled",
+    ]
 
 
 def test_a_tray_start_pauses_the_collector_and_other_commands_do_not(
@@ -108,7 +115,7 @@ def test_a_tray_start_pauses_the_collector_and_other_commands_do_not(
         return 0
 
     monkeypatch.setattr(
-        PendingRead, "saved_account", staticmethod(lambda region=None: Recorder([]))
+        PendingRead, "saved_account", staticmethod(lambda region=None, **_: Recorder([]))
     )
     monkeypatch.setattr(cli, "cmd_gui", cmd_gui)
     cli.main(["--demo"])

@@ -20,7 +20,8 @@ from glmtray.errors import (
     RateLimited,
     UnexpectedResponse,
 )
-from glmtray.platform.client import QUOTA_PATH, RISK_FLAG_PATH, AuthScheme, PlatformClient, Timeouts
+from glmtray.platform.auth import AuthScheme
+from glmtray.platform.client import QUOTA_PATH, RISK_FLAG_PATH, PlatformClient, Timeouts
 from glmtray.platform.models import FIVE_HOUR, WEEKLY, Section, Tier
 from glmtray.platform.regions import Region
 from glmtray.simulator import SIMULATOR_API_KEY, PlatformSimulator, scenario_names

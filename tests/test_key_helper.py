@@ -76,7 +76,9 @@ def test_no_keyring_is_a_credential_error(
 def test_a_child_that_cannot_start_falls_back_to_reading_in_process(
     file_keyring: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(key_helper, "helper_command", lambda account: ["/nonexistent/python"])
+    monkeypatch.setattr(
+        key_helper, "helper_command", lambda target, options=(): ["/nonexistent/python"]
+    )
     assert ChildReadKeys().get(ACCOUNT) == KEY
 
 
@@ -84,7 +86,9 @@ def test_a_child_that_answers_nonsense_falls_back_to_reading_in_process(
     file_keyring: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(
-        key_helper, "helper_command", lambda account: [sys.executable, "-c", "print('hello')"]
+        key_helper,
+        "helper_command",
+        lambda target, options=(): [sys.executable, "-c", "print('hello')"],
     )
     assert ChildReadKeys().get(ACCOUNT) == KEY
 
@@ -92,7 +96,9 @@ def test_a_child_that_answers_nonsense_falls_back_to_reading_in_process(
 def test_a_session_only_key_needs_no_child(
     file_keyring: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(key_helper, "helper_command", lambda account: ["/nonexistent/python"])
+    monkeypatch.setattr(
+        key_helper, "helper_command", lambda target, options=(): ["/nonexistent/python"]
+    )
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     keys = ChildReadKeys()
     keys.set(ACCOUNT, "session-only-key-0123456789", session_only=True)

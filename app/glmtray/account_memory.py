@@ -16,9 +16,11 @@ from pathlib import Path
 
 from glmtray.atomic_file import replace_file
 from glmtray.credentials import Account
-from glmtray.platform.client import AuthScheme
+from glmtray.platform.auth import AuthScheme
 
 log = logging.getLogger(__name__)
+
+FILE_NAME = "accounts.json"
 
 SENT_KEPT = 300
 """Notification keys remembered per account: each names its own period or episode, so old
@@ -33,6 +35,13 @@ class AccountMemory:
         self._lock = threading.Lock()
         self._accounts: dict[str, dict[str, str]] = self._read()
         self._sent: dict[str, list[str]] = self._read_sent()
+
+    @classmethod
+    def default(cls) -> AccountMemory:
+        """The user's, in the data folder."""
+        from glmtray.settings import data_dir
+
+        return cls(data_dir() / FILE_NAME)
 
     def _load(self) -> dict[str, object]:
         if self.path is None:

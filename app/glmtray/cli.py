@@ -680,7 +680,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
         # The key's read first, in a child process on the other core (key_helper.py), then
         # the client and the first data on a thread while Qt loads (first_fetch.py).
         from glmtray.credentials import Account
-        from glmtray.key_helper import PendingRead
+        from glmtray.key_helper import PendingRead, first_look_options
         from glmtray.settings import SettingsStore
 
         store = SettingsStore()
@@ -690,7 +690,9 @@ def cmd_gui(args: argparse.Namespace) -> int:
         account = Account(loaded.settings.region, loaded.settings.account_label)
         # Begun by main() before the command line was parsed, when it could tell a tray
         # start from the arguments alone; otherwise now.
-        pending_key = getattr(args, "early_key_read", None) or PendingRead(account)
+        pending_key = getattr(args, "early_key_read", None) or PendingRead(
+            account, options=first_look_options(args.base_url)
+        )
 
         from glmtray.environment import LoadedOnce, normal_environment
         from glmtray.first_fetch import FirstFetch, preferred_language
@@ -744,7 +746,7 @@ def add_timeout_argument(parser: argparse.ArgumentParser) -> None:
 
 def build_parser(*, with_commands: bool = True) -> argparse.ArgumentParser:
     """The command line's parser. Without its commands for a tray start (which names none,
-    see `tray_start_region`): building them loads every command's module."""
+    see `tray_start`): building them loads every command's module."""
     import argparse
 
     from glmtray.platform.regions import Region
@@ -865,28 +867,27 @@ TRAY_OPTIONS_WITH_VALUES = ("--base-url", "--region")
 TRAY_FLAGS = ("-v", "--verbose")
 
 
-def tray_start_region(arguments: Sequence[str]) -> tuple[bool, str | None]:
-    """Whether `arguments` start the tray with its saved key (no command, no --demo, no
-    help), and the --region they name. Read without argparse, before anything is imported,
+def tray_start(arguments: Sequence[str]) -> tuple[str | None, str | None] | None:
+    """The --region and --base-url of `arguments` when they start the tray with its saved key (no command,
+    no --demo, no help); None otherwise. Read without argparse, before anything is imported,
     so that the key's read (the longest step of a start) begins first. Anything this does
-    not recognise (an abbreviation, a command) answers False: the read then starts after
+    not recognise (an abbreviation, a command) answers None: the read then starts after
     parsing, as it always could."""
-    region: str | None = None
+    values: dict[str, str] = {}
     items = iter(arguments)
     for item in items:
         if item in TRAY_FLAGS:
             continue
         name, has_value, value = item.partition("=")
         if name not in TRAY_OPTIONS_WITH_VALUES:
-            return False, None
+            return None
         if not has_value:
             following = next(items, None)
             if following is None:
-                return False, None
+                return None
             value = following
-        if name == "--region":
-            region = value
-    return True, region
+        values[name] = value
+    return values.get("--region"), values.get("--base-url")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -895,15 +896,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Before anything else is imported: the command loads only what it needs.
         fast: int = importlib.import_module(FAST_COMMANDS[arguments[0]]).main(arguments[1:])
         return fast
-    starts_tray, region = tray_start_region(arguments)
+    start = tray_start(arguments)
+    starts_tray = start is not None
     early_read: PendingRead | None = None
-    if starts_tray:
+    if start is not None:
         from glmtray.collector import pause_for_start
         from glmtray.key_helper import PendingRead
 
         pause_for_start()  # until the first data is on screen (collector.py)
 
-        early_read = PendingRead.saved_account(region)
+        region, base_url = start
+        early_read = PendingRead.saved_account(region, first_look=True, base_url=base_url)
     import logging
 
     from glmtray.errors import GlmtrayError

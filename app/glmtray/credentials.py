@@ -21,6 +21,7 @@ from glmtray.platform.regions import Region
 from glmtray.redact import register_secret
 
 if TYPE_CHECKING:
+    from glmtray.first_fetch import FirstLook
     from glmtray.key_helper import PendingRead
 
 log = logging.getLogger(__name__)
@@ -238,6 +239,9 @@ class CredentialStore:
         """Nothing to end here: an in-process read cannot be cut short (the tray reads
         through `ChildReadKeys`, whose reads can)."""
 
+    def take_first_look(self, account: Account) -> FirstLook | None:
+        return None  # only a child that read the key takes a first look with it
+
     def session_key(self, account: Account) -> str | None:
         """The key kept for this session only, if any (never the keyring's)."""
         with self._lock:
@@ -270,6 +274,9 @@ class ChildReadKeys(CredentialStore):
         self._reads: set[PendingRead] = set()
         self._reads_lock = threading.Lock()
         self._cancelled = False
+        self._first_looks: dict[Account, object] = {}
+        """What the child answered beside each account's key: its first fetch, still as
+        text (decoded only when taken, by first_fetch.py)."""
 
     def cancel_reads(self) -> None:
         """End every read under way and refuse new ones, from any thread: a quitting tray
@@ -300,7 +307,19 @@ class ChildReadKeys(CredentialStore):
         if not isinstance(key, str) or not key:
             return None
         register_secret(key)
+        if "first_look" in answer:
+            with self._reads_lock:
+                self._first_looks[account] = answer["first_look"]
         return key
+
+    def take_first_look(self, account: Account) -> FirstLook | None:
+        with self._reads_lock:
+            text = self._first_looks.pop(account, None)
+        if text is None:
+            return None
+        from glmtray.first_fetch import decode_first_look
+
+        return decode_first_look(text)
 
     def _child_answer(self, account: Account) -> dict[str, object] | None:
         """The answer of the read started first (when it can serve `account`), else of a new

@@ -27,7 +27,7 @@ from glmtray.settings import LoadResult, Settings, SettingsStore, data_dir
 if TYPE_CHECKING:
     from glmtray.activity.events import EventStore
     from glmtray.demo import Step
-    from glmtray.first_fetch import FirstFetch
+    from glmtray.first_fetch import FirstFetch, FirstLook
     from glmtray.history.store import HistoryStore
     from glmtray.key_helper import PendingRead
 
@@ -52,6 +52,10 @@ class KeySource(Protocol):
 
     def cancel_reads(self) -> None:
         """End any read still waiting for the keyring: the app is quitting."""
+
+    def take_first_look(self, account: Account) -> FirstLook | None:
+        """The first fetch the key's reader took with the key it read for `account`, once
+        (see first_fetch.py); None where it took none."""
 
 
 class BackgroundScript(Protocol):
@@ -122,6 +126,9 @@ class MemoryKeys:
 
     def cancel_reads(self) -> None:
         """Memory answers at once: nothing ever waits."""
+
+    def take_first_look(self, account: Account) -> FirstLook | None:
+        return None  # the demo's platform is fetched in-process
 
 
 def _open_event_file(account: Account) -> EventStore:
@@ -207,7 +214,7 @@ def normal_environment(
         keys=ChildReadKeys(pending_key),
         open_events=_open_event_file,
         transcripts_root=_default_transcripts_root,
-        account_memory=AccountMemory(data_dir() / "accounts.json"),
+        account_memory=AccountMemory.default(),
         base_url=base_url,
         open_recorders=partial(_normal_recorders, history),
         open_history=history.open,

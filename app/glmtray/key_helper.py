@@ -29,6 +29,10 @@ configuration file that did not exist when discovery ran. Anything short of a pl
 (a locked collection, no item, no session bus, that file now there) sends the read through
 keyring as before, which unlocks, prompts and reports errors in its own words.
 
+For the tray's start the child also takes the first look at the platform with the key it
+found (`FIRST_LOOK_FLAG`, see first_fetch.py), so that the HTTP stack and the first
+requests run on this other core too; the snapshot comes back in the same answer.
+
 The key goes from the child to the tray over an anonymous pipe, never a file, argument or
 environment variable; the child writes nothing else anywhere but that hint. When the
 child cannot be started or answers nonsense, the tray reads the key itself, as it did
@@ -64,6 +68,8 @@ SAVED_ACCOUNT = "--saved-account"
 """Instead of REGION:LABEL: the account the settings name (optionally in another region)."""
 ERROR_KINDS = ("CredentialError", "KeyringLocked", "KeyringUnresponsive")
 """The errors a child's answer may name; anything else is a CredentialError."""
+FIRST_LOOK_FLAG = "--first-look"
+"""Also fetch once with the key found (`--first-look=URL`: from that platform address)."""
 BACKEND_HINT_FILE = "keyring-backend"
 """In the cache folder: the class name of the keyring backend that last held the key, and
 on a second line the keyring configuration file that did not exist then (see the module's
@@ -80,12 +86,17 @@ SIGTERM, a crash). A keyring that never answers must not keep the child, and the
 prompt it waits behind, alive for a tray that is gone."""
 
 
-def helper_command(target: Sequence[str]) -> list[str]:
+def helper_command(target: Sequence[str], options: Sequence[str] = ()) -> list[str]:
     """The child's command line; `target` is [REGION:LABEL] or [SAVED_ACCOUNT, REGION?]."""
-    arguments = [WATCH_PARENT_FLAG, *target]
+    arguments = [WATCH_PARENT_FLAG, *options, *target]
     if getattr(sys, "frozen", False):  # the PyInstaller bundle: no `-m` there
         return [sys.executable, HELPER_FLAG, *arguments]
     return [sys.executable, "-m", "glmtray.key_helper", *arguments]
+
+
+def first_look_options(base_url: str | None) -> list[str]:
+    """The child's options for a first look (from `base_url` when given)."""
+    return [f"{FIRST_LOOK_FLAG}={base_url}" if base_url else FIRST_LOOK_FLAG]
 
 
 class PendingRead:
@@ -95,7 +106,12 @@ class PendingRead:
     `account` is the account asked for; None for `saved_account`, whose answer names the
     account the child found in the settings (`answered_for`)."""
 
-    def __init__(self, account: Account | None, target: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        account: Account | None,
+        target: Sequence[str] | None = None,
+        options: Sequence[str] = (),
+    ) -> None:
         self.account = account
         self.cancelled = False
         self.process: subprocess.Popen[bytes] | None = None
@@ -104,7 +120,7 @@ class PendingRead:
             target = [account.username]
         try:
             self.process = subprocess.Popen(
-                helper_command(target),
+                helper_command(target, options),
                 # Never written to: its end of file tells the child that the tray is gone.
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -119,9 +135,13 @@ class PendingRead:
             )
 
     @classmethod
-    def saved_account(cls, region: str | None = None) -> PendingRead:
-        """The key of the account the settings name, in `region` when given (--region)."""
-        return cls(None, [SAVED_ACCOUNT, *([region] if region else [])])
+    def saved_account(
+        cls, region: str | None = None, *, first_look: bool = False, base_url: str | None = None
+    ) -> PendingRead:
+        """The key of the account the settings name, in `region` when given (--region);
+        with `first_look`, also the first fetch with it (from `base_url` when given)."""
+        options = first_look_options(base_url) if first_look else []
+        return cls(None, [SAVED_ACCOUNT, *([region] if region else [])], options)
 
     def may_serve(self, account: Account) -> bool:
         """Whether this read can be the answer for `account` (a saved-account read can)."""
@@ -224,8 +244,11 @@ def answered_error(answer: dict[str, object]) -> CredentialError:
 
 
 # -- in the child -------------------------------------------------------------------------
-def read_key(target: Sequence[str]) -> dict[str, str | None]:
-    """In the child: the answer for `target` (see `helper_command`)."""
+def read_key(
+    target: Sequence[str], *, first_look: bool = False, base_url: str | None = None
+) -> dict[str, str | None]:
+    """In the child: the answer for `target` (see `helper_command`), with the first look
+    taken with the key when asked."""
     from glmtray.credentials import Account
     from glmtray.platform.regions import Region
 
@@ -241,6 +264,19 @@ def read_key(target: Sequence[str]) -> dict[str, str | None]:
             account = Account(Region.parse(region_name), label or "default")
     except (ValueError, IndexError):
         return {"error": "CredentialError", "message": "Unknown account.", "backend": "none"}
+    answer = _read(account)
+    key = answer.get("key")
+    if first_look and key:
+        try:
+            from glmtray.first_fetch import encode_first_look, take_first_look
+
+            answer["first_look"] = encode_first_look(take_first_look(account, key, base_url))
+        except Exception:  # a bug here must not cost the key: the tray looks itself
+            pass
+    return answer
+
+
+def _read(account: Account) -> dict[str, str | None]:
     hint = _read_hint()
     if hint is not None and secret_service_vouched_for(hint):
         key = read_from_secret_service(account.username)
@@ -386,15 +422,20 @@ def main(argv: Sequence[str]) -> int:
     if arguments[:1] == [WATCH_PARENT_FLAG]:
         arguments.pop(0)
         _end_when_stdin_closes()
+    first_look, base_url = False, None
+    if arguments[:1] and arguments[0].partition("=")[0] == FIRST_LOOK_FLAG:
+        first_look, base_url = True, arguments.pop(0).partition("=")[2] or None
     explicit = len(arguments) == 1 and arguments[0] != SAVED_ACCOUNT
     saved = arguments[:1] == [SAVED_ACCOUNT] and len(arguments) <= 2
     if not (explicit or saved):
         print(
-            f"usage: key_helper [{WATCH_PARENT_FLAG}] (REGION:LABEL | {SAVED_ACCOUNT} [REGION])",
+            f"usage: key_helper [{WATCH_PARENT_FLAG}] [{FIRST_LOOK_FLAG}[=URL]] "
+            f"(REGION:LABEL | {SAVED_ACCOUNT} [REGION])",
             file=sys.stderr,
         )
         return 2
-    sys.stdout.write(json.dumps(read_key(arguments)))
+    answer = read_key(arguments, first_look=first_look, base_url=base_url)
+    sys.stdout.write(json.dumps(answer))
     sys.stdout.flush()
     return 0
 

@@ -15,7 +15,6 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -31,6 +30,7 @@ from glmtray.errors import (
 )
 from glmtray.i18n import N_, localized
 from glmtray.platform import parsing
+from glmtray.platform.auth import AuthScheme
 from glmtray.platform.models import SECTION_LABELS, Quota, Section, Snapshot, Subscription
 from glmtray.platform.proxies import ProxyChoice, choose_proxy, proxy_transport
 from glmtray.platform.regions import Region, info, validate_base_url
@@ -60,11 +60,6 @@ MAX_RESPONSE_BYTES = 2 * 1024 * 1024
 
 MAX_TOTAL_SECONDS = 600.0
 """No request waits longer than this, whatever the caller asked."""
-
-
-class AuthScheme(str, Enum):
-    RAW = "raw"
-    BEARER = "bearer"
 
 
 @dataclass(frozen=True)

@@ -65,11 +65,3 @@ def platform_tls_context() -> ssl.SSLContext:
         if context is None:
             context = _contexts[where] = new_tls_context()
         return context
-
-
-def prepare_connections() -> None:
-    """Everything a first client needs that does not depend on the key: the TLS context and
-    httpcore, which httpx loads only when its first transport is made (~30 ms)."""
-    import httpcore  # noqa: F401  (loaded for its side effect: the import itself)
-
-    platform_tls_context()

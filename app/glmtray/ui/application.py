@@ -10,7 +10,6 @@ the Qt-free core (`Monitor`, `alerts`, the activity package). Widgets only rende
 
 from __future__ import annotations
 
-import linecache
 import logging
 import logging.handlers
 import os
@@ -40,6 +39,7 @@ from glmtray.state import AppState, IconLook, IconSpec, NoticeKey, Phase
 from glmtray.timeutil import utcnow
 from glmtray.ui import style
 from glmtray.ui.icon import make_qicon
+from glmtray.ui.imported_sources import forget_imported_sources
 from glmtray.ui.meter_control import MeterController
 from glmtray.ui.notifications import NotificationCenter
 from glmtray.ui.platform_service import PlatformService, SessionStart, threads_still_running
@@ -591,11 +591,8 @@ def run_app(
 ) -> int:
     """The composition root: one environment, one application built from it.
     `environment`, when given, is the first one (already at work: see first_fetch.py)."""
-    # PySide6 reads the whole source of every module imported after it (looking for
-    # `from __feature__ import`), and linecache keeps those lines: some 50,000 lines, 2-4 MB
-    # the tray never reads again (a traceback reads its lines anew). Dropped here, after the
-    # imports, so the objects made from now on reuse that memory.
-    linecache.clearcache()
+    # Dropped here, after the imports, so the objects made from now on reuse that memory.
+    forget_imported_sources()
     sys.excepthook = log_uncaught
     threading.excepthook = log_uncaught_in_thread
     QApplication.setApplicationName(APP_NAME)

@@ -11,6 +11,7 @@ that arrives after the user signed out or switched accounts is recognised and dr
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,14 +28,15 @@ from glmtray.fetch_records import FetchRecorder, close_all, record_all
 from glmtray.first_fetch import Opening, connect, open_account, preferred_language
 from glmtray.i18n import N_, _
 from glmtray.monitor import FetchPlan
-from glmtray.platform.client import PlatformClient
 from glmtray.platform.models import Section, Snapshot
 from glmtray.platform.regions import Region
 from glmtray.timeutil import utcnow
+from glmtray.ui.imported_sources import sources_not_kept
 
 if TYPE_CHECKING:
     from glmtray.activity.risk_watch import RiskWatcher
     from glmtray.history.store import HistoryStore
+    from glmtray.platform.client import PlatformClient
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,8 @@ class _PlatformWorker(QObject):
         self._env = environment
         self._language = language
         self._client: PlatformClient | None = None
+        self._make_client: Callable[[], PlatformClient] | None = None
+        """Makes `_client` at its first use, when the key's child took the first look."""
         self._recorders: list[FetchRecorder] = []
         self._session = 0
         self._watcher: RiskWatcher | None = None
@@ -106,7 +110,7 @@ class _PlatformWorker(QObject):
                 )
             )
             return
-        if opening.client is None:
+        if not opening.has_key:
             # No key stored, or one that cannot even be sent: as good as none.
             self.started.emit(SessionStart(session, account, False, error=opening.error))
             return
@@ -127,8 +131,7 @@ class _PlatformWorker(QObject):
         self._end_session()
         opening = connect(self._env, account, key, self._language)
         if opening.client is None or opening.error is not None:
-            if opening.client is not None:
-                opening.client.close()
+            opening.close()
             self.started.emit(SessionStart(session, account, False, error=opening.error))
             return
         session_only = storage is KeyStorage.SESSION
@@ -148,6 +151,7 @@ class _PlatformWorker(QObject):
         """Make the opened client this session's and say so once; its histories open when
         the GUI has shown the first data (`open_extras`)."""
         self._session, self._client = session, opening.client
+        self._make_client = opening.make_client
         self._after_start = (opening, read_transcripts)
         self.started.emit(
             SessionStart(
@@ -162,32 +166,45 @@ class _PlatformWorker(QObject):
 
     @Slot(int)
     def open_extras(self, session: int) -> None:
-        """Once the GUI has shown the session's first data: the fetch recorders, the risk
-        and usage histories, and what the first data adds to them. SQLite and the risk
-        watcher's modules take tens of ms of the interpreter: the icon neither waits for
-        them nor shares the interpreter with them while it is drawn."""
+        """Once the GUI has shown the session's first data: the HTTP stack (when the key's
+        child took the first look), the fetch recorders, the risk and usage histories, and
+        what the first data adds to them. SQLite, httpx and the risk watcher's modules take
+        tens of ms of the interpreter: the icon neither waits for them nor shares the
+        interpreter with them while it is drawn. Their source lines are not kept (see
+        imported_sources.py)."""
         if session != self._session or self._after_start is None:
             return
         opening, read_transcripts = self._after_start
         self._after_start = None
-        try:
-            self._recorders = self._env.open_recorders(opening.account)
-        except Exception:  # history and the status line are extras
-            log.exception("fetch recorders unavailable")
-            self._recorders = []
-        self._open_risk(session, opening.account, read_transcripts)
-        try:
-            self._history = self._env.open_history(opening.account)
-        except Exception:  # forecasts are an extra too
-            log.exception("usage history unavailable")
-            self._history = None
-        if opening.snapshot is not None:
-            at = utcnow()
-            record_all(self._recorders, opening.snapshot, at)
-            self._forecast(session, opening.snapshot, at)
-            self._watch_risk(opening.snapshot, FIRST_FETCH)
-        elif isinstance(opening.error, PlatformError):
-            self._update_risk(None, [opening.error], False)
+        with sources_not_kept():
+            with contextlib.suppress(GlmtrayError):  # the first refresh says what is wrong
+                self._session_client()  # the HTTP stack loads now, not at the first refresh
+            try:
+                self._recorders = self._env.open_recorders(opening.account)
+            except Exception:  # history and the status line are extras
+                log.exception("fetch recorders unavailable")
+                self._recorders = []
+            self._open_risk(session, opening.account, read_transcripts)
+            try:
+                self._history = self._env.open_history(opening.account)
+            except Exception:  # forecasts are an extra too
+                log.exception("usage history unavailable")
+                self._history = None
+            if opening.snapshot is not None:
+                at = utcnow()
+                record_all(self._recorders, opening.snapshot, at)
+                self._forecast(session, opening.snapshot, at)
+                self._watch_risk(opening.snapshot, FIRST_FETCH)
+            elif isinstance(opening.error, PlatformError):
+                self._update_risk(None, [opening.error], False)
+
+    def _session_client(self) -> PlatformClient | None:
+        """This session's client; made here at its first use when the key's child took the
+        first look (the maker stays until it succeeds: each refresh reports its error)."""
+        if self._client is None and self._make_client is not None:
+            self._client = self._make_client()
+            self._make_client = None
+        return self._client
 
     def _open_risk(self, session: int, account: Account, read_transcripts: bool) -> None:
         from glmtray.activity.risk_watch import RiskWatcher
@@ -209,6 +226,7 @@ class _PlatformWorker(QObject):
             self._client.close()
         close_all(self._recorders)
         self._client, self._watcher, self._session, self._recorders = None, None, 0, []
+        self._make_client = None
         self._after_start = None
         self._history = None  # the environment keeps the store: the next session reuses it
 
@@ -227,10 +245,11 @@ class _PlatformWorker(QObject):
     def fetch(self, session: int, plan: FetchPlan) -> None:
         if session != self._session:
             return  # asked for a session that has ended since
-        if self._client is None:
-            return
         try:
-            snapshot = self._client.snapshot(
+            client = self._session_client()
+            if client is None:
+                return
+            snapshot = client.snapshot(
                 include_subscription=plan.subscription, include_risk=plan.risk
             )
         except GlmtrayError as error:
@@ -271,10 +290,13 @@ class _PlatformWorker(QObject):
     def run_job(self, session: int, job_id: int, job: Callable[[PlatformClient], Any]) -> None:
         """Run `job` with this session's client on the worker thread (a history span's E3/E4
         fetch, say): one platform call at a time, never on the GUI thread."""
-        if session != self._session or self._client is None:
+        if session != self._session:
             return  # the session ended: nobody waits for this answer any more
         try:
-            result = job(self._client)
+            client = self._session_client()
+            if client is None:
+                return
+            result = job(client)
         except Exception as error:  # handed to the requester, which says what failed
             self.job_done.emit(session, job_id, None, error)
             return
