@@ -13,6 +13,7 @@ import pytest
 # Qt tests run offscreen unless a real display was chosen (the desktop tier sets xcb).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from glmtray.simulator import PlatformSimulator
 from tests.helpers import MemoryKeyring
 
 
@@ -41,6 +42,14 @@ def collector_running() -> Iterator[None]:
 @pytest.fixture
 def memory_keyring() -> MemoryKeyring:
     return MemoryKeyring()
+
+
+@pytest.fixture
+def sim() -> Iterator[PlatformSimulator]:
+    """A fresh simulator in the "pro" scenario for one test (modules that share one, or need
+    another clock or pace, define their own)."""
+    with PlatformSimulator("pro") as simulator:
+        yield simulator
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -21,12 +20,6 @@ from glmtray.cli import METER_LAST_RUN_KEY, METER_RUNNING_KEY
 from glmtray.simulator import SIMULATOR_API_KEY, PlatformSimulator
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def sim() -> Iterator[PlatformSimulator]:
-    with PlatformSimulator("pro") as simulator:
-        yield simulator
 
 
 def free_port() -> int:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,12 +21,6 @@ from glmtray.simulator import SIMULATOR_API_KEY, PlatformSimulator
 
 REPO = Path(__file__).resolve().parents[1]
 ACCOUNT = Account(Region.GLOBAL)
-
-
-@pytest.fixture
-def sim() -> Iterator[PlatformSimulator]:
-    with PlatformSimulator("pro") as simulator:
-        yield simulator
 
 
 @pytest.fixture

@@ -23,12 +23,6 @@ READY = "tray icon shows data"
 
 
 @pytest.fixture
-def sim() -> Iterator[PlatformSimulator]:
-    with PlatformSimulator("pro") as simulator:
-        yield simulator
-
-
-@pytest.fixture
 def glmtray(
     launch_glmtray: Callable[..., harness.LaunchedApp], sim: PlatformSimulator
 ) -> Callable[..., harness.LaunchedApp]:

@@ -75,12 +75,6 @@ class Burn:
 
 
 @pytest.fixture
-def sim() -> Iterator[PlatformSimulator]:
-    with PlatformSimulator("pro") as simulator:
-        yield simulator
-
-
-@pytest.fixture
 def burn(sim: PlatformSimulator, monkeypatch: pytest.MonkeyPatch) -> Burn:
     scenario = Burn()
     monkeypatch.setitem(
