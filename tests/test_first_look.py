@@ -18,6 +18,7 @@ from glmtray.key_helper import PendingRead
 from glmtray.platform.auth import AuthScheme
 from glmtray.platform.regions import Region
 from glmtray.simulator import SIMULATOR_API_KEY, PlatformSimulator
+from tests.socks_proxy import SocksProxy
 
 REPO = Path(__file__).resolve().parents[1]
 ACCOUNT = Account(Region.GLOBAL)
@@ -112,3 +113,18 @@ def test_a_look_that_cannot_be_used_is_none(text: object) -> None:
 def test_a_look_survives_its_way_through_the_answer() -> None:
     look = FirstLook(None, None, learned_scheme=AuthScheme.BEARER)
     assert decode_first_look(encode_first_look(look)) == look
+
+
+def test_the_look_goes_through_the_users_socks_proxy(
+    sim: PlatformSimulator, stored_key: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The child inherits the tray's environment: a proxy set there carries its requests
+    as it carries the tray's own."""
+    monkeypatch.setenv("NO_PROXY", "example.invalid")  # set, and not naming loopback
+    with SocksProxy() as socks:
+        monkeypatch.setenv("ALL_PROXY", f"socks5://127.0.0.1:{socks.port}")
+        environment = normal_environment(sim.base_url, started_read(sim))
+        opening = open_account(environment, ACCOUNT, "en")
+        assert opening.snapshot is not None and not opening.snapshot.problems
+        port = int(sim.base_url.rsplit(":", 1)[1])
+        assert socks.seen and {(s.host, s.port) for s in socks.seen} == {("127.0.0.1", port)}

@@ -24,11 +24,8 @@ from .test_glmtray_e2e import (
     choose,
     needs_trayer,
     open_menu,
-    sim,
     wait_line,
 )
-
-__all__ = ["sim"]  # a fixture this module uses, defined with the e2e tests
 
 CHINESE = {"LANGUAGE": "zh_CN", "LANG": "zh_CN.UTF-8"}
 
