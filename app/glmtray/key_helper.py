@@ -22,8 +22,8 @@ fails, discovery runs as before.
 When that backend is keyring's Secret Service one (GNOME Keyring, and whatever else serves
 the Secret Service on a Linux desktop), the child asks the Secret Service through
 SecretStorage, the library keyring itself uses there, without loading keyring: keyring's
-own imports were half of the child's 0.2 s, and the read is the last step before the tray
-can fetch. It asks as keyring would with no configuration (the default collection, items by
+own imports were half of the child's 0.2 s, and the read is the last step before the first
+look. It asks as keyring would with no configuration (the default collection, items by
 `service` and `username`), which the hint's second line vouches for: the keyring
 configuration file that did not exist when discovery ran. Anything short of a plain answer
 (a locked collection, no item, no session bus, that file now there) sends the read through
@@ -33,8 +33,9 @@ For the tray's start the child also takes the first look at the platform with th
 found (`FIRST_LOOK_FLAG`, see first_fetch.py), so that the HTTP stack and the first
 requests run on this other core too; the snapshot comes back in the same answer.
 
-The key goes from the child to the tray over an anonymous pipe, never a file, argument or
-environment variable; the child writes nothing else anywhere but that hint. When the
+The key goes from the child only to the platform (the first look) and to the tray, over an
+anonymous pipe, never a file, argument or environment variable; the child writes nothing
+else anywhere but that hint. When the
 child cannot be started or answers nonsense, the tray reads the key itself, as it did
 before.
 """

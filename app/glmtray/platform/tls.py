@@ -12,7 +12,8 @@ Which certificates it trusts, in order:
   systems whose certificates come only as one file.
 
 One context serves every connection of the process (an SSLContext is safe to share between
-threads), and the tray builds it while it waits for its key.
+threads): the tray's is built with its client, on the worker once the icon shows data; the
+start's first look builds its own in the key's child (first_fetch.py).
 """
 
 from __future__ import annotations
