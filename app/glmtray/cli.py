@@ -677,8 +677,8 @@ def cmd_gui(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     first = None
     if not args.demo:
-        # The key's read first, in a child process on the other core (key_helper.py), then
-        # the client and the first data on a thread while Qt loads (first_fetch.py).
+        # The key's read and the first look at the platform, in a child process on the other
+        # core while Qt loads (key_helper.py); a thread waits for them (first_fetch.py).
         from glmtray.credentials import Account
         from glmtray.key_helper import PendingRead, first_look_options
         from glmtray.settings import SettingsStore
@@ -868,11 +868,11 @@ TRAY_FLAGS = ("-v", "--verbose")
 
 
 def tray_start(arguments: Sequence[str]) -> tuple[str | None, str | None] | None:
-    """The --region and --base-url of `arguments` when they start the tray with its saved key (no command,
-    no --demo, no help); None otherwise. Read without argparse, before anything is imported,
-    so that the key's read (the longest step of a start) begins first. Anything this does
-    not recognise (an abbreviation, a command) answers None: the read then starts after
-    parsing, as it always could."""
+    """The --region and --base-url of `arguments` when they start the tray with its saved
+    key (no command, no --demo, no help); None otherwise. Read without argparse, before
+    anything is imported, so that the key's read and first look (the longest step of a
+    start) begin first. Anything this does not recognise (an abbreviation, a command)
+    answers None: the read then starts after parsing, as it always could."""
     values: dict[str, str] = {}
     items = iter(arguments)
     for item in items:

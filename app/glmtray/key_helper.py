@@ -35,9 +35,8 @@ requests run on this other core too; the snapshot comes back in the same answer.
 
 The key goes from the child only to the platform (the first look) and to the tray, over an
 anonymous pipe, never a file, argument or environment variable; the child writes nothing
-else anywhere but that hint. When the
-child cannot be started or answers nonsense, the tray reads the key itself, as it did
-before.
+else anywhere but that hint. When the child cannot be started or answers nonsense, the
+tray reads the key itself (and takes the first look itself), as it did before.
 """
 
 from __future__ import annotations
@@ -64,7 +63,8 @@ HELPER_FLAG = "--glmtray-read-key"
 HELPER_TIMEOUT_S = 180.0
 """Long enough for an unlock prompt to be answered; past it the keyring counts as hung."""
 CHILD_END_S = 5.0
-"""How long a child that has closed its output may take to end before the tray stops waiting for it."""
+"""How long a child that has closed its output may take to end before the tray stops
+waiting for it."""
 SAVED_ACCOUNT = "--saved-account"
 """Instead of REGION:LABEL: the account the settings name (optionally in another region)."""
 ERROR_KINDS = ("CredentialError", "KeyringLocked", "KeyringUnresponsive")
